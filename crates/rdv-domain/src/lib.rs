@@ -1,0 +1,16 @@
+//! The vocabulary every rdv crate shares: typed ids, values parsed at the edge (emails, phone
+//! numbers, slot ranges, bounded text) and the privacy terms stored with personal data.
+
+pub mod ids;
+pub mod privacy;
+pub mod slots;
+pub mod text;
+pub mod vocab;
+
+pub use ids::*;
+pub use privacy::{DataSource, LegalBasis, RetentionPolicy};
+pub use slots::{generate_slots, DayPlan, GeneratedSlot, SlotError, TimeRange};
+pub use text::{
+    BoundedText, CountryCode, EmailAddress, LanguageCode, PhoneNumber, Slug, ValueError,
+};
+pub use vocab::{EventStatus, ParticipantType, RegistrationStatus, Role};

@@ -1,0 +1,317 @@
+//! Text values parsed at the edge: whatever holds one of these types has been checked.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A value that failed to parse; the message is meant for the person who typed it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ValueError {
+    #[error("must not be empty")]
+    Empty,
+    #[error("must be at most {max} characters (got {len})")]
+    TooLong { max: usize, len: usize },
+    #[error("is not a valid email address")]
+    Email,
+    #[error("must be a phone number in international format, such as +33612345678")]
+    Phone,
+    #[error("must be a two-letter ISO 3166 country code, such as FR")]
+    Country,
+    #[error("must be a two-letter ISO 639-1 language code, such as fr")]
+    Language,
+    #[error("must be lowercase letters, digits and hyphens, 1 to 63 characters")]
+    Slug,
+    #[error("must not contain control characters")]
+    Control,
+}
+
+/// Trimmed text of 1 to `MAX` characters with no control characters but newline and tab.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct BoundedText<const MAX: usize>(String);
+
+impl<const MAX: usize> BoundedText<MAX> {
+    pub fn parse(input: &str) -> Result<Self, ValueError> {
+        let trimmed = input.trim();
+        if trimmed.is_empty() {
+            return Err(ValueError::Empty);
+        }
+        let len = trimmed.chars().count();
+        if len > MAX {
+            return Err(ValueError::TooLong { max: MAX, len });
+        }
+        if trimmed
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t')
+        {
+            return Err(ValueError::Control);
+        }
+        Ok(Self(trimmed.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+impl<const MAX: usize> fmt::Display for BoundedText<MAX> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An email address: one `@`, a plausible local part, a domain with a dot; the domain is
+/// lowercased so that lookups compare equal.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct EmailAddress(String);
+
+impl EmailAddress {
+    pub fn parse(input: &str) -> Result<Self, ValueError> {
+        let s = input.trim();
+        if s.is_empty() {
+            return Err(ValueError::Empty);
+        }
+        if s.len() > 254 {
+            return Err(ValueError::TooLong {
+                max: 254,
+                len: s.len(),
+            });
+        }
+        let (local, domain) = s.rsplit_once('@').ok_or(ValueError::Email)?;
+        let local_ok = !local.is_empty()
+            && local.len() <= 64
+            && !local.starts_with('.')
+            && !local.ends_with('.')
+            && !local.contains("..")
+            && local
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c));
+        let labels: Vec<&str> = domain.split('.').collect();
+        let domain_ok = labels.len() >= 2
+            && labels.iter().all(|l| {
+                !l.is_empty()
+                    && l.len() <= 63
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+                    && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            });
+        if !local_ok || !domain_ok {
+            return Err(ValueError::Email);
+        }
+        Ok(Self(format!("{local}@{}", domain.to_ascii_lowercase())))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for EmailAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A phone number in E.164: `+`, a country code not starting with 0, 8 to 15 digits in all.
+/// Spaces, dots, dashes and parentheses are accepted on input, and `00` for `+`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct PhoneNumber(String);
+
+impl PhoneNumber {
+    pub fn parse(input: &str) -> Result<Self, ValueError> {
+        let s = input.trim();
+        if s.is_empty() {
+            return Err(ValueError::Empty);
+        }
+        let rest = if let Some(r) = s.strip_prefix('+') {
+            r
+        } else if let Some(r) = s.strip_prefix("00") {
+            r
+        } else {
+            return Err(ValueError::Phone);
+        };
+        let mut digits = String::with_capacity(16);
+        for c in rest.chars() {
+            match c {
+                '0'..='9' => digits.push(c),
+                ' ' | '.' | '-' | '(' | ')' => {}
+                _ => return Err(ValueError::Phone),
+            }
+        }
+        if !(8..=15).contains(&digits.len()) || digits.starts_with('0') {
+            return Err(ValueError::Phone);
+        }
+        Ok(Self(format!("+{digits}")))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An ISO 3166-1 alpha-2 country code, uppercased.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CountryCode([u8; 2]);
+
+impl CountryCode {
+    pub fn parse(input: &str) -> Result<Self, ValueError> {
+        match input.trim().as_bytes() {
+            [a, b] if a.is_ascii_alphabetic() && b.is_ascii_alphabetic() => {
+                Ok(Self([a.to_ascii_uppercase(), b.to_ascii_uppercase()]))
+            }
+            _ => Err(ValueError::Country),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Both bytes are ASCII letters by construction.
+        std::str::from_utf8(&self.0).unwrap_or("??")
+    }
+}
+
+/// An ISO 639-1 language code, lowercased.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LanguageCode([u8; 2]);
+
+impl LanguageCode {
+    pub fn parse(input: &str) -> Result<Self, ValueError> {
+        match input.trim().as_bytes() {
+            [a, b] if a.is_ascii_alphabetic() && b.is_ascii_alphabetic() => {
+                Ok(Self([a.to_ascii_lowercase(), b.to_ascii_lowercase()]))
+            }
+            _ => Err(ValueError::Language),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).unwrap_or("??")
+    }
+}
+
+/// A URL-safe identifier: lowercase letters, digits and hyphens, not starting with a hyphen.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Slug(String);
+
+impl Slug {
+    pub fn parse(input: &str) -> Result<Self, ValueError> {
+        let s = input.trim();
+        let ok = (1..=63).contains(&s.len())
+            && !s.starts_with('-')
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if ok {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(ValueError::Slug)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+macro_rules! deserialize_via_parse {
+    ($($t:ty),*) => {$(
+        impl<'de> Deserialize<'de> for $t {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                <$t>::parse(&s).map_err(serde::de::Error::custom)
+            }
+        }
+    )*};
+}
+
+deserialize_via_parse!(EmailAddress, PhoneNumber, Slug);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn emails() {
+        assert_eq!(
+            EmailAddress::parse(" Jane.Doe@Example.COM ")
+                .unwrap()
+                .as_str(),
+            "Jane.Doe@example.com"
+        );
+        for bad in [
+            "",
+            "jane",
+            "jane@",
+            "@example.com",
+            "jane@example",
+            "ja ne@example.com",
+            "a..b@x.fr",
+            "j@-x.fr",
+        ] {
+            assert!(EmailAddress::parse(bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn phones_are_normalised_to_e164() {
+        assert_eq!(
+            PhoneNumber::parse("+33 6 12 34 56 78").unwrap().as_str(),
+            "+33612345678"
+        );
+        assert_eq!(
+            PhoneNumber::parse("0044 (20) 7946-0958").unwrap().as_str(),
+            "+442079460958"
+        );
+        for bad in [
+            "06 12 34 56 78",
+            "+0612345678",
+            "+33 6x",
+            "+1234",
+            "+1234567890123456",
+        ] {
+            assert_eq!(PhoneNumber::parse(bad), Err(ValueError::Phone), "{bad}");
+        }
+    }
+
+    #[test]
+    fn bounded_text_counts_characters_not_bytes() {
+        assert!(BoundedText::<3>::parse("été").is_ok());
+        assert_eq!(
+            BoundedText::<3>::parse("étés"),
+            Err(ValueError::TooLong { max: 3, len: 4 })
+        );
+        assert_eq!(BoundedText::<3>::parse("  "), Err(ValueError::Empty));
+        assert_eq!(BoundedText::<9>::parse("a\u{7}b"), Err(ValueError::Control));
+    }
+
+    #[test]
+    fn codes() {
+        assert_eq!(CountryCode::parse("fr").unwrap().as_str(), "FR");
+        assert!(CountryCode::parse("FRA").is_err());
+        assert_eq!(LanguageCode::parse("EN").unwrap().as_str(), "en");
+        assert!(Slug::parse("Salon-2027").is_err());
+        assert!(Slug::parse("salon-2027").is_ok());
+    }
+
+    proptest! {
+        #[test]
+        fn parsed_phones_reparse_to_themselves(s in "\\PC{0,30}") {
+            if let Ok(p) = PhoneNumber::parse(&s) {
+                prop_assert_eq!(PhoneNumber::parse(p.as_str()), Ok(p.clone()));
+                prop_assert!(p.as_str().len() <= 16);
+            }
+        }
+
+        #[test]
+        fn parsed_emails_reparse_to_themselves(s in "[a-z.]{0,8}@[a-zA-Z.-]{0,12}") {
+            if let Ok(e) = EmailAddress::parse(&s) {
+                prop_assert_eq!(EmailAddress::parse(e.as_str()), Ok(e.clone()));
+            }
+        }
+    }
+}

@@ -1,0 +1,117 @@
+//! Closed vocabularies stored as text in the database and spoken as snake_case on the wire.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// An unknown vocabulary word, naming the vocabulary and the allowed words.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {kind} `{value}`, expected one of: {allowed}")]
+pub struct UnknownWord {
+    pub kind: &'static str,
+    pub value: String,
+    pub allowed: String,
+}
+
+macro_rules! vocabulary {
+    ($(#[$meta:meta])* $name:ident, $kind:literal { $($variant:ident => $word:literal),* $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),* }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),*];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $word),* }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = UnknownWord;
+            fn from_str(s: &str) -> Result<Self, UnknownWord> {
+                match s {
+                    $($word => Ok($name::$variant),)*
+                    _ => Err(UnknownWord {
+                        kind: $kind,
+                        value: s.chars().take(40).collect(),
+                        allowed: [$($word),*].join(", "),
+                    }),
+                }
+            }
+        }
+    };
+}
+
+vocabulary!(
+    /// What an account may do, and where.
+    Role, "role" {
+        PlatformAdmin => "platform_admin",
+        OrgAdmin => "org_admin",
+        OrgStaff => "org_staff",
+        Participant => "participant",
+    }
+);
+
+vocabulary!(
+    EventStatus, "event status" {
+        Draft => "draft",
+        Open => "open",
+        Closed => "closed",
+        Archived => "archived",
+    }
+);
+
+vocabulary!(
+    ParticipantType, "participant type" {
+        Buyer => "buyer",
+        Supplier => "supplier",
+        Visitor => "visitor",
+        Exhibitor => "exhibitor",
+        Speaker => "speaker",
+    }
+);
+
+vocabulary!(
+    RegistrationStatus, "registration status" {
+        Pending => "pending",
+        Validated => "validated",
+        Refused => "refused",
+        Cancelled => "cancelled",
+    }
+);
+
+impl Role {
+    /// Organizer roles see and manage their organization's data.
+    pub fn is_organizer(self) -> bool {
+        matches!(self, Role::OrgAdmin | Role::OrgStaff)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_round_trip_and_unknown_words_name_the_choices() {
+        for r in RegistrationStatus::ALL {
+            assert_eq!(r.as_str().parse::<RegistrationStatus>(), Ok(*r));
+        }
+        let err = "maybe".parse::<RegistrationStatus>().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unknown registration status `maybe`, expected one of: pending, validated, refused, cancelled"
+        );
+        assert_eq!(
+            serde_json::to_string(&Role::OrgAdmin).unwrap(),
+            "\"org_admin\""
+        );
+    }
+}

@@ -1,0 +1,18 @@
+DROP TRIGGER IF EXISTS persons_search_outbox ON persons;
+DROP TRIGGER IF EXISTS registrations_search_outbox ON registrations;
+DROP FUNCTION IF EXISTS search_outbox_person();
+DROP FUNCTION IF EXISTS search_outbox_registration();
+DROP TABLE IF EXISTS search_outbox;
+DROP TABLE IF EXISTS audit_log;
+DROP TABLE IF EXISTS consent_records;
+DROP TABLE IF EXISTS registrations;
+DROP TABLE IF EXISTS meeting_tables;
+DROP TABLE IF EXISTS meeting_slots;
+DROP TABLE IF EXISTS event_days;
+DROP TABLE IF EXISTS events;
+DROP TABLE IF EXISTS login_failures;
+DROP TABLE IF EXISTS refresh_tokens;
+DROP TABLE IF EXISTS memberships;
+DROP TABLE IF EXISTS user_accounts;
+DROP TABLE IF EXISTS persons;
+DROP TABLE IF EXISTS organizations;
