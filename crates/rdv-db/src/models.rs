@@ -1,0 +1,410 @@
+//! Row types: what the queries read and write, apart from the queries themselves.
+
+use crate::schema::*;
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use diesel::prelude::*;
+use rdv_domain::*;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, Serialize)]
+#[diesel(table_name = organizations)]
+pub struct Organization {
+    pub id: OrganizationId,
+    pub slug: String,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = organizations)]
+pub struct NewOrganization<'a> {
+    pub slug: &'a str,
+    pub name: &'a str,
+}
+
+/// The privacy columns every table with personal data carries.
+#[derive(Debug, Clone, Serialize)]
+pub struct Privacy {
+    pub legal_basis: String,
+    pub retention_until: DateTime<Utc>,
+    pub restricted_at: Option<DateTime<Utc>>,
+    pub erased_at: Option<DateTime<Utc>>,
+    pub source: String,
+    pub last_verified_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = persons)]
+pub struct Person {
+    pub id: PersonId,
+    pub organization_id: OrganizationId,
+    pub civility: Option<String>,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub mobile_phone: Option<String>,
+    pub landline_phone: Option<String>,
+    pub company: Option<String>,
+    pub job_title: Option<String>,
+    pub address_line1: Option<String>,
+    pub address_line2: Option<String>,
+    pub postal_code: Option<String>,
+    pub city: Option<String>,
+    pub country: Option<String>,
+    pub preferred_language: String,
+    pub optout_marketing_email_at: Option<DateTime<Utc>>,
+    pub optout_sms_at: Option<DateTime<Utc>>,
+    pub optout_phone_prospecting_at: Option<DateTime<Utc>>,
+    pub legal_basis: String,
+    pub retention_until: DateTime<Utc>,
+    pub restricted_at: Option<DateTime<Utc>>,
+    pub erased_at: Option<DateTime<Utc>>,
+    pub source: String,
+    pub last_verified_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Person {
+    pub fn privacy(&self) -> Privacy {
+        Privacy {
+            legal_basis: self.legal_basis.clone(),
+            retention_until: self.retention_until,
+            restricted_at: self.restricted_at,
+            erased_at: self.erased_at,
+            source: self.source.clone(),
+            last_verified_at: self.last_verified_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = persons)]
+pub struct NewPerson {
+    pub organization_id: OrganizationId,
+    pub civility: Option<String>,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub mobile_phone: Option<String>,
+    pub landline_phone: Option<String>,
+    pub company: Option<String>,
+    pub job_title: Option<String>,
+    pub address_line1: Option<String>,
+    pub address_line2: Option<String>,
+    pub postal_code: Option<String>,
+    pub city: Option<String>,
+    pub country: Option<String>,
+    pub preferred_language: String,
+    pub legal_basis: String,
+    pub retention_until: DateTime<Utc>,
+    pub source: String,
+}
+
+/// A partial update: `None` leaves a column alone, `Some(None)` clears it.
+#[derive(Debug, Clone, Default, AsChangeset)]
+#[diesel(table_name = persons)]
+pub struct PersonChanges {
+    pub civility: Option<Option<String>>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email: Option<String>,
+    pub mobile_phone: Option<Option<String>>,
+    pub landline_phone: Option<Option<String>>,
+    pub company: Option<Option<String>>,
+    pub job_title: Option<Option<String>>,
+    pub address_line1: Option<Option<String>>,
+    pub address_line2: Option<Option<String>>,
+    pub postal_code: Option<Option<String>>,
+    pub city: Option<Option<String>>,
+    pub country: Option<Option<String>>,
+    pub preferred_language: Option<String>,
+    pub optout_marketing_email_at: Option<Option<DateTime<Utc>>>,
+    pub optout_sms_at: Option<Option<DateTime<Utc>>>,
+    pub optout_phone_prospecting_at: Option<Option<DateTime<Utc>>>,
+    pub last_verified_at: Option<Option<DateTime<Utc>>>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = user_accounts)]
+pub struct UserAccount {
+    pub id: UserAccountId,
+    pub email: String,
+    pub password_hash: String,
+    pub disabled_at: Option<DateTime<Utc>>,
+    pub erased_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = memberships)]
+pub struct Membership {
+    pub id: MembershipId,
+    pub user_account_id: UserAccountId,
+    pub organization_id: Option<OrganizationId>,
+    pub role: String,
+    pub person_id: Option<PersonId>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, Serialize)]
+#[diesel(table_name = events)]
+pub struct Event {
+    pub id: EventId,
+    pub organization_id: OrganizationId,
+    pub slug: String,
+    pub name: String,
+    pub time_zone: String,
+    pub venue: Option<String>,
+    pub starts_on: NaiveDate,
+    pub ends_on: NaiveDate,
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = events)]
+pub struct NewEvent {
+    pub organization_id: OrganizationId,
+    pub slug: String,
+    pub name: String,
+    pub time_zone: String,
+    pub venue: Option<String>,
+    pub starts_on: NaiveDate,
+    pub ends_on: NaiveDate,
+    pub status: String,
+}
+
+#[derive(Debug, Clone, Default, AsChangeset)]
+#[diesel(table_name = events)]
+pub struct EventChanges {
+    pub name: Option<String>,
+    pub time_zone: Option<String>,
+    pub venue: Option<Option<String>>,
+    pub starts_on: Option<NaiveDate>,
+    pub ends_on: Option<NaiveDate>,
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, Serialize)]
+#[diesel(table_name = event_days)]
+pub struct EventDay {
+    pub id: EventDayId,
+    pub event_id: EventId,
+    pub day: NaiveDate,
+    pub starts_at: NaiveTime,
+    pub ends_at: NaiveTime,
+    pub slot_minutes: i32,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, Serialize)]
+#[diesel(table_name = meeting_slots)]
+pub struct MeetingSlot {
+    pub id: SlotId,
+    pub event_id: EventId,
+    pub event_day_id: EventDayId,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub session_label: String,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = meeting_slots)]
+pub struct NewMeetingSlot {
+    pub event_id: EventId,
+    pub event_day_id: EventDayId,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub session_label: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, Serialize)]
+#[diesel(table_name = meeting_tables)]
+pub struct MeetingTable {
+    pub id: TableId,
+    pub event_id: EventId,
+    pub number: i32,
+    pub label: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = registrations)]
+pub struct Registration {
+    pub id: RegistrationId,
+    pub organization_id: OrganizationId,
+    pub event_id: EventId,
+    pub person_id: PersonId,
+    pub participant_type: String,
+    pub status: String,
+    pub status_reason: Option<String>,
+    pub company_description: Option<String>,
+    pub offers: Option<String>,
+    pub needs: Option<String>,
+    pub sectors: Vec<String>,
+    pub languages: Vec<String>,
+    pub profile_visible: bool,
+    pub meeting_quota: Option<i32>,
+    pub stand: Option<String>,
+    pub legal_basis: String,
+    pub retention_until: DateTime<Utc>,
+    pub restricted_at: Option<DateTime<Utc>>,
+    pub erased_at: Option<DateTime<Utc>>,
+    pub source: String,
+    pub last_verified_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Registration {
+    pub fn privacy(&self) -> Privacy {
+        Privacy {
+            legal_basis: self.legal_basis.clone(),
+            retention_until: self.retention_until,
+            restricted_at: self.restricted_at,
+            erased_at: self.erased_at,
+            source: self.source.clone(),
+            last_verified_at: self.last_verified_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = registrations)]
+pub struct NewRegistration {
+    pub organization_id: OrganizationId,
+    pub event_id: EventId,
+    pub person_id: PersonId,
+    pub participant_type: String,
+    pub status: String,
+    pub company_description: Option<String>,
+    pub offers: Option<String>,
+    pub needs: Option<String>,
+    pub sectors: Vec<String>,
+    pub languages: Vec<String>,
+    pub profile_visible: bool,
+    pub meeting_quota: Option<i32>,
+    pub stand: Option<String>,
+    pub legal_basis: String,
+    pub retention_until: DateTime<Utc>,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Default, AsChangeset)]
+#[diesel(table_name = registrations)]
+pub struct RegistrationChanges {
+    pub participant_type: Option<String>,
+    pub status: Option<String>,
+    pub status_reason: Option<Option<String>>,
+    pub company_description: Option<Option<String>>,
+    pub offers: Option<Option<String>>,
+    pub needs: Option<Option<String>>,
+    pub sectors: Option<Vec<String>>,
+    pub languages: Option<Vec<String>>,
+    pub profile_visible: Option<bool>,
+    pub meeting_quota: Option<Option<i32>>,
+    pub stand: Option<Option<String>>,
+}
+
+impl RegistrationChanges {
+    pub fn is_empty(&self) -> bool {
+        self.changed_fields().is_empty()
+    }
+
+    /// The names of the columns this change touches, for the audit log.
+    pub fn changed_fields(&self) -> Vec<&'static str> {
+        let mut f = Vec::new();
+        macro_rules! touched {
+            ($($name:ident),*) => { $( if self.$name.is_some() { f.push(stringify!($name)); } )* };
+        }
+        touched!(
+            participant_type,
+            status,
+            status_reason,
+            company_description,
+            offers,
+            needs,
+            sectors,
+            languages,
+            profile_visible,
+            meeting_quota,
+            stand
+        );
+        f
+    }
+}
+
+impl PersonChanges {
+    pub fn is_empty(&self) -> bool {
+        self.changed_fields().is_empty()
+    }
+
+    /// The names of the columns this change touches, for the audit log.
+    pub fn changed_fields(&self) -> Vec<&'static str> {
+        let mut f = Vec::new();
+        macro_rules! touched {
+            ($($name:ident),*) => { $( if self.$name.is_some() { f.push(stringify!($name)); } )* };
+        }
+        touched!(
+            civility,
+            first_name,
+            last_name,
+            email,
+            mobile_phone,
+            landline_phone,
+            company,
+            job_title,
+            address_line1,
+            address_line2,
+            postal_code,
+            city,
+            country,
+            preferred_language,
+            optout_marketing_email_at,
+            optout_sms_at,
+            optout_phone_prospecting_at,
+            last_verified_at
+        );
+        f
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, Serialize)]
+#[diesel(table_name = audit_log)]
+pub struct AuditEntry {
+    pub id: AuditId,
+    pub organization_id: Option<OrganizationId>,
+    pub actor_user_id: Option<UserAccountId>,
+    pub action: String,
+    pub subject_type: String,
+    pub subject_ids: Vec<i64>,
+    pub person_ids: Vec<i64>,
+    pub field_names: Vec<String>,
+    pub client_address: Option<String>,
+    pub occurred_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = audit_log)]
+pub struct NewAuditEntry {
+    pub organization_id: Option<OrganizationId>,
+    pub actor_user_id: Option<UserAccountId>,
+    pub action: String,
+    pub subject_type: String,
+    pub subject_ids: Vec<i64>,
+    pub person_ids: Vec<i64>,
+    pub field_names: Vec<String>,
+    pub client_address: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, Serialize)]
+#[diesel(table_name = consent_records)]
+pub struct ConsentRecord {
+    pub id: ConsentId,
+    pub organization_id: OrganizationId,
+    pub person_id: PersonId,
+    pub purpose: String,
+    pub text_version: String,
+    pub granted: bool,
+    pub method: String,
+    pub recorded_at: DateTime<Utc>,
+}

@@ -1,0 +1,105 @@
+//! Persons: the people an organization knows, scoped to that organization.
+
+use super::{like_pattern, Page, Paged};
+use crate::models::{NewPerson, Person, PersonChanges};
+use crate::schema::persons;
+use crate::{Conn, DbResult};
+use chrono::Utc;
+use diesel::dsl::count_star;
+use diesel::prelude::*;
+use rdv_domain::{OrganizationId, PersonId};
+
+#[derive(Debug, Clone, Default)]
+pub struct PersonFilter {
+    /// Matches first name, last name, email or company, case-insensitively.
+    pub text: Option<String>,
+    pub country: Option<String>,
+}
+
+pub fn create(conn: &mut Conn, new: &NewPerson) -> DbResult<Person> {
+    Ok(diesel::insert_into(persons::table)
+        .values(new)
+        .returning(Person::as_returning())
+        .get_result(conn)?)
+}
+
+/// A person of `org` that has not been erased.
+pub fn get(conn: &mut Conn, org: OrganizationId, id: PersonId) -> DbResult<Person> {
+    Ok(persons::table
+        .filter(persons::organization_id.eq(org))
+        .filter(persons::id.eq(id))
+        .filter(persons::erased_at.is_null())
+        .select(Person::as_select())
+        .first(conn)?)
+}
+
+pub fn find_by_email(
+    conn: &mut Conn,
+    org: OrganizationId,
+    email: &str,
+) -> DbResult<Option<Person>> {
+    Ok(persons::table
+        .filter(persons::organization_id.eq(org))
+        .filter(persons::erased_at.is_null())
+        .filter(
+            diesel::dsl::sql::<diesel::sql_types::Bool>("lower(persons.email) = lower(")
+                .bind::<diesel::sql_types::Text, _>(email)
+                .sql(")"),
+        )
+        .select(Person::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn list(
+    conn: &mut Conn,
+    org: OrganizationId,
+    filter: &PersonFilter,
+    page: Page,
+) -> DbResult<Paged<Person>> {
+    let query = || {
+        let mut q = persons::table
+            .filter(persons::organization_id.eq(org))
+            .filter(persons::erased_at.is_null())
+            .into_boxed();
+        if let Some(text) = &filter.text {
+            let p = like_pattern(text);
+            q = q.filter(
+                persons::first_name
+                    .ilike(p.clone())
+                    .or(persons::last_name.ilike(p.clone()))
+                    .or(persons::email.ilike(p.clone()))
+                    .or(persons::company.ilike(p).assume_not_null()),
+            );
+        }
+        if let Some(country) = &filter.country {
+            q = q.filter(persons::country.eq(country.clone()));
+        }
+        q
+    };
+    let total = query().select(count_star()).first(conn)?;
+    let items = query()
+        .order((persons::last_name, persons::first_name, persons::id))
+        .limit(page.limit)
+        .offset(page.offset)
+        .select(Person::as_select())
+        .load(conn)?;
+    Ok(Paged { items, total })
+}
+
+pub fn update(
+    conn: &mut Conn,
+    org: OrganizationId,
+    id: PersonId,
+    changes: &PersonChanges,
+) -> DbResult<Person> {
+    Ok(diesel::update(
+        persons::table
+            .filter(persons::organization_id.eq(org))
+            .filter(persons::id.eq(id))
+            .filter(persons::erased_at.is_null()),
+    )
+    .set((changes, persons::updated_at.eq(Utc::now())))
+    .returning(Person::as_returning())
+    .get_result(conn)?)
+}

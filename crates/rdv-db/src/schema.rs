@@ -1,0 +1,241 @@
+//! The diesel view of the tables created by the root `migrations/`.
+
+diesel::table! {
+    organizations (id) {
+        id -> BigInt,
+        slug -> Text,
+        name -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    persons (id) {
+        id -> BigInt,
+        organization_id -> BigInt,
+        civility -> Nullable<Text>,
+        first_name -> Text,
+        last_name -> Text,
+        email -> Text,
+        mobile_phone -> Nullable<Text>,
+        landline_phone -> Nullable<Text>,
+        company -> Nullable<Text>,
+        job_title -> Nullable<Text>,
+        address_line1 -> Nullable<Text>,
+        address_line2 -> Nullable<Text>,
+        postal_code -> Nullable<Text>,
+        city -> Nullable<Text>,
+        country -> Nullable<Text>,
+        preferred_language -> Text,
+        optout_marketing_email_at -> Nullable<Timestamptz>,
+        optout_sms_at -> Nullable<Timestamptz>,
+        optout_phone_prospecting_at -> Nullable<Timestamptz>,
+        legal_basis -> Text,
+        retention_until -> Timestamptz,
+        restricted_at -> Nullable<Timestamptz>,
+        erased_at -> Nullable<Timestamptz>,
+        source -> Text,
+        last_verified_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    user_accounts (id) {
+        id -> BigInt,
+        email -> Text,
+        password_hash -> Text,
+        disabled_at -> Nullable<Timestamptz>,
+        legal_basis -> Text,
+        retention_until -> Timestamptz,
+        restricted_at -> Nullable<Timestamptz>,
+        erased_at -> Nullable<Timestamptz>,
+        source -> Text,
+        last_verified_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    memberships (id) {
+        id -> BigInt,
+        user_account_id -> BigInt,
+        organization_id -> Nullable<BigInt>,
+        role -> Text,
+        person_id -> Nullable<BigInt>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (id) {
+        id -> BigInt,
+        user_account_id -> BigInt,
+        membership_id -> BigInt,
+        token_sha256 -> Text,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    login_failures (id) {
+        id -> BigInt,
+        subject_key -> Text,
+        failed_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    events (id) {
+        id -> BigInt,
+        organization_id -> BigInt,
+        slug -> Text,
+        name -> Text,
+        time_zone -> Text,
+        venue -> Nullable<Text>,
+        starts_on -> Date,
+        ends_on -> Date,
+        status -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    event_days (id) {
+        id -> BigInt,
+        event_id -> BigInt,
+        day -> Date,
+        starts_at -> Time,
+        ends_at -> Time,
+        slot_minutes -> Integer,
+    }
+}
+
+diesel::table! {
+    meeting_slots (id) {
+        id -> BigInt,
+        event_id -> BigInt,
+        event_day_id -> BigInt,
+        starts_at -> Timestamptz,
+        ends_at -> Timestamptz,
+        session_label -> Text,
+    }
+}
+
+diesel::table! {
+    meeting_tables (id) {
+        id -> BigInt,
+        event_id -> BigInt,
+        number -> Integer,
+        label -> Text,
+    }
+}
+
+diesel::table! {
+    registrations (id) {
+        id -> BigInt,
+        organization_id -> BigInt,
+        event_id -> BigInt,
+        person_id -> BigInt,
+        participant_type -> Text,
+        status -> Text,
+        status_reason -> Nullable<Text>,
+        company_description -> Nullable<Text>,
+        offers -> Nullable<Text>,
+        needs -> Nullable<Text>,
+        sectors -> Array<Text>,
+        languages -> Array<Text>,
+        profile_visible -> Bool,
+        meeting_quota -> Nullable<Integer>,
+        stand -> Nullable<Text>,
+        legal_basis -> Text,
+        retention_until -> Timestamptz,
+        restricted_at -> Nullable<Timestamptz>,
+        erased_at -> Nullable<Timestamptz>,
+        source -> Text,
+        last_verified_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    consent_records (id) {
+        id -> BigInt,
+        organization_id -> BigInt,
+        person_id -> BigInt,
+        purpose -> Text,
+        text_version -> Text,
+        granted -> Bool,
+        method -> Text,
+        client_address -> Nullable<Text>,
+        recorded_at -> Timestamptz,
+        legal_basis -> Text,
+        retention_until -> Timestamptz,
+        restricted_at -> Nullable<Timestamptz>,
+        erased_at -> Nullable<Timestamptz>,
+        source -> Text,
+        last_verified_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> BigInt,
+        organization_id -> Nullable<BigInt>,
+        actor_user_id -> Nullable<BigInt>,
+        action -> Text,
+        subject_type -> Text,
+        subject_ids -> Array<BigInt>,
+        person_ids -> Array<BigInt>,
+        field_names -> Array<Text>,
+        client_address -> Nullable<Text>,
+        occurred_at -> Timestamptz,
+        legal_basis -> Text,
+        retention_until -> Timestamptz,
+        restricted_at -> Nullable<Timestamptz>,
+        erased_at -> Nullable<Timestamptz>,
+        source -> Text,
+        last_verified_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    search_outbox (id) {
+        id -> BigInt,
+        registration_id -> BigInt,
+        event_id -> BigInt,
+        enqueued_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(persons -> organizations (organization_id));
+diesel::joinable!(memberships -> user_accounts (user_account_id));
+diesel::joinable!(events -> organizations (organization_id));
+diesel::joinable!(event_days -> events (event_id));
+diesel::joinable!(meeting_slots -> event_days (event_day_id));
+diesel::joinable!(registrations -> persons (person_id));
+diesel::joinable!(registrations -> events (event_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    organizations,
+    persons,
+    user_accounts,
+    memberships,
+    refresh_tokens,
+    login_failures,
+    events,
+    event_days,
+    meeting_slots,
+    meeting_tables,
+    registrations,
+    consent_records,
+    audit_log,
+    search_outbox,
+);

@@ -1,0 +1,499 @@
+//! The demo organization and event that `make run` shows: two days of 20-minute slots,
+//! tables, and a few hundred buyers and suppliers with companies, offers and needs.
+//! Deterministic and idempotent: a second run finds everything in place and changes nothing.
+
+use crate::models::*;
+use crate::queries::{accounts, events, organizations, persons};
+use crate::schema::registrations;
+use crate::{Conn, DbResult};
+use chrono::{NaiveDate, NaiveTime, TimeZone, Utc};
+use diesel::prelude::*;
+use rand::{seq::SliceRandom, Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rdv_domain::{DayPlan, RetentionPolicy, Role, TimeRange};
+
+pub const DEMO_ORG_SLUG: &str = "demo";
+pub const DEMO_EVENT_SLUG: &str = "rdv-industrie-2027";
+pub const BUYERS: usize = 150;
+pub const SUPPLIERS: usize = 150;
+pub const TABLES: i32 = 60;
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SeedSummary {
+    pub organization_id: i64,
+    pub event_id: i64,
+    pub persons_created: usize,
+    pub registrations_created: usize,
+    pub slots: usize,
+}
+
+struct Sector {
+    path: &'static str,
+    offers: &'static [&'static str],
+    needs: &'static [&'static str],
+    words: &'static [&'static str],
+}
+
+const SECTORS: &[Sector] = &[
+    Sector {
+        path: "industry/machining",
+        offers: &[
+            "usinage de précision 5 axes",
+            "CNC machining of aluminium and titanium parts",
+            "tournage et fraisage de petites séries",
+            "rectification et traitement de surface",
+        ],
+        needs: &[
+            "sous-traitant en usinage de pièces complexes",
+            "precision machining partner for prototypes",
+            "fournisseur de pièces mécaniques certifié EN 9100",
+        ],
+        words: &["Usinage", "Mécanique", "Precision", "Tech"],
+    },
+    Sector {
+        path: "industry/plastics",
+        offers: &[
+            "injection plastique et moules",
+            "thermoforming of technical parts",
+            "impression 3D de pièces fonctionnelles",
+        ],
+        needs: &[
+            "fournisseur d'emballages recyclables",
+            "plastic injection moulding supplier",
+            "prototypage rapide en impression 3D",
+        ],
+        words: &["Plasturgie", "Polymers", "Moulage", "Forma"],
+    },
+    Sector {
+        path: "aerospace/composites",
+        offers: &[
+            "pièces composites carbone pour l'aéronautique",
+            "composite repair and non-destructive testing",
+            "drapage et cuisson autoclave",
+        ],
+        needs: &[
+            "matériaux composites qualifiés aéronautique",
+            "NDT inspection services",
+            "partenaire pour structures légères",
+        ],
+        words: &["Aéro", "Composites", "Aero", "Structures"],
+    },
+    Sector {
+        path: "energy/solar",
+        offers: &[
+            "installation de centrales photovoltaïques",
+            "solar panel maintenance and monitoring",
+            "stockage d'énergie par batteries",
+        ],
+        needs: &[
+            "fournisseur de panneaux solaires",
+            "energy efficiency audit for factories",
+            "solutions de stockage d'énergie",
+        ],
+        words: &["Solaire", "Energy", "Watt", "Helios"],
+    },
+    Sector {
+        path: "digital/software",
+        offers: &[
+            "développement de logiciels métier",
+            "ERP integration and custom software",
+            "applications mobiles pour l'industrie",
+        ],
+        needs: &[
+            "logiciel de gestion de production (MES)",
+            "software partner for digital transformation",
+            "intégrateur ERP pour PME",
+        ],
+        words: &["Logiciel", "Soft", "Data", "Numérique"],
+    },
+    Sector {
+        path: "digital/cybersecurity",
+        offers: &[
+            "audit de cybersécurité et tests d'intrusion",
+            "managed security operations centre",
+            "formation à la sécurité informatique",
+        ],
+        needs: &[
+            "protection des systèmes industriels",
+            "penetration testing of our network",
+            "conformité RGPD et sécurité",
+        ],
+        words: &["Cyber", "Secure", "Bastion", "Vigie"],
+    },
+    Sector {
+        path: "agrifood/dairy",
+        offers: &[
+            "fromages AOP et produits laitiers",
+            "organic dairy ingredients",
+            "lignes de conditionnement alimentaire",
+        ],
+        needs: &[
+            "emballages alimentaires compostables",
+            "cold chain logistics partner",
+            "ingrédients laitiers biologiques",
+        ],
+        words: &["Laiterie", "Fromagerie", "Dairy", "Terroir"],
+    },
+    Sector {
+        path: "health/medical-devices",
+        offers: &[
+            "dispositifs médicaux stériles",
+            "medical device contract manufacturing",
+            "salle blanche ISO 7 pour assemblage",
+        ],
+        needs: &[
+            "sous-traitance en salle blanche",
+            "regulatory support for CE marking",
+            "fournisseur de composants médicaux",
+        ],
+        words: &["Médical", "Santé", "Care", "Bio"],
+    },
+    Sector {
+        path: "transport/logistics",
+        offers: &[
+            "transport routier frigorifique",
+            "warehouse management and fulfilment",
+            "logistique internationale et douane",
+        ],
+        needs: &[
+            "solution de suivi de flotte",
+            "freight forwarding to Asia",
+            "entrepôt logistique en région",
+        ],
+        words: &["Logistique", "Transports", "Freight", "Fret"],
+    },
+    Sector {
+        path: "construction/wood",
+        offers: &[
+            "charpente et ossature bois",
+            "cross-laminated timber panels",
+            "menuiserie sur mesure",
+        ],
+        needs: &[
+            "fournisseur de bois certifié PEFC",
+            "timber frame construction partner",
+            "isolation biosourcée",
+        ],
+        words: &["Bois", "Timber", "Charpente", "Habitat"],
+    },
+];
+
+const FIRST_NAMES: &[&str] = &[
+    "Camille",
+    "Julien",
+    "Sophie",
+    "Thomas",
+    "Léa",
+    "Nicolas",
+    "Chloé",
+    "Antoine",
+    "Manon",
+    "Hugo",
+    "Émilie",
+    "Lucas",
+    "Sarah",
+    "Mathieu",
+    "Claire",
+    "Pierre",
+    "Inès",
+    "Olivier",
+    "Anna",
+    "David",
+    "Laura",
+    "James",
+    "Emma",
+    "Oliver",
+    "Charlotte",
+    "Marco",
+    "Elena",
+    "Jan",
+    "Sofia",
+    "Pablo",
+];
+const LAST_NAMES: &[&str] = &[
+    "Martin",
+    "Bernard",
+    "Dubois",
+    "Thomas",
+    "Robert",
+    "Richard",
+    "Petit",
+    "Durand",
+    "Leroy",
+    "Moreau",
+    "Simon",
+    "Laurent",
+    "Lefèbvre",
+    "Michel",
+    "Garcia",
+    "Roux",
+    "Fontaine",
+    "Chevalier",
+    "Smith",
+    "Jones",
+    "Taylor",
+    "Brown",
+    "Rossi",
+    "Müller",
+    "Schmidt",
+    "Fernández",
+    "Janssens",
+    "Peeters",
+    "Girard",
+    "Bonnet",
+];
+const CITIES: &[(&str, &str, &str)] = &[
+    ("FR", "Lyon", "69002"),
+    ("FR", "Toulouse", "31000"),
+    ("FR", "Nantes", "44000"),
+    ("FR", "Grenoble", "38000"),
+    ("FR", "Bordeaux", "33000"),
+    ("FR", "Lille", "59000"),
+    ("FR", "Paris", "75011"),
+    ("BE", "Liège", "4000"),
+    ("DE", "Stuttgart", "70173"),
+    ("ES", "Barcelona", "08001"),
+    ("IT", "Torino", "10121"),
+    ("CH", "Genève", "1201"),
+    ("GB", "Birmingham", "B1 1AA"),
+    ("CA", "Montréal", "H2X 1Y4"),
+];
+const SUFFIXES: &[&str] = &[
+    "SAS",
+    "SARL",
+    "Industries",
+    "Group",
+    "& Fils",
+    "Solutions",
+    "GmbH",
+    "SA",
+    "Ltd",
+];
+const BUYER_TITLES: &[&str] = &[
+    "Responsable achats",
+    "Purchasing manager",
+    "Directeur technique",
+    "Head of procurement",
+    "Acheteuse industrielle",
+];
+const SUPPLIER_TITLES: &[&str] = &[
+    "Directeur commercial",
+    "Sales manager",
+    "Gérante",
+    "Business developer",
+    "Chargé d'affaires",
+];
+
+/// Seeds the demo; `password_hash` is the argon2id hash of the demo password.
+pub fn seed_demo(conn: &mut Conn, password_hash: &str) -> DbResult<SeedSummary> {
+    conn.transaction(|conn| seed_in_transaction(conn, password_hash))
+}
+
+fn seed_in_transaction(conn: &mut Conn, password_hash: &str) -> DbResult<SeedSummary> {
+    let org = match organizations::find_by_slug(conn, DEMO_ORG_SLUG)? {
+        Some(org) => org,
+        None => organizations::create(conn, DEMO_ORG_SLUG, "Demo Events")?,
+    };
+    let first_day = NaiveDate::from_ymd_opt(2027, 3, 16).unwrap_or_default();
+    let last_day = first_day.succ_opt().unwrap_or(first_day);
+    let event = match events::find_by_slug(conn, org.id, DEMO_EVENT_SLUG)? {
+        Some(e) => e,
+        None => events::create(
+            conn,
+            &NewEvent {
+                organization_id: org.id,
+                slug: DEMO_EVENT_SLUG.into(),
+                name: "Rendez-vous Industrie & Innovation 2027".into(),
+                time_zone: "Europe/Paris".into(),
+                venue: Some("Eurexpo Lyon, Hall 5".into()),
+                starts_on: first_day,
+                ends_on: last_day,
+                status: "open".into(),
+            },
+        )?,
+    };
+    let time = |h, m| NaiveTime::from_hms_opt(h, m, 0).unwrap_or_default();
+    let existing_days: Vec<NaiveDate> = events::days(conn, event.id)?
+        .iter()
+        .map(|d| d.day)
+        .collect();
+    for day in [first_day, last_day] {
+        if existing_days.contains(&day) {
+            continue;
+        }
+        let plan = DayPlan {
+            hours: TimeRange::new(time(9, 0), time(18, 0))
+                .map_err(|e| crate::DbError::Rejected(e.to_string()))?,
+            slot_minutes: 20,
+            breaks: vec![TimeRange::new(time(12, 30), time(14, 0))
+                .map_err(|e| crate::DbError::Rejected(e.to_string()))?],
+        };
+        events::add_day(conn, &event, day, &plan)?;
+    }
+    events::set_table_count(conn, event.id, TABLES)?;
+
+    let event_end = Utc.from_utc_datetime(&last_day.and_time(time(23, 59)));
+    let retention = RetentionPolicy::EventData.deadline(event_end);
+    let mut rng = ChaCha8Rng::seed_from_u64(2027);
+    let mut persons_created = 0;
+    let mut registrations_created = 0;
+    let mut buyer1 = None;
+    for (kind, count) in [("buyer", BUYERS), ("supplier", SUPPLIERS)] {
+        for n in 1..=count {
+            let sector = &SECTORS[rng.gen_range(0..SECTORS.len())];
+            let second = &SECTORS[rng.gen_range(0..SECTORS.len())];
+            let first_name = *FIRST_NAMES.choose(&mut rng).unwrap_or(&"Alex");
+            let last_name = *LAST_NAMES.choose(&mut rng).unwrap_or(&"Durand");
+            let (country, city, postal) = *CITIES.choose(&mut rng).unwrap_or(&CITIES[0]);
+            let word = sector.words.choose(&mut rng).unwrap_or(&"Tech");
+            let founder = LAST_NAMES.choose(&mut rng).unwrap_or(&"Durand");
+            let suffix = SUFFIXES.choose(&mut rng).unwrap_or(&"SAS");
+            let company = format!("{word} {founder} {suffix}");
+            let email = format!("{kind}{n}@demo.example");
+            let lang =
+                if country == "FR" || country == "BE" || country == "CH" || city == "Montréal" {
+                    "fr"
+                } else {
+                    "en"
+                };
+            let title = if kind == "buyer" {
+                BUYER_TITLES
+            } else {
+                SUPPLIER_TITLES
+            }
+            .choose(&mut rng)
+            .unwrap_or(&"Manager");
+            let mobile = format!("+336{:08}", rng.gen_range(0..100_000_000u32));
+            let pick = |rng: &mut ChaCha8Rng, list: &[&str]| {
+                list.choose(rng).copied().unwrap_or_default().to_owned()
+            };
+            let offers = format!(
+                "{}; {}",
+                pick(&mut rng, sector.offers),
+                pick(&mut rng, second.offers)
+            );
+            let needs = format!(
+                "{}; {}",
+                pick(&mut rng, sector.needs),
+                pick(&mut rng, second.needs)
+            );
+            let description = if lang == "fr" {
+                format!("{company} est une entreprise de {} salariés basée à {city}, spécialisée en {}.", rng.gen_range(5..500), pick(&mut rng, sector.offers))
+            } else {
+                format!(
+                    "{company} is a {}-employee company based in {city}, focused on {}.",
+                    rng.gen_range(5..500),
+                    pick(&mut rng, sector.offers)
+                )
+            };
+            let mut sectors = vec![sector.path.to_owned()];
+            if second.path != sector.path {
+                sectors.push(second.path.to_owned());
+            }
+            let person = match persons::find_by_email(conn, org.id, &email)? {
+                Some(p) => p,
+                None => {
+                    persons_created += 1;
+                    persons::create(
+                        conn,
+                        &NewPerson {
+                            organization_id: org.id,
+                            civility: None,
+                            first_name: first_name.into(),
+                            last_name: last_name.into(),
+                            email: email.clone(),
+                            mobile_phone: Some(mobile),
+                            landline_phone: None,
+                            company: Some(company.clone()),
+                            job_title: Some((*title).into()),
+                            address_line1: Some(format!(
+                                "{} rue de l'Industrie",
+                                rng.gen_range(1..120)
+                            )),
+                            address_line2: None,
+                            postal_code: Some(postal.into()),
+                            city: Some(city.into()),
+                            country: Some(country.into()),
+                            preferred_language: lang.into(),
+                            legal_basis: "contract".into(),
+                            retention_until: retention,
+                            source: "registration".into(),
+                        },
+                    )?
+                }
+            };
+            if kind == "buyer" && n == 1 {
+                buyer1 = Some(person.id);
+            }
+            let inserted = diesel::insert_into(registrations::table)
+                .values(&NewRegistration {
+                    organization_id: org.id,
+                    event_id: event.id,
+                    person_id: person.id,
+                    participant_type: kind.into(),
+                    // A few registrations await validation, as on a real event.
+                    status: if n % 25 == 0 { "pending" } else { "validated" }.into(),
+                    company_description: Some(description),
+                    offers: (kind == "supplier").then_some(offers),
+                    needs: Some(needs),
+                    sectors,
+                    languages: if lang == "fr" {
+                        vec!["fr".into(), "en".into()]
+                    } else {
+                        vec!["en".into()]
+                    },
+                    profile_visible: true,
+                    meeting_quota: Some(if kind == "buyer" { 12 } else { 16 }),
+                    stand: None,
+                    legal_basis: "contract".into(),
+                    retention_until: retention,
+                    source: "registration".into(),
+                })
+                .on_conflict((registrations::event_id, registrations::person_id))
+                .do_nothing()
+                .execute(conn)?;
+            registrations_created += inserted;
+        }
+    }
+
+    let account_retention = RetentionPolicy::EventData.deadline(Utc::now());
+    let root = accounts::ensure_account(
+        conn,
+        "root@demo.example",
+        password_hash,
+        account_retention,
+        "system",
+    )?;
+    accounts::ensure_membership(conn, root.id, None, Role::PlatformAdmin, None)?;
+    let admin = accounts::ensure_account(
+        conn,
+        "admin@demo.example",
+        password_hash,
+        account_retention,
+        "system",
+    )?;
+    accounts::ensure_membership(conn, admin.id, Some(org.id), Role::OrgAdmin, None)?;
+    if let Some(person) = buyer1 {
+        let buyer = accounts::ensure_account(
+            conn,
+            "buyer1@demo.example",
+            password_hash,
+            account_retention,
+            "registration",
+        )?;
+        accounts::ensure_membership(
+            conn,
+            buyer.id,
+            Some(org.id),
+            Role::Participant,
+            Some(person),
+        )?;
+    }
+    Ok(SeedSummary {
+        organization_id: org.id.0,
+        event_id: event.id.0,
+        persons_created,
+        registrations_created,
+        slots: events::slots(conn, event.id)?.len(),
+    })
+}
