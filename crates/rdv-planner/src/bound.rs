@@ -42,6 +42,23 @@ pub(crate) fn breaks_mip(
     incumbent: Option<&[u8]>,
 ) -> MipResult {
     let mut vars = ProblemVariables::new();
+    // Warm-start values, pushed in the order columns are created.
+    let mut warm: Vec<f64> = Vec::new();
+    let inc_busy: Vec<u64> = match incumbent {
+        Some(inc) => (0..p.np)
+            .map(|q| {
+                p.by_part[q].iter().fold(0u64, |m, &r| {
+                    let t = inc[r as usize];
+                    if t == crate::state::UNSCHEDULED {
+                        m
+                    } else {
+                        m | (1u64 << t)
+                    }
+                })
+            })
+            .collect(),
+        None => vec![0; p.np],
+    };
     // x[r] = list of (slot, var)
     let mut x: Vec<Vec<(usize, Variable)>> = Vec::with_capacity(p.nr);
     for &m in allowed.iter().take(p.nr) {
@@ -51,6 +68,9 @@ pub(crate) fn breaks_mip(
             let t = mm.trailing_zeros() as usize;
             mm &= mm - 1;
             v.push((t, vars.add(variable().binary())));
+            warm.push(f64::from(u8::from(
+                incumbent.is_some_and(|inc| inc[x.len()] as usize == t),
+            )));
         }
         x.push(v);
     }
@@ -68,8 +88,11 @@ pub(crate) fn breaks_mip(
     }
     let mut constraints = Vec::new();
     let mut objective = Expression::default();
+    let inc_breaks: Vec<u32> = inc_busy.iter().map(|&m| p.breaks_of(m)).collect();
     let bmax = vars.add(variable().min(0));
+    warm.push(f64::from(inc_breaks.iter().copied().max().unwrap_or(0)));
     let bmin = vars.add(variable().min(0));
+    warm.push(f64::from(inc_breaks.iter().copied().min().unwrap_or(0)));
     let mut part_breaks: Vec<Expression> = Vec::with_capacity(p.np);
     // Break variables per participant with at least two meetings.
     type Cols = Vec<Option<Variable>>;
@@ -83,9 +106,15 @@ pub(crate) fn breaks_mip(
                 let slots: Vec<usize> = (0..p.ns).filter(|&t| seg & (1 << t) != 0).collect();
                 for &t in &slots {
                     fv[t] = Some(vars.add(variable().min(0).max(1)));
+                    let later = inc_busy[q] & seg & !((1u64 << t) - 1);
+                    warm.push(f64::from(u8::from(later != 0)));
                 }
                 for w in slots.windows(3) {
                     let z = vars.add(variable().min(0));
+                    let m = inc_busy[q];
+                    let later = m & seg & !((1u64 << (w[2])) - 1);
+                    let starts = m & (1 << w[0]) != 0 && m & (1 << w[1]) == 0 && later != 0;
+                    warm.push(f64::from(u8::from(starts)));
                     zv[w[1]] = Some(z);
                     bq += z;
                 }
@@ -158,25 +187,13 @@ pub(crate) fn breaks_mip(
     for c in constraints {
         problem.add_constraint(c);
     }
-    let ncols = x.iter().map(Vec::len).sum::<usize>();
     let mut model = match problem.try_into_inner() {
         Ok(m) => m,
         Err(_) => return MipResult::default(),
     };
     configure(&mut model, time_limit);
-    if let Some(inc) = incumbent {
-        // Only the x columns are given; HiGHS completes the rest when it can.
-        let mut cols = vec![0.0; model_num_cols(ncols, p)];
-        let mut k = 0;
-        for r in 0..p.nr {
-            for &(t, _) in &x[r] {
-                if inc[r] as usize == t {
-                    cols[k] = 1.0;
-                }
-                k += 1;
-            }
-        }
-        let _ = model.try_set_solution(Some(&cols[..ncols]), None, None, None);
+    if incumbent.is_some() && warm.len() == model.num_cols() {
+        let _ = model.try_set_solution(Some(&warm), None, None, None);
     }
     let Ok(solved) = model.try_solve() else {
         return MipResult::default();
@@ -215,10 +232,6 @@ pub(crate) fn breaks_mip(
         out.objective = Some(solved.objective_value());
     }
     out
-}
-
-fn model_num_cols(ncols: usize, _p: &Prep) -> usize {
-    ncols
 }
 
 /// Which weight bound to compute.

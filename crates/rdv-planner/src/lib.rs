@@ -172,14 +172,14 @@ pub fn solve(
             budget
         },
         deadline: Some(if rules.must_schedule_all && opts.use_mip {
-            start + Duration::from_secs_f64(secs * 0.35)
+            start + Duration::from_secs_f64(secs * 0.5)
         } else {
             deadline
         }),
         target: if rules.must_schedule_all { 0 } else { i64::MIN },
-        t_start: 2.0,
+        t_start: 1.0,
         t_end: 0.05,
-        cycle: if big { 2_000_000 } else { 400_000 },
+        cycle: if big { 2_000_000 } else { 4_000_000 },
         column_swaps: !big,
     };
     let out = search::anneal(&p, s, &cm, &prev, &params, &mut rng, &mut |_, c| {
@@ -198,7 +198,7 @@ pub fn solve(
             .saturating_duration_since(Instant::now())
             .as_secs_f64();
         let inc = (best.scheduled == p.nr).then(|| best.slot.clone());
-        let res = bound::breaks_mip(&p, &p.allowed, rules.fairness, left * 0.5, inc.as_deref());
+        let res = bound::breaks_mip(&p, &p.allowed, rules.fairness, left * 0.4, inc.as_deref());
         bound = res.bound.map(|b| (b - 1e-6).ceil().max(0.0));
         if let Some(slots) = res.slots {
             if let Some(cand) = state_from_slots(&p, &slots) {
@@ -210,7 +210,48 @@ pub fn solve(
             }
         }
         report("bound", best_cost, bound);
-        params.target = bound.map_or(0, |b| b as i64);
+        let target = bound.map_or(0, |b| b as i64);
+        // Large-neighbourhood search: free a window of slots or the meetings of a few
+        // participants, keep the rest fixed, and let HiGHS re-optimise exactly.
+        let mut round = 0u64;
+        // Neighbourhood size grows while sub-problems are solved to optimality without gain,
+        // and shrinks when they time out.
+        let mut size = 4usize;
+        let lns_end = Instant::now() + Duration::from_secs_f64(secs * 0.1);
+        while best_cost > target && Instant::now() + Duration::from_millis(200) < lns_end {
+            round += 1;
+            let allowed = neighbourhood(&p, &best, round, size, &mut rng);
+            let left = deadline
+                .saturating_duration_since(Instant::now())
+                .as_secs_f64();
+            let res = bound::breaks_mip(
+                &p,
+                &allowed,
+                rules.fairness,
+                left.min(1.5),
+                Some(&best.slot),
+            );
+            tracing::debug!(lns.round = round, lns.size = size, lns.objective = ?res.objective, lns.optimal = res.optimal);
+            if res.optimal {
+                size = (size + 1).min(p.np);
+            } else {
+                size = (size * 3 / 4).max(2);
+            }
+            if let Some(slots) = res.slots {
+                if let Some(cand) = state_from_slots(&p, &slots) {
+                    let c = search::cost(&p, &cand, &cm, total_weight, &prev);
+                    if c <= best_cost && cand.spread() <= rules.fairness.unwrap_or(u32::MAX) {
+                        if c < best_cost {
+                            report("lns", c, bound);
+                        }
+                        best = cand;
+                        best_cost = c;
+                    }
+                }
+            }
+        }
+        // The rest of the time goes back to annealing, stopping at the bound.
+        params.target = target;
         params.iterations = budget.saturating_sub(iterations);
         params.deadline = Some(deadline);
         if best_cost > params.target {
@@ -270,6 +311,49 @@ fn enforce_fairness(p: &Prep, s: &mut State, d: u32) {
         let r = s.occ[x * p.ns + t] as usize;
         s.unplace(p, r);
     }
+}
+
+/// Allowed slots for one LNS round: requests outside the neighbourhood keep their slot.
+fn neighbourhood(p: &Prep, s: &State, round: u64, size: usize, rng: &mut ChaCha8Rng) -> Vec<u64> {
+    use rand::Rng;
+    let mut allowed: Vec<u64> = (0..p.nr)
+        .map(|r| {
+            if s.slot[r] == UNSCHEDULED {
+                p.allowed[r]
+            } else {
+                1u64 << s.slot[r]
+            }
+        })
+        .collect();
+    if round.is_multiple_of(2) {
+        // A window of consecutive slots: its meetings may permute within it.
+        let w = (size / 2).clamp(2, p.ns);
+        let t0 = rng.gen_range(0..=p.ns - w.min(p.ns));
+        let win = (state::full_mask(w) << t0) & state::full_mask(p.ns);
+        for r in 0..p.nr {
+            if allowed[r] & win != 0 {
+                allowed[r] = p.allowed[r] & win;
+            }
+        }
+    } else {
+        // Participants with breaks and some of their partners: all their meetings are free.
+        let mut chosen = Vec::new();
+        for _ in 0..200 {
+            let x = rng.gen_range(0..p.np);
+            if s.breaks[x] > 0 || rng.gen_bool(0.1) {
+                chosen.push(x);
+            }
+            if chosen.len() >= size {
+                break;
+            }
+        }
+        for &x in &chosen {
+            for &r in &p.by_part[x] {
+                allowed[r as usize] = p.allowed[r as usize];
+            }
+        }
+    }
+    allowed
 }
 
 /// A state holding exactly these slots, if they satisfy the hard constraints.
