@@ -1,0 +1,91 @@
+//! rdv's HTTP API: actix-web handlers grouped by resource, the error table, authentication and
+//! the OpenAPI document generated from the handlers. API nodes keep no state of their own:
+//! everything shared lives in PostgreSQL.
+
+pub mod audit;
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod openapi;
+pub mod routes;
+pub mod settings;
+
+use actix_web::{web, App, HttpServer};
+use error::ApiError;
+use rdv_db::{Conn, DbError, PgPool};
+use secrecy::ExposeSecret;
+pub use settings::Settings;
+
+/// What every handler shares: the pool, the token keys and the settings.
+pub struct AppState {
+    pub pool: PgPool,
+    pub keys: auth::TokenKeys,
+    pub settings: Settings,
+}
+
+impl AppState {
+    pub fn new(pool: PgPool, settings: Settings) -> Self {
+        Self {
+            keys: auth::TokenKeys::new(&settings.auth),
+            pool,
+            settings,
+        }
+    }
+
+    /// Runs `f` on a pooled connection, off the async threads, inside one transaction: a
+    /// request changes everything it asked for or nothing.
+    pub async fn tx<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Conn) -> Result<T, ApiError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        web::block(move || {
+            use rdv_db::Connection;
+            let mut pooled = pool.get().map_err(DbError::from)?;
+            let conn: &mut Conn = &mut pooled;
+            conn.transaction(f)
+        })
+        .await?
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(e: diesel::result::Error) -> Self {
+        DbError::from(e).into()
+    }
+}
+
+/// Registers every route and extractor configuration.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    extract::configure_extractors(cfg);
+    routes::configure(cfg);
+}
+
+/// Builds the pool from the settings; fails when the database cannot be reached.
+pub fn connect(settings: &Settings) -> Result<PgPool, DbError> {
+    rdv_db::connect_pool(
+        settings.database.url.expose_secret(),
+        settings.database.pool_size,
+    )
+}
+
+/// Serves the API on an already bound listener until the process is stopped.
+pub async fn serve(
+    listener: std::net::TcpListener,
+    state: web::Data<AppState>,
+) -> std::io::Result<()> {
+    HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .wrap(tracing_actix())
+            .configure(configure)
+    })
+    .listen(listener)?
+    .run()
+    .await
+}
+
+fn tracing_actix() -> actix_web::middleware::Logger {
+    actix_web::middleware::Logger::new("%a \"%r\" %s %b %Dms")
+}

@@ -1,0 +1,124 @@
+use rdv_api::{AppState, Settings};
+use rdv_db::testing::TestDatabase;
+use reqwest::{Client, Method, StatusCode};
+use serde_json::{json, Value};
+use std::path::Path;
+
+pub struct TestApp {
+    pub base: String,
+    pub client: Client,
+    pub db: TestDatabase,
+}
+
+pub fn settings(database_url: &str) -> Settings {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config");
+    let mut s = Settings::load(&dir, "test").expect("test settings");
+    s.database.url = database_url.to_owned().into();
+    s
+}
+
+impl TestApp {
+    /// The API on a fresh database holding the demo seed.
+    pub async fn spawn() -> Self {
+        let db = TestDatabase::new();
+        {
+            let mut conn = db.connect();
+            let hash = rdv_api::auth::hash_password("demo").unwrap();
+            rdv_db::seed::seed_demo(&mut conn, &hash).unwrap();
+        }
+        let settings = settings(&db.url);
+        let pool = rdv_api::connect(&settings).unwrap();
+        Self::serve(AppState::new(pool, settings), db)
+    }
+
+    pub fn serve(state: AppState, db: TestDatabase) -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        actix_web::rt::spawn(rdv_api::serve(listener, actix_web::web::Data::new(state)));
+        Self {
+            base,
+            client: Client::new(),
+            db,
+        }
+    }
+
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .client
+            .request(method, format!("{}{}", self.base, path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status();
+        let text = resp.text().await.unwrap_or_default();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        self.request(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.request(Method::POST, path, Some(token), Some(body))
+            .await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.request(Method::PATCH, path, Some(token), Some(body))
+            .await
+    }
+
+    pub async fn login_full(&self, email: &str, password: &str) -> (StatusCode, Value) {
+        self.request(
+            Method::POST,
+            "/api/auth/login",
+            None,
+            Some(json!({"email": email, "password": password})),
+        )
+        .await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> String {
+        let (status, body) = self.login_full(email, password).await;
+        assert_eq!(status, StatusCode::OK, "login {email}: {body}");
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn admin(&self) -> String {
+        self.login("admin@demo.example", "demo").await
+    }
+
+    pub fn conn(&self) -> rdv_db::Conn {
+        self.db.connect()
+    }
+
+    /// The demo event's id.
+    pub async fn demo_event(&self, token: &str) -> i64 {
+        let (_, events) = self.get("/api/events", token).await;
+        events[0]["id"].as_i64().unwrap()
+    }
+}
+
+/// Asserts the error body's shape and code, and returns its fields.
+pub fn assert_error(status: StatusCode, body: &Value, expected_status: u16, code: &str) -> Value {
+    assert_eq!(status.as_u16(), expected_status, "{body}");
+    assert_eq!(body["error"], code, "{body}");
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+    body["fields"].clone()
+}

@@ -1,0 +1,11 @@
+//! End-to-end tests: the API bound on port 0, spoken to over real HTTP, with a PostgreSQL
+//! database of its own per test.
+
+mod common;
+
+mod auth;
+mod calendar;
+mod openapi;
+mod privacy;
+mod tenancy;
+mod validation;

@@ -1,0 +1,152 @@
+//! Bad input gets a 4xx naming what is wrong, never a 500, and nothing half-written.
+
+use crate::common::{assert_error, TestApp};
+use diesel::prelude::*;
+use reqwest::StatusCode;
+use serde_json::json;
+
+fn person_count(app: &TestApp) -> i64 {
+    rdv_db::schema::persons::table
+        .count()
+        .get_result(&mut app.conn())
+        .unwrap()
+}
+
+#[actix_web::test]
+async fn malformed_bodies_name_the_problem() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let before = person_count(&app);
+
+    let raw = app
+        .client
+        .post(format!("{}/api/persons", app.base))
+        .bearer_auth(&admin)
+        .header("content-type", "application/json")
+        .body("{\"first_name\": \"Ana\",")
+        .send()
+        .await
+        .unwrap();
+    let status = raw.status();
+    let body: serde_json::Value = raw.json().await.unwrap();
+    assert_error(status, &body, 400, "invalid_json");
+
+    let (status, body) = app
+        .post(
+            "/api/persons",
+            &admin,
+            json!({"first_name": 12, "last_name": "X", "email": "a@b.example"}),
+        )
+        .await;
+    let fields = assert_error(status, &body, 422, "validation_failed");
+    assert!(
+        fields["first_name"]
+            .as_str()
+            .unwrap()
+            .contains("invalid type"),
+        "{fields}"
+    );
+
+    let (status, body) = app
+        .post(
+            "/api/persons",
+            &admin,
+            json!({"first_name": "A", "last_name": "X", "email": "a@b.example", "shoe_size": 42}),
+        )
+        .await;
+    let fields = assert_error(status, &body, 422, "validation_failed");
+    assert!(
+        fields["shoe_size"]
+            .as_str()
+            .unwrap()
+            .contains("unknown field"),
+        "{fields}"
+    );
+
+    let (status, body) = app
+        .post("/api/persons", &admin, json!({"first_name": "A".repeat(101), "last_name": "X", "email": "not-an-email", "mobile_phone": "06 12 34 56 78", "country": "France"}))
+        .await;
+    let fields = assert_error(status, &body, 422, "validation_failed");
+    for f in ["first_name", "email", "mobile_phone", "country"] {
+        assert!(fields.get(f).is_some(), "{f} not named: {fields}");
+    }
+    assert!(fields["first_name"]
+        .as_str()
+        .unwrap()
+        .contains("at most 100"));
+
+    let text = app
+        .client
+        .post(format!("{}/api/persons", app.base))
+        .bearer_auth(&admin)
+        .header("content-type", "text/plain")
+        .body("hello")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(text.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+
+    let huge = json!({"first_name": "A", "last_name": "B", "email": "a@b.example", "company": "x".repeat(300_000)});
+    let (status, body) = app.post("/api/persons", &admin, huge).await;
+    assert_error(status, &body, 413, "payload_too_large");
+
+    assert_eq!(
+        person_count(&app),
+        before,
+        "a rejected request wrote something"
+    );
+}
+
+#[actix_web::test]
+async fn query_strings_and_paths_are_checked() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let (status, body) = app.get("/api/persons?per_page=5000", &admin).await;
+    let fields = assert_error(status, &body, 422, "validation_failed");
+    assert!(fields.get("per_page").is_some());
+    let (status, body) = app.get("/api/persons?page=abc", &admin).await;
+    assert_error(status, &body, 400, "bad_request");
+    let (status, body) = app.get("/api/persons/abc", &admin).await;
+    assert_error(status, &body, 404, "not_found");
+    let event = app.demo_event(&admin).await;
+    let (status, body) = app
+        .get(
+            &format!("/api/events/{event}/registrations?status=maybe"),
+            &admin,
+        )
+        .await;
+    let fields = assert_error(status, &body, 422, "validation_failed");
+    assert!(fields["status"]
+        .as_str()
+        .unwrap()
+        .contains("pending, validated"));
+    let (status, body) = app.get("/api/nowhere", &admin).await;
+    assert_error(status, &body, 404, "not_found");
+}
+
+#[actix_web::test]
+async fn persons_are_created_normalised_and_duplicates_conflict() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let new = json!({"first_name": " Zoé ", "last_name": "Lambert", "email": "Zoe.Lambert@Example.FR", "mobile_phone": "+33 (6) 01 02 03 04", "country": "fr", "civility": "mrs"});
+    let (status, person) = app.post("/api/persons", &admin, new.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{person}");
+    assert_eq!(person["first_name"], "Zoé");
+    assert_eq!(person["email"], "Zoe.Lambert@example.fr");
+    assert_eq!(person["mobile_phone"], "+33601020304");
+    assert_eq!(person["country"], "FR");
+    assert_eq!(person["privacy"]["source"], "admin");
+    let (status, body) = app
+        .post(
+            "/api/persons",
+            &admin,
+            json!({"first_name": "Z", "last_name": "L", "email": "zoe.lambert@example.fr"}),
+        )
+        .await;
+    let fields = assert_error(status, &body, 409, "conflict");
+    assert!(fields.get("email").is_some());
+    let (status, body) = app
+        .patch(&format!("/api/persons/{}", person["id"]), &admin, json!({}))
+        .await;
+    assert_error(status, &body, 422, "validation_failed");
+}
