@@ -1,0 +1,52 @@
+# The two commands: `make run` and `make test`. Everything else is a helper.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+CARGO ?= cargo
+
+.PHONY: help deps db run test build lint openapi bench-planner bench-search
+
+help:
+	@echo "make run            start PostgreSQL if needed, migrate, seed the demo, serve on 127.0.0.1:8080"
+	@echo "make test           every test of the workspace against a real PostgreSQL"
+	@echo "make lint           rustfmt and clippy"
+	@echo "make openapi        rewrite docs/openapi.json from the code"
+	@echo "make bench-planner  planner benchmark -> target/bench/planner.json"
+	@echo "make bench-search   search benchmark -> target/bench/search.json"
+
+deps:
+	@scripts/deps.sh
+
+db: deps
+	@scripts/db.sh
+
+build: deps
+	$(CARGO) build -p rdv
+
+run: deps
+	@set -e; url=$$(scripts/db.sh); export DATABASE_URL=$$url; \
+	$(CARGO) build -p rdv; \
+	target/debug/rdv migrate; \
+	target/debug/rdv seed-demo; \
+	exec target/debug/rdv serve
+
+test: deps
+	@set -e; url=$$(scripts/db.sh); export DATABASE_URL=$$url; \
+	if command -v cargo-nextest >/dev/null; then \
+	  $(CARGO) nextest run --workspace --no-fail-fast; \
+	else \
+	  $(CARGO) test --workspace --no-fail-fast; \
+	fi
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+openapi:
+	$(CARGO) run -q -p rdv -- openapi > docs/openapi.json
+
+bench-planner: deps
+	$(CARGO) bench -p rdv-planner --bench planner
+
+bench-search: deps
+	@set -e; url=$$(scripts/db.sh); export DATABASE_URL=$$url; \
+	$(CARGO) bench -p rdv-search --bench search
