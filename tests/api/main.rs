@@ -1,6 +1,8 @@
 //! End-to-end tests: the API bound on port 0, spoken to over real HTTP, with a PostgreSQL
 //! database of its own per test.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 mod auth;

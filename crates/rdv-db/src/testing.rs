@@ -3,6 +3,9 @@
 //! the migrations' content and built once, under an advisory lock, by whichever test process
 //! gets there first.
 
+// A test harness: a panic is how it reports that the test database cannot be made.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use crate::{run_migrations, Conn};
 use diesel::prelude::*;
 use rand::Rng;

@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used)]
+
 use diesel::prelude::*;
 use rdv_db::schema::{meeting_slots, meeting_tables, persons, registrations};
 use rdv_db::seed::{seed_demo, BUYERS, SUPPLIERS, TABLES};
