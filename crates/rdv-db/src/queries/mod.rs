@@ -7,6 +7,7 @@ pub mod events;
 pub mod organizations;
 pub mod persons;
 pub mod registrations;
+pub mod search_feed;
 
 /// A page of a list: at most `limit` rows after skipping `offset`.
 #[derive(Debug, Clone, Copy)]
