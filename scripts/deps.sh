@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs, from Debian's packages, what building and running rdv needs and is missing:
-# PostgreSQL (server and libpq), and cmake, clang and libclang for building HiGHS.
+# PostgreSQL (server and libpq), cmake, clang and libclang for building HiGHS, and Chromium
+# for the tests of the pages.
 set -euo pipefail
 
-packages=(postgresql postgresql-client libpq-dev cmake clang libclang-dev pkg-config build-essential)
+packages=(postgresql postgresql-client libpq-dev cmake clang libclang-dev pkg-config build-essential chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

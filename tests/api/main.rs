@@ -7,6 +7,7 @@ mod common;
 
 mod auth;
 mod calendar;
+mod docs_page;
 mod openapi;
 mod privacy;
 mod tenancy;
