@@ -34,7 +34,15 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(30.0);
     let want = |k: &str| only.as_deref().is_none_or(|o| o == k);
-    let mut out = json!({});
+    // Phases not run this time keep their previous figures.
+    let previous = std::fs::read_to_string(target_dir().join("bench/planner.json")).ok();
+    let mut out: Value = if only.is_some() || filter.is_some() {
+        previous
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_else(|| json!({}))
+    } else {
+        json!({})
+    };
     if want("jair") {
         let dir = jair_dir();
         let optima = read_optima(&dir);

@@ -34,6 +34,34 @@ fn main() {
                 sol.seconds,
                 sol.iterations
             );
+            if std::env::var("SHOW").is_ok() {
+                for (p, &b) in v.objectives.breaks_per_participant.iter().enumerate() {
+                    if b == 0 {
+                        continue;
+                    }
+                    let row: String = (0..inst.slots.len())
+                        .map(|t| {
+                            let busy = inst.requests.iter().enumerate().any(|(r, q)| {
+                                (q.a == p || q.b == p) && sol.plan.slot[r] == Some(t)
+                            });
+                            if busy {
+                                '#'
+                            } else if inst.participants[p].forbidden.contains(&t) {
+                                'x'
+                            } else {
+                                '.'
+                            }
+                        })
+                        .collect();
+                    let sess: Vec<String> = inst
+                        .requests
+                        .iter()
+                        .filter(|q| q.a == p || q.b == p)
+                        .map(|q| format!("{:?}", q.sessions))
+                        .collect();
+                    println!("p{p:3} b{b} {row} {}", sess.join(","));
+                }
+            }
             if !v.is_valid() {
                 println!("{:?}", &v.violations[..v.violations.len().min(5)]);
             }
@@ -41,3 +69,6 @@ fn main() {
         Err(e) => println!("error {e}"),
     }
 }
+
+#[allow(dead_code)]
+fn _unused() {}

@@ -40,6 +40,7 @@ pub(crate) fn breaks_mip(
     fairness: Option<u32>,
     time_limit: f64,
     incumbent: Option<&[u8]>,
+    max_changes: Option<usize>,
 ) -> MipResult {
     let mut vars = ProblemVariables::new();
     // Warm-start values, pushed in the order columns are created.
@@ -183,6 +184,17 @@ pub(crate) fn breaks_mip(
     }
     if let Some(d) = fairness {
         constraints.push((Expression::from(bmax) - bmin).leq(d as f64));
+    }
+    if let (Some(k), Some(inc)) = (max_changes, incumbent) {
+        // Local branching: at most k requests leave their incumbent slot.
+        let kept: Expression = (0..p.nr)
+            .flat_map(|r| {
+                x[r].iter()
+                    .filter(move |&&(t, _)| inc[r] as usize == t)
+                    .map(|&(_, v)| v)
+            })
+            .sum();
+        constraints.push(kept.geq((p.nr.saturating_sub(k)) as f64));
     }
     for c in constraints {
         problem.add_constraint(c);

@@ -14,6 +14,8 @@ mod state;
 pub mod synth;
 mod validate;
 
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use rand::seq::SliceRandom;
@@ -121,10 +123,14 @@ pub enum SolveError {
 }
 
 /// Solves `inst`. Progress goes to `observer` about once a second.
+///
+/// Two workers share the machine's two cores: one anneals from the greedy start; the other
+/// first asks HiGHS for a lower bound (in "must" mode), then anneals from its own start with
+/// another seed. Both stop at the bound; the better plan wins.
 pub fn solve(
     inst: &Instance,
     opts: &SolveOptions,
-    observer: &mut dyn FnMut(&Progress),
+    observer: &mut (dyn FnMut(&Progress) + Send),
 ) -> Result<Solution, SolveError> {
     let start = Instant::now();
     let deadline = start + opts.time_limit;
@@ -133,143 +139,137 @@ pub fn solve(
     if rules.must_schedule_all {
         check_must_feasible(inst, &p)?;
     }
-    let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
     let prev = previous_slots(inst);
-    let mut s = State::new(&p);
-    // Published meetings first, where they still fit.
-    for pm in &inst.previous {
-        if s.slot[pm.request] == UNSCHEDULED && s.can_place(&p, pm.request, pm.slot) {
-            s.place(&p, pm.request, pm.slot);
-        }
-    }
-    let order = construction_order(&p, rules.must_schedule_all, &mut rng);
-    search::construct(&p, &mut s, &order, &mut rng);
     let total_weight: u64 = p.weight.iter().sum();
+    // Breaks weigh more than idle slots: idle slots inside a span are the gradient that leads
+    // blocks of meetings to slide until a break closes.
+    let scale = 8;
     let cm = CostModel {
-        unscheduled: if rules.must_schedule_all { 50 } else { 1000 },
-        brk: 1,
-        fairness: if rules.must_schedule_all { 20 } else { 2000 },
+        unscheduled: if rules.must_schedule_all {
+            50 * scale
+        } else {
+            1000 * scale
+        },
+        brk: scale,
+        idle: 1,
+        fairness: if rules.must_schedule_all {
+            20 * scale
+        } else {
+            2000 * scale
+        },
         cap: rules.fairness,
-        moved: if inst.previous.is_empty() { 0 } else { 100 },
+        moved: if inst.previous.is_empty() {
+            0
+        } else {
+            100 * scale
+        },
     };
     let big = p.nr > 3000;
-    let mut iterations = 0;
-    let mut bound: Option<f64> = None;
-    let mut report = |phase: &'static str, c: i64, bound: Option<f64>| {
-        observer(&Progress {
-            phase,
-            elapsed_s: start.elapsed().as_secs_f64(),
-            cost: c,
-            bound,
-        });
-    };
     let budget = opts.iteration_limit.unwrap_or(u64::MAX);
     let secs = opts.time_limit.as_secs_f64();
-    let mut params = AnnealParams {
-        iterations: if rules.must_schedule_all && opts.use_mip {
-            budget / 2
-        } else {
-            budget
-        },
-        deadline: Some(if rules.must_schedule_all && opts.use_mip {
-            start + Duration::from_secs_f64(secs * 0.5)
-        } else {
-            deadline
-        }),
-        target: if rules.must_schedule_all { 0 } else { i64::MIN },
-        t_start: 1.0,
-        t_end: 0.05,
-        cycle: if big { 2_000_000 } else { 4_000_000 },
-        column_swaps: !big,
+    let must_mip = rules.must_schedule_all && opts.use_mip;
+    // Shared between workers: the target cost (bound) and the bound itself.
+    let target = AtomicI64::new(if rules.must_schedule_all { 0 } else { i64::MIN });
+    let bound_cell: Mutex<Option<f64>> = Mutex::new(None);
+    let observer = Mutex::new(observer);
+    let report = |phase: &'static str, c: i64| {
+        let bound = bound_cell.lock().ok().and_then(|g| *g);
+        if let Ok(mut o) = observer.lock() {
+            o(&Progress {
+                phase,
+                elapsed_s: start.elapsed().as_secs_f64(),
+                cost: c,
+                bound,
+            });
+        }
     };
-    let out = search::anneal(&p, s, &cm, &prev, &params, &mut rng, &mut |_, c| {
-        report("anneal", c, None)
-    });
-    iterations += out.iterations;
-    let mut best = out.best;
-    let mut best_cost = out.best_cost;
-    if best_cost == i64::MAX {
-        // No fair state was met: fall back to the (possibly unfair) start, repaired below.
-        best_cost = search::cost(&p, &best, &cm, total_weight, &prev);
-    }
-    if rules.must_schedule_all && opts.use_mip && best_cost > 0 {
-        // Lower bound (and perhaps a better schedule) from the time-indexed MIP, warm-started.
-        let left = deadline
-            .saturating_duration_since(Instant::now())
-            .as_secs_f64();
-        let inc = (best.scheduled == p.nr).then(|| best.slot.clone());
-        let res = bound::breaks_mip(&p, &p.allowed, rules.fairness, left * 0.4, inc.as_deref());
-        bound = res.bound.map(|b| (b - 1e-6).ceil().max(0.0));
-        if let Some(slots) = res.slots {
-            if let Some(cand) = state_from_slots(&p, &slots) {
-                let c = search::cost(&p, &cand, &cm, total_weight, &prev);
-                if c < best_cost {
-                    best = cand;
-                    best_cost = c;
-                }
+    let worker = |seed: u64, with_bound: bool| -> (State, i64, u64) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut s = State::new(&p);
+        // Published meetings first, where they still fit.
+        for pm in &inst.previous {
+            if s.slot[pm.request] == UNSCHEDULED && s.can_place(&p, pm.request, pm.slot) {
+                s.place(&p, pm.request, pm.slot);
             }
         }
-        report("bound", best_cost, bound);
-        let target = bound.map_or(0, |b| b as i64);
-        // Large-neighbourhood search: free a window of slots or the meetings of a few
-        // participants, keep the rest fixed, and let HiGHS re-optimise exactly.
-        let mut round = 0u64;
-        // Neighbourhood size grows while sub-problems are solved to optimality without gain,
-        // and shrinks when they time out.
-        let mut size = 4usize;
-        let lns_end = Instant::now() + Duration::from_secs_f64(secs * 0.1);
-        while best_cost > target && Instant::now() + Duration::from_millis(200) < lns_end {
-            round += 1;
-            let allowed = neighbourhood(&p, &best, round, size, &mut rng);
-            let left = deadline
-                .saturating_duration_since(Instant::now())
-                .as_secs_f64();
+        let order = construction_order(&p, rules.must_schedule_all, &mut rng);
+        search::construct(&p, &mut s, &order, &mut rng);
+        let mut iterations = 0;
+        if with_bound {
+            // Lower bound from the time-indexed MIP, warm-started with the greedy plan.
+            let inc = (s.scheduled == p.nr).then(|| s.slot.clone());
             let res = bound::breaks_mip(
                 &p,
-                &allowed,
+                &p.allowed,
                 rules.fairness,
-                left.min(1.5),
-                Some(&best.slot),
+                secs * 0.3,
+                inc.as_deref(),
+                None,
             );
-            tracing::debug!(lns.round = round, lns.size = size, lns.objective = ?res.objective, lns.optimal = res.optimal);
-            if res.optimal {
-                size = (size + 1).min(p.np);
-            } else {
-                size = (size * 3 / 4).max(2);
+            let b = res.bound.map(|b| (b - 1e-6).ceil().max(0.0));
+            if let Some(b) = b {
+                if let Ok(mut g) = bound_cell.lock() {
+                    *g = Some(b);
+                }
+                target.fetch_max(b as i64 * scale, Ordering::Relaxed);
             }
-            if let Some(slots) = res.slots {
-                if let Some(cand) = state_from_slots(&p, &slots) {
-                    let c = search::cost(&p, &cand, &cm, total_weight, &prev);
-                    if c <= best_cost && cand.spread() <= rules.fairness.unwrap_or(u32::MAX) {
-                        if c < best_cost {
-                            report("lns", c, bound);
-                        }
-                        best = cand;
-                        best_cost = c;
-                    }
+            if let Some(cand) = res.slots.and_then(|sl| state_from_slots(&p, &sl)) {
+                let c = search::true_cost(&p, &cand, &cm, total_weight, &prev);
+                if c < search::true_cost(&p, &s, &cm, total_weight, &prev) {
+                    s = cand;
                 }
             }
-        }
-        // The rest of the time goes back to annealing, stopping at the bound.
-        params.target = target;
-        params.iterations = budget.saturating_sub(iterations);
-        params.deadline = Some(deadline);
-        if best_cost > params.target {
-            let out = search::anneal(
-                &p,
-                best.clone(),
-                &cm,
-                &prev,
-                &params,
-                &mut rng,
-                &mut |_, c| report("anneal", c, bound),
-            );
-            iterations += out.iterations;
-            if out.best_cost < best_cost {
-                best = out.best;
+            report("bound", search::true_cost(&p, &s, &cm, total_weight, &prev));
+            let (improved, rounds) =
+                lns(&p, &mut s, &cm, &prev, rules, secs * 0.1, &target, &mut rng);
+            iterations += rounds;
+            if improved {
+                report("lns", search::true_cost(&p, &s, &cm, total_weight, &prev));
             }
         }
+        let params = AnnealParams {
+            iterations: budget,
+            deadline: Some(deadline),
+            target: &target,
+            t_start: 3.0,
+            t_end: 0.1,
+            cycle: if big { 2_000_000 } else { 8_000_000 },
+            column_swaps: !big,
+        };
+        let out = search::anneal(&p, s, &cm, &prev, &params, &mut rng, &mut |_, c| {
+            report("anneal", c)
+        });
+        if out.best_cost <= target.load(Ordering::Relaxed) {
+            // At the bound: nothing left for the other worker to find.
+            target.store(i64::MAX, Ordering::Relaxed);
+        }
+        let mut best = out.best;
+        let mut cost = out.best_cost;
+        if cost == i64::MAX {
+            // No fair state was met: keep the (possibly unfair) start, repaired below.
+            cost = search::true_cost(&p, &best, &cm, total_weight, &prev);
+        }
+        if !fair_ok(&best, rules) {
+            cost = i64::MAX;
+            best = best.clone();
+        }
+        (best, cost, iterations + out.iterations)
+    };
+    let two = !big || must_mip;
+    let (a, b) = std::thread::scope(|scope| {
+        let second = two.then(|| scope.spawn(|| worker(opts.seed.wrapping_add(1), must_mip)));
+        let first = worker(opts.seed, false);
+        (first, second.and_then(|h| h.join().ok()))
+    });
+    let mut iterations = a.2;
+    let mut best = a.0;
+    if let Some((s2, c2, it2)) = b {
+        iterations += it2;
+        if c2 < a.1 {
+            best = s2;
+        }
     }
+    let mut bound = bound_cell.into_inner().ok().flatten();
     if !rules.must_schedule_all && opts.use_mip {
         let left = deadline
             .saturating_duration_since(Instant::now())
@@ -288,6 +288,63 @@ pub fn solve(
         }
     }
     finish(inst, &p, &best, rules, bound, start, opts.seed, iterations)
+}
+
+fn fair_ok(s: &State, rules: Rules) -> bool {
+    rules.fairness.is_none_or(|d| s.spread() <= d)
+}
+
+/// Large-neighbourhood search: free a window of slots or the meetings of a participant with
+/// breaks and some partners, keep the rest fixed, and let HiGHS re-optimise exactly.
+/// Neighbourhoods grow while sub-problems are solved to optimality and shrink on time-outs.
+#[allow(clippy::too_many_arguments)]
+fn lns(
+    p: &Prep,
+    s: &mut State,
+    cm: &CostModel,
+    prev: &[u8],
+    rules: Rules,
+    seconds: f64,
+    target: &AtomicI64,
+    rng: &mut ChaCha8Rng,
+) -> (bool, u64) {
+    let total_weight: u64 = p.weight.iter().sum();
+    let end = Instant::now() + Duration::from_secs_f64(seconds);
+    let mut best_cost = search::true_cost(p, s, cm, total_weight, prev);
+    let mut improved = false;
+    let mut size = 2usize;
+    let mut round = 0u64;
+    while s.scheduled == p.nr
+        && best_cost > target.load(Ordering::Relaxed)
+        && Instant::now() + Duration::from_millis(200) < end
+    {
+        round += 1;
+        let allowed = neighbourhood(p, s, round, size, rng);
+        let left = end.saturating_duration_since(Instant::now()).as_secs_f64();
+        let res = bound::breaks_mip(
+            p,
+            &allowed,
+            rules.fairness,
+            left.min(1.5),
+            Some(&s.slot),
+            None,
+        );
+        tracing::debug!(lns.round = round, lns.size = size, lns.objective = ?res.objective);
+        if res.optimal {
+            size = (size + 1).min(p.np);
+        } else {
+            size = (size * 3 / 4).max(2);
+        }
+        if let Some(cand) = res.slots.and_then(|sl| state_from_slots(p, &sl)) {
+            let c = search::true_cost(p, &cand, cm, total_weight, prev);
+            if c <= best_cost && fair_ok(&cand, rules) {
+                improved |= c < best_cost;
+                *s = cand;
+                best_cost = c;
+            }
+        }
+    }
+    (improved, round)
 }
 
 /// Drops meetings of the participants with most breaks until the spread is within `d`; the
@@ -327,7 +384,7 @@ fn neighbourhood(p: &Prep, s: &State, round: u64, size: usize, rng: &mut ChaCha8
         .collect();
     if round.is_multiple_of(2) {
         // A window of consecutive slots: its meetings may permute within it.
-        let w = (size / 2).clamp(2, p.ns);
+        let w = (size + 1).clamp(2, p.ns);
         let t0 = rng.gen_range(0..=p.ns - w.min(p.ns));
         let win = (state::full_mask(w) << t0) & state::full_mask(p.ns);
         for r in 0..p.nr {
@@ -336,19 +393,22 @@ fn neighbourhood(p: &Prep, s: &State, round: u64, size: usize, rng: &mut ChaCha8
             }
         }
     } else {
-        // Participants with breaks and some of their partners: all their meetings are free.
-        let mut chosen = Vec::new();
-        for _ in 0..200 {
-            let x = rng.gen_range(0..p.np);
-            if s.breaks[x] > 0 || rng.gen_bool(0.1) {
-                chosen.push(x);
-            }
-            if chosen.len() >= size {
-                break;
-            }
+        // A participant with breaks, and `size` of their partners: all their meetings are
+        // free, so whole blocks of meetings can shift past a forbidden stretch.
+        let with_breaks: Vec<usize> = (0..p.np).filter(|&x| s.breaks[x] > 0).collect();
+        if with_breaks.is_empty() {
+            return allowed;
         }
-        for &x in &chosen {
-            for &r in &p.by_part[x] {
+        let x = with_breaks[rng.gen_range(0..with_breaks.len())];
+        let mut chosen = vec![x];
+        let mut partners: Vec<usize> = p.by_part[x]
+            .iter()
+            .map(|&r| (p.a[r as usize] + p.b[r as usize]) as usize - x)
+            .collect();
+        partners.shuffle(rng);
+        chosen.extend(partners.into_iter().take(size));
+        for &y in &chosen {
+            for &r in &p.by_part[y] {
                 allowed[r as usize] = p.allowed[r as usize];
             }
         }

@@ -14,6 +14,8 @@ pub(crate) struct CostModel {
     pub unscheduled: i64,
     /// Cost of one break.
     pub brk: i64,
+    /// Cost of one idle slot inside a participant's span: a gradient towards fewer breaks.
+    pub idle: i64,
     /// Cost per break of spread above the fairness cap.
     pub fairness: i64,
     pub cap: Option<u32>,
@@ -21,8 +23,21 @@ pub(crate) struct CostModel {
     pub moved: i64,
 }
 
+/// The objective without the idle-slot guidance term: what "best" means.
+pub(crate) fn true_cost(
+    p: &Prep,
+    s: &State,
+    cm: &CostModel,
+    total_weight: u64,
+    prev: &[u8],
+) -> i64 {
+    cost(p, s, cm, total_weight, prev) - cm.idle * s.total_idle
+}
+
 pub(crate) fn cost(p: &Prep, s: &State, cm: &CostModel, total_weight: u64, prev: &[u8]) -> i64 {
-    let mut c = cm.unscheduled * (total_weight - s.weight) as i64 + cm.brk * s.total_breaks;
+    let mut c = cm.unscheduled * (total_weight - s.weight) as i64
+        + cm.brk * s.total_breaks
+        + cm.idle * s.total_idle;
     if let Some(d) = cm.cap {
         c += cm.fairness * i64::from(s.spread().saturating_sub(d));
     }
@@ -91,11 +106,12 @@ pub(crate) fn first_free(p: &Prep, s: &mut State, order: &[usize]) {
 }
 
 /// Limits and knobs of one annealing run.
-pub(crate) struct AnnealParams {
+pub(crate) struct AnnealParams<'a> {
     pub iterations: u64,
     pub deadline: Option<std::time::Instant>,
-    /// Stop as soon as the cost reaches this value (a proven lower bound).
-    pub target: i64,
+    /// Stop as soon as the cost reaches this value (a proven lower bound, possibly raised by
+    /// another worker while this one runs).
+    pub target: &'a std::sync::atomic::AtomicI64,
     pub t_start: f64,
     pub t_end: f64,
     /// Iterations of one cooling cycle; each cycle restarts from the best state.
@@ -123,27 +139,38 @@ pub(crate) fn anneal(
 ) -> AnnealOutcome {
     let total_weight: u64 = p.weight.iter().sum();
     let mut cur = start;
-    let mut cur_cost = cost(p, &cur, cm, total_weight, prev);
+    let key = |s: &State| {
+        let c = cost(p, s, cm, total_weight, prev);
+        (c - cm.idle * s.total_idle, c)
+    };
+    let mut cur_key = key(&cur);
     let fair = |s: &State| cm.cap.is_none_or(|d| s.spread() <= d);
     let mut best = cur.clone();
     // An unfair start is replaced by the first fair state, whatever its cost.
-    let mut best_cost = if fair(&cur) { cur_cost } else { i64::MAX };
+    let mut best_key = if fair(&cur) {
+        cur_key
+    } else {
+        (i64::MAX, i64::MAX)
+    };
     let mut undo: Vec<(usize, u8)> = Vec::with_capacity(64);
     let mut unsched: Vec<usize> = Vec::new();
+    let mut chain: (Vec<u32>, Vec<u32>) = (Vec::new(), Vec::new());
     let mut it = 0u64;
     let big = p.nr > 3000;
     let mut last_save = 0u64;
     let mut pending_best = false;
     let mut last_report = std::time::Instant::now();
-    while p.nr > 0 && it < params.iterations && best_cost > params.target {
+    let mut target = params.target.load(std::sync::atomic::Ordering::Relaxed);
+    while p.nr > 0 && it < params.iterations && best_key.0 > target {
         if it.is_multiple_of(1024) {
             if let Some(d) = params.deadline {
                 if std::time::Instant::now() >= d {
                     break;
                 }
             }
+            target = params.target.load(std::sync::atomic::Ordering::Relaxed);
             if last_report.elapsed().as_secs_f64() >= 1.0 {
-                progress(it, best_cost);
+                progress(it, best_key.0);
                 last_report = std::time::Instant::now();
             }
             unsched.clear();
@@ -151,13 +178,13 @@ pub(crate) fn anneal(
         }
         let phase = (it % params.cycle) as f64 / params.cycle as f64;
         if it > 0 && it.is_multiple_of(params.cycle) {
-            if pending_best && fair(&cur) && cur_cost < best_cost {
+            if pending_best && fair(&cur) && cur_key < best_key {
                 best = cur.clone();
-                best_cost = cur_cost;
+                best_key = cur_key;
                 pending_best = false;
             }
             cur = best.clone();
-            cur_cost = best_cost;
+            cur_key = best_key;
         }
         let temp = params.t_start * (params.t_end / params.t_start).powf(phase);
         it += 1;
@@ -180,7 +207,12 @@ pub(crate) fn anneal(
             match r {
                 Some(r) => {
                     let t = pick_target(p, &cur, r, rng);
-                    t != cur.slot[r] as usize && kick(p, &mut cur, r, t, &mut undo, rng)
+                    t != cur.slot[r] as usize
+                        && if choice < 60 {
+                            kempe(p, &mut cur, r, t, &mut undo, &mut chain)
+                        } else {
+                            kick(p, &mut cur, r, t, &mut undo, rng)
+                        }
                 }
                 None => false,
             }
@@ -189,14 +221,14 @@ pub(crate) fn anneal(
             revert(p, &mut cur, &undo);
             continue;
         }
-        let new_cost = cost(p, &cur, cm, total_weight, prev);
-        let delta = new_cost - cur_cost;
+        let new_key = key(&cur);
+        let delta = new_key.1 - cur_key.1;
         if delta <= 0 || rng.gen::<f64>() < (-(delta as f64) / temp).exp() {
-            cur_cost = new_cost;
-            if cur_cost < best_cost && fair(&cur) {
+            cur_key = new_key;
+            if cur_key < best_key && fair(&cur) {
                 if !big || it - last_save > 20_000 {
                     best = cur.clone();
-                    best_cost = cur_cost;
+                    best_key = cur_key;
                     last_save = it;
                     pending_best = false;
                 } else {
@@ -206,20 +238,20 @@ pub(crate) fn anneal(
         } else {
             revert(p, &mut cur, &undo);
         }
-        if pending_best && it - last_save > 20_000 && cur_cost < best_cost && fair(&cur) {
+        if pending_best && it - last_save > 20_000 && cur_key < best_key && fair(&cur) {
             best = cur.clone();
-            best_cost = cur_cost;
+            best_key = cur_key;
             last_save = it;
             pending_best = false;
         }
     }
-    if cur_cost < best_cost && fair(&cur) {
+    if cur_key < best_key && fair(&cur) {
         best = cur;
-        best_cost = cur_cost;
+        best_key = cur_key;
     }
     AnnealOutcome {
         best,
-        best_cost,
+        best_cost: best_key.0,
         iterations: it,
     }
 }
@@ -388,6 +420,77 @@ fn kick(
                 s.place(p, o, u);
             }
         }
+    }
+    true
+}
+
+/// Kempe-chain move: `r` goes from its slot `s0` to `t`; the meetings of its participants in
+/// `t` go to `s0`, the meetings of theirs in `s0` go to `t`, and so on until closed. Participant
+/// conflicts cannot arise; tables, allowed slots and precedences are checked on placement.
+fn kempe(
+    p: &Prep,
+    s: &mut State,
+    r: usize,
+    t: usize,
+    undo: &mut Vec<(usize, u8)>,
+    chain: &mut (Vec<u32>, Vec<u32>),
+) -> bool {
+    const MAX_CHAIN: usize = 48;
+    let s0 = s.slot[r];
+    if s0 == UNSCHEDULED || s0 as usize == t {
+        return false;
+    }
+    let s0 = s0 as usize;
+    let (to_t, to_s) = chain;
+    to_t.clear();
+    to_s.clear();
+    to_t.push(r as u32);
+    let (mut i, mut j) = (0, 0);
+    while i < to_t.len() || j < to_s.len() {
+        if i < to_t.len() {
+            let m = to_t[i] as usize;
+            i += 1;
+            if p.allowed[m] & (1u64 << t) == 0 {
+                return false;
+            }
+            for x in [p.a[m], p.b[m]] {
+                let o = s.occ[x as usize * p.ns + t];
+                if o != NONE && !to_s.contains(&o) {
+                    to_s.push(o);
+                }
+            }
+        } else {
+            let m = to_s[j] as usize;
+            j += 1;
+            if p.allowed[m] & (1u64 << s0) == 0 {
+                return false;
+            }
+            for x in [p.a[m], p.b[m]] {
+                let o = s.occ[x as usize * p.ns + s0];
+                if o != NONE && !to_t.contains(&o) {
+                    to_t.push(o);
+                }
+            }
+        }
+        if to_t.len() + to_s.len() > MAX_CHAIN {
+            return false;
+        }
+    }
+    for &m in to_t.iter().chain(to_s.iter()) {
+        undo.push((m as usize, s.slot[m as usize]));
+        s.unplace(p, m as usize);
+    }
+    for &m in to_t.iter() {
+        if !s.can_place(p, m as usize, t) {
+            return false;
+        }
+        s.place(p, m as usize, t);
+    }
+    for &m in to_s.iter() {
+        if !s.can_place(p, m as usize, s0) {
+            return false;
+        }
+        s.place(p, m as usize, s0);
     }
     true
 }

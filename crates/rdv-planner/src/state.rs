@@ -92,6 +92,20 @@ impl Prep {
         }
     }
 
+    /// Idle slots strictly inside the span of meetings, per segment.
+    #[inline]
+    pub fn idle_of(&self, mask: u64) -> u32 {
+        let mut total = 0;
+        for &seg in &self.segments {
+            let m = mask & seg;
+            if m != 0 {
+                let span = 64 - m.leading_zeros() - m.trailing_zeros();
+                total += span - m.count_ones();
+            }
+        }
+        total
+    }
+
     #[inline]
     pub fn breaks_of(&self, mask: u64) -> u32 {
         let mut total = 0;
@@ -127,6 +141,8 @@ pub(crate) struct State {
     pub breaks: Vec<u32>,
     pub hist: Vec<u32>,
     pub total_breaks: i64,
+    pub idle: Vec<u32>,
+    pub total_idle: i64,
     pub weight: u64,
     pub scheduled: usize,
 }
@@ -144,6 +160,8 @@ impl State {
             breaks: vec![0; p.np],
             hist,
             total_breaks: 0,
+            idle: vec![0; p.np],
+            total_idle: 0,
             weight: 0,
             scheduled: 0,
         }
@@ -174,6 +192,9 @@ impl State {
 
     #[inline]
     fn set_breaks(&mut self, p: &Prep, x: usize) {
+        let ni = p.idle_of(self.busy[x]);
+        self.total_idle += i64::from(ni) - i64::from(self.idle[x]);
+        self.idle[x] = ni;
         let nb = p.breaks_of(self.busy[x]);
         let ob = self.breaks[x];
         if nb != ob {
