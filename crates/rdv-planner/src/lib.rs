@@ -206,7 +206,7 @@ pub fn solve(
                 inc.as_deref(),
                 None,
             );
-            let b = res.bound.map(|b| (b - 1e-6).ceil().max(0.0));
+            let b = res.bound.map(|b| (b - 1e-6).ceil().max(0.0) + 0.0);
             if let Some(b) = b {
                 if let Ok(mut g) = bound_cell.lock() {
                     *g = Some(b);

@@ -7,6 +7,8 @@ use secrecy::ExposeSecret;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod plan;
+
 #[derive(Parser)]
 #[command(
     name = "rdv",
@@ -34,6 +36,8 @@ enum Command {
     SeedDemo,
     /// Print the OpenAPI document.
     Openapi,
+    /// Plan the meetings of an instance file (native JSON or the benchmark's .dzn).
+    Plan(plan::PlanArgs),
 }
 
 fn settings(cli: &Cli) -> anyhow::Result<Settings> {
@@ -109,6 +113,7 @@ fn main() -> ExitCode {
         Command::Migrate => settings(&cli).and_then(|s| migrate(&s)),
         Command::SeedDemo => settings(&cli).and_then(|s| seed_demo(&s)),
         Command::Serve => settings(&cli).and_then(serve),
+        Command::Plan(args) => plan::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
