@@ -31,6 +31,7 @@ run: deps
 
 test: deps
 	@set -e; url=$$(scripts/db.sh); export DATABASE_URL=$$url; \
+	scripts/drop-test-databases.sh "$$url"; \
 	if command -v cargo-nextest >/dev/null; then \
 	  $(CARGO) nextest run --workspace --no-fail-fast; \
 	else \

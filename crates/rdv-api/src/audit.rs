@@ -48,6 +48,3 @@ pub const PERSON_FIELDS: &[&str] = &[
     "country",
     "preferred_language",
 ];
-
-/// The fields a list of persons or registrations shows.
-pub const LIST_FIELDS: &[&str] = &["first_name", "last_name", "email", "company"];

@@ -2,7 +2,7 @@
 //! an audit row in the same transaction.
 
 use super::{page, Check, PrivacyOut};
-use crate::audit::{self, Audit, LIST_FIELDS, PERSON_FIELDS};
+use crate::audit::{self, Audit, PERSON_FIELDS};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{double_option, ValidJson};
@@ -287,7 +287,8 @@ pub async fn list(
                         subject_type: "person",
                         subject_ids: ids.clone(),
                         person_ids: ids,
-                        fields: LIST_FIELDS.to_vec(),
+                        // The list shows whole persons.
+                        fields: PERSON_FIELDS.to_vec(),
                     },
                 )?;
             }

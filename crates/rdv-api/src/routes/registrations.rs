@@ -1,7 +1,7 @@
 //! Registrations of the caller's organization's events: lists, profile changes, validation.
 
 use super::{page, Check, PrivacyOut};
-use crate::audit::{self, Audit, LIST_FIELDS};
+use crate::audit::{self, Audit};
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorCode};
 use crate::extract::{double_option, ValidJson};
@@ -287,7 +287,7 @@ pub async fn list(
                         subject_type: "registration",
                         subject_ids: found.items.iter().map(|(r, _)| r.id.0).collect(),
                         person_ids: found.items.iter().map(|(_, p)| p.id.0).collect(),
-                        fields: LIST_FIELDS.to_vec(),
+                        fields: REGISTRATION_FIELDS.to_vec(),
                     },
                 )?;
             }
