@@ -27,7 +27,8 @@ pub(crate) struct Highlighter {
 }
 
 impl Highlighter {
-    pub fn new(text: &QueryText) -> Self {
+    /// `known` holds the words found as such in the index: no typo is looked for in them.
+    pub fn new(text: &QueryText, known: &HashSet<String>) -> Self {
         let mut analyzers = Analyzers::default();
         let last = text.clauses.len().saturating_sub(1);
         let mut words = Vec::new();
@@ -40,7 +41,11 @@ impl Highlighter {
                 words.push(QueryWord {
                     folded: w.clone(),
                     stems: analyzers.stems(w),
-                    budget: analysis::typo_budget(w),
+                    budget: if known.contains(w) {
+                        0
+                    } else {
+                        analysis::typo_budget(w)
+                    },
                     prefix: prefix && w.chars().count() >= 3,
                 });
             }

@@ -9,8 +9,8 @@ use rdv_domain::{ParticipantType, RegistrationId, RegistrationStatus};
 use tantivy::collector::{Count, FacetCollector, MultiCollector, TopDocs};
 use tantivy::directory::MmapDirectory;
 use tantivy::query::{
-    BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, FuzzyTermQuery, Occur, PhraseQuery,
-    Query, TermQuery,
+    BooleanQuery, BoostQuery, ConstScoreQuery, DisjunctionMaxQuery, FuzzyTermQuery, Occur,
+    PhraseQuery, Query, TermQuery,
 };
 use tantivy::schema::{
     Facet, FacetOptions, Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value,
@@ -382,12 +382,16 @@ impl SearchIndex {
                 facets: Vec::new(),
             });
         };
+        let searcher = self.reader.searcher();
+        let known = match &request.text {
+            Some(text) => self.known_words(&searcher, text)?,
+            None => HashSet::new(),
+        };
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, filter)];
         if let Some(text) = &request.text {
-            clauses.extend(self.text_clauses(text));
+            clauses.extend(self.text_clauses(text, &known));
         }
         let query = BooleanQuery::new(clauses);
-        let searcher = self.reader.searcher();
 
         let mut collectors = MultiCollector::new();
         let top = collectors.add_collector(
@@ -437,7 +441,7 @@ impl SearchIndex {
                 .sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
             f.values.dedup_by(|a, b| a.value == b.value);
         }
-        let mut highlighter = request.text.as_ref().map(Highlighter::new);
+        let mut highlighter = request.text.as_ref().map(|t| Highlighter::new(t, &known));
         let hits = top_docs
             .into_iter()
             .map(|(score, address)| self.hit(&searcher, score, address, highlighter.as_mut()))
@@ -542,7 +546,36 @@ impl SearchIndex {
 
     /// Each word must match somewhere, exactly, by stem, with a typo or, for the word being
     /// typed, as a prefix; an exact company name adds a large bonus.
-    fn text_clauses(&self, text: &QueryText) -> Vec<(Occur, Box<dyn Query>)> {
+    /// The query words that occur as such in some profile. Typo tolerance is spent only on the
+    /// others: a word found in the dictionary is most likely spelt as meant, and expanding it
+    /// would cost a dictionary walk per field for little gain.
+    fn known_words(
+        &self,
+        searcher: &Searcher,
+        text: &QueryText,
+    ) -> Result<HashSet<String>, SearchError> {
+        let mut known = HashSet::new();
+        for clause in &text.clauses {
+            let Clause::Word(word) = clause else { continue };
+            for t in &self.fields.text {
+                if searcher
+                    .doc_freq(&Term::from_field_text(t.fold, word))
+                    .map_err(internal)?
+                    > 0
+                {
+                    known.insert(word.clone());
+                    break;
+                }
+            }
+        }
+        Ok(known)
+    }
+
+    fn text_clauses(
+        &self,
+        text: &QueryText,
+        known: &HashSet<String>,
+    ) -> Vec<(Occur, Box<dyn Query>)> {
         let mut analyzers = Analyzers::default();
         let mut out: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         let only_stop_words = text
@@ -554,7 +587,8 @@ impl SearchIndex {
             match clause {
                 Clause::Word(word) => {
                     let prefix = text.last_is_prefix && i == last;
-                    let q = self.word_query(&mut analyzers, word, prefix);
+                    let typos = !known.contains(word);
+                    let q = self.word_query(&mut analyzers, word, prefix, typos);
                     let occur = if analysis::is_stop_word(word) && !only_stop_words {
                         Occur::Should
                     } else {
@@ -596,22 +630,34 @@ impl SearchIndex {
         out
     }
 
-    fn word_query(&self, analyzers: &mut Analyzers, word: &str, prefix: bool) -> Box<dyn Query> {
+    fn word_query(
+        &self,
+        analyzers: &mut Analyzers,
+        word: &str,
+        prefix: bool,
+        typos: bool,
+    ) -> Box<dyn Query> {
         let stems = analyzers.stems(word);
-        let budget = analysis::typo_budget(word);
-        let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        let boosted = |q: Box<dyn Query>, boost: f32| -> (Occur, Box<dyn Query>) {
-            (Occur::Should, Box::new(BoostQuery::new(q, boost)))
+        let budget = if typos {
+            analysis::typo_budget(word)
+        } else {
+            0
+        };
+        // Within a field the best way of matching counts (an exact word is also its own stem,
+        // and must not score twice); across fields the scores add up.
+        let mut per_field: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let boosted = |q: Box<dyn Query>, boost: f32| -> Box<dyn Query> {
+            Box::new(BoostQuery::new(q, boost))
         };
         for t in &self.fields.text {
             let exact = Term::from_field_text(t.fold, word);
-            should.push(boosted(
+            let mut ways: Vec<Box<dyn Query>> = vec![boosted(
                 Box::new(TermQuery::new(exact.clone(), IndexRecordOption::WithFreqs)),
                 t.weight,
-            ));
+            )];
             if let (Some((fr_field, en_field)), Some((fr, en))) = (t.stems, &stems) {
                 for (field, stem) in [(fr_field, fr), (en_field, en)] {
-                    should.push(boosted(
+                    ways.push(boosted(
                         Box::new(TermQuery::new(
                             Term::from_field_text(field, stem),
                             IndexRecordOption::WithFreqs,
@@ -621,22 +667,20 @@ impl SearchIndex {
                 }
             }
             if budget > 0 {
-                should.push(boosted(
+                ways.push(boosted(
                     Box::new(FuzzyTermQuery::new(exact.clone(), budget, true)),
                     t.weight * TYPO_WEIGHT,
                 ));
             }
             if prefix && word.chars().count() >= MIN_PREFIX_CHARS {
-                should.push(boosted(
+                ways.push(boosted(
                     Box::new(FuzzyTermQuery::new_prefix(exact, 0, true)),
                     t.weight * PREFIX_WEIGHT,
                 ));
             }
+            per_field.push((Occur::Should, Box::new(DisjunctionMaxQuery::new(ways))));
         }
-        if should.is_empty() {
-            return Box::new(EmptyQuery);
-        }
-        Box::new(BooleanQuery::new(should))
+        Box::new(BooleanQuery::new(per_field))
     }
 
     fn hit(
