@@ -283,6 +283,7 @@ impl SearchIndex {
     ) -> Result<(), SearchError> {
         let mut writer = self.lock_writer()?;
         let mut n = 0usize;
+        let mut forgotten = false;
         for change in changes {
             n += 1;
             match change {
@@ -292,15 +293,43 @@ impl SearchIndex {
                         writer
                             .add_document(self.document(&profile))
                             .map_err(internal)?;
+                    } else {
+                        forgotten = true;
                     }
                 }
                 Change::Remove(id) => {
                     writer.delete_term(self.id_term(id));
+                    forgotten = true;
                 }
             }
         }
         tracing::Span::current().record("search.changes", n);
-        self.commit(&mut writer, watermark)
+        self.commit(&mut writer, watermark)?;
+        if forgotten {
+            self.purge_deleted(&mut writer)?;
+        }
+        Ok(())
+    }
+
+    /// A deleted document stays in its segment files until the segment is rewritten. After an
+    /// erasure or a restriction the person's data must leave the disk too, so the segments
+    /// holding deletions are rewritten and the old files removed.
+    fn purge_deleted(&self, writer: &mut IndexWriter) -> Result<(), SearchError> {
+        let with_deletes: Vec<_> = self
+            .index
+            .searchable_segment_metas()
+            .map_err(internal)?
+            .into_iter()
+            .filter(|m| m.has_deletes())
+            .map(|m| m.id())
+            .collect();
+        if with_deletes.is_empty() {
+            return Ok(());
+        }
+        writer.merge(&with_deletes).wait().map_err(internal)?;
+        self.reader.reload().map_err(internal)?;
+        writer.garbage_collect_files().wait().map_err(internal)?;
+        Ok(())
     }
 
     /// Replaces the whole content with `profiles` and merges it into one segment.

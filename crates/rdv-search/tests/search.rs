@@ -348,6 +348,7 @@ fn hidden_unvalidated_refused_restricted_and_erased_profiles_never_appear_to_par
 fn after_an_erasure_the_name_and_company_find_nothing() {
     let (dir, index) = with_fair();
     assert_eq!(find(&index, "Camille Martin "), vec![1]);
+    assert!(on_disk(dir.path(), b"Atelier familial"));
     let mut erased = fair().remove(0);
     erased.erased = true;
     index.apply([Change::Upsert(erased)], None).unwrap();
@@ -359,6 +360,15 @@ fn after_an_erasure_the_name_and_company_find_nothing() {
     drop(index);
     let index = open(dir.path());
     assert!(find(&index, "Camille Martin ").is_empty());
+    // The stored profile left the disk too: no file holds the erased description any more.
+    assert!(!on_disk(dir.path(), b"Atelier familial"));
+}
+
+fn on_disk(dir: &std::path::Path, needle: &[u8]) -> bool {
+    std::fs::read_dir(dir).unwrap().any(|entry| {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        bytes.windows(needle.len()).any(|w| w == needle)
+    })
 }
 
 #[test]
