@@ -209,7 +209,7 @@ pub(crate) fn anneal(
                     let t = pick_target(p, &cur, r, rng);
                     t != cur.slot[r] as usize
                         && if choice < 60 {
-                            kempe(p, &mut cur, r, t, &mut undo, &mut chain)
+                            kempe(p, &mut cur, r, t, &mut undo, &mut chain, rng)
                         } else {
                             kick(p, &mut cur, r, t, &mut undo, rng)
                         }
@@ -434,6 +434,7 @@ fn kempe(
     t: usize,
     undo: &mut Vec<(usize, u8)>,
     chain: &mut (Vec<u32>, Vec<u32>),
+    rng: &mut ChaCha8Rng,
 ) -> bool {
     const MAX_CHAIN: usize = 48;
     let s0 = s.slot[r];
@@ -446,35 +447,70 @@ fn kempe(
     to_s.clear();
     to_t.push(r as u32);
     let (mut i, mut j) = (0, 0);
-    while i < to_t.len() || j < to_s.len() {
-        if i < to_t.len() {
-            let m = to_t[i] as usize;
-            i += 1;
-            if p.allowed[m] & (1u64 << t) == 0 {
-                return false;
-            }
-            for x in [p.a[m], p.b[m]] {
-                let o = s.occ[x as usize * p.ns + t];
-                if o != NONE && !to_s.contains(&o) {
-                    to_s.push(o);
+    let mut extensions = 0;
+    loop {
+        while i < to_t.len() || j < to_s.len() {
+            if i < to_t.len() {
+                let m = to_t[i] as usize;
+                i += 1;
+                if p.allowed[m] & (1u64 << t) == 0 {
+                    return false;
+                }
+                for x in [p.a[m], p.b[m]] {
+                    let o = s.occ[x as usize * p.ns + t];
+                    if o != NONE && !to_s.contains(&o) {
+                        to_s.push(o);
+                    }
+                }
+            } else {
+                let m = to_s[j] as usize;
+                j += 1;
+                if p.allowed[m] & (1u64 << s0) == 0 {
+                    return false;
+                }
+                for x in [p.a[m], p.b[m]] {
+                    let o = s.occ[x as usize * p.ns + s0];
+                    if o != NONE && !to_t.contains(&o) {
+                        to_t.push(o);
+                    }
                 }
             }
-        } else {
-            let m = to_s[j] as usize;
-            j += 1;
-            if p.allowed[m] & (1u64 << s0) == 0 {
+            if to_t.len() + to_s.len() > MAX_CHAIN {
                 return false;
-            }
-            for x in [p.a[m], p.b[m]] {
-                let o = s.occ[x as usize * p.ns + s0];
-                if o != NONE && !to_t.contains(&o) {
-                    to_t.push(o);
-                }
             }
         }
-        if to_t.len() + to_s.len() > MAX_CHAIN {
+        // Tables: when the chain overfills one slot, a table meeting of that slot joins the
+        // chain in the other direction (a second chain), up to a few times.
+        let tt = to_t.iter().filter(|&&m| p.table[m as usize]).count() as i64;
+        let ts = to_s.iter().filter(|&&m| p.table[m as usize]).count() as i64;
+        let over_t = i64::from(s.used[t]) + tt - ts > i64::from(p.tables[t]);
+        let over_s = i64::from(s.used[s0]) + ts - tt > i64::from(p.tables[s0]);
+        if !over_t && !over_s {
+            break;
+        }
+        extensions += 1;
+        if extensions > 3 {
             return false;
         }
+        let (slot, into, other) = if over_t {
+            (t, &mut *to_s, &*to_t)
+        } else {
+            (s0, &mut *to_t, &*to_s)
+        };
+        let start = rng.gen_range(0..p.np);
+        let mut found = NONE;
+        for k in 0..p.np {
+            let x = (start + k) % p.np;
+            let o = s.occ[x * p.ns + slot];
+            if o != NONE && p.table[o as usize] && !into.contains(&o) && !other.contains(&o) {
+                found = o;
+                break;
+            }
+        }
+        if found == NONE {
+            return false;
+        }
+        into.push(found);
     }
     for &m in to_t.iter().chain(to_s.iter()) {
         undo.push((m as usize, s.slot[m as usize]));
