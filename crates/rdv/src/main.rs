@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 mod plan;
+mod search;
 
 #[derive(Parser)]
 #[command(
@@ -38,6 +39,10 @@ enum Command {
     Openapi,
     /// Plan the meetings of an instance file (native JSON or the benchmark's .dzn).
     Plan(plan::PlanArgs),
+    /// Rebuild the participant search index from the database.
+    SearchReindex(search::SearchArgs),
+    /// Keep the participant search index in step with the database (the search outbox).
+    SearchFollow(search::SearchArgs),
 }
 
 fn settings(cli: &Cli) -> anyhow::Result<Settings> {
@@ -114,6 +119,16 @@ fn main() -> ExitCode {
         Command::SeedDemo => settings(&cli).and_then(|s| seed_demo(&s)),
         Command::Serve => settings(&cli).and_then(serve),
         Command::Plan(args) => plan::run(args),
+        Command::SearchReindex(args) => settings(&cli).and_then(|s| {
+            let index = search::open(args)?;
+            let n = search::reindex(&mut connection(&s)?, &index)?;
+            eprintln!("search index rebuilt: {n} registrations");
+            Ok(())
+        }),
+        Command::SearchFollow(args) => settings(&cli).and_then(|s| {
+            let index = search::open(args)?;
+            search::follow(&mut connection(&s)?, &index)
+        }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
