@@ -508,6 +508,67 @@ mod properties {
     use super::*;
     use proptest::prelude::*;
 
+    fn any_profile() -> impl Strategy<Value = Profile> {
+        (
+            1..60i64,
+            0..3i64,
+            prop::sample::select(RegistrationStatus::ALL),
+            any::<bool>(),
+            prop::bool::weighted(0.15),
+            prop::bool::weighted(0.15),
+        )
+            .prop_map(|(id, event, status, visible, restricted, erased)| {
+                let mut p = profile(id, "Alex Morgan", "Acme Usinage");
+                p.offers = "usinage de précision".into();
+                // Events 10 and 11 belong to organization 1, event 12 to organization 2.
+                p.event_id = EventId(10 + event);
+                p.organization_id = OrganizationId(if event == 2 { 2 } else { 1 });
+                p.status = status;
+                p.profile_visible = visible;
+                p.restricted = restricted;
+                p.erased = erased;
+                p
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(20))]
+        /// Whatever the mix of statuses, visibility, restrictions, erasures and later updates,
+        /// a participant finds exactly the listed profiles of their own event, and an organizer
+        /// exactly the processable ones.
+        #[test]
+        fn searches_return_exactly_what_privacy_and_tenancy_allow(
+            first in prop::collection::vec(any_profile(), 1..30),
+            then in prop::collection::vec(any_profile(), 0..30),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let index = open(dir.path());
+            index.apply(first.iter().cloned().map(Change::Upsert), None).unwrap();
+            index.apply(then.iter().cloned().map(Change::Upsert), None).unwrap();
+            // The last version of each registration is what counts.
+            let mut latest = std::collections::BTreeMap::new();
+            for p in first.iter().chain(&then) {
+                latest.insert(p.registration_id.0, p.clone());
+            }
+            for (audience, allowed) in [
+                (VIEWER, (|p: &Profile| p.is_indexable() && p.is_listed()) as fn(&Profile) -> bool),
+                (Audience::Organizer, |p: &Profile| p.is_indexable()),
+            ] {
+                let mut r = SearchRequest::new(SCOPE, audience);
+                r.text = Some(QueryText::parse("usinage").unwrap());
+                r.page = Page::new(0, 100).unwrap();
+                let mut found = ids(&index, &r);
+                found.sort();
+                let expected: Vec<i64> = latest
+                    .values()
+                    .filter(|p| p.event_id == EVENT && p.organization_id == ORG && allowed(p))
+                    .map(|p| p.registration_id.0)
+                    .collect();
+                prop_assert_eq!(found, expected);
+            }
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(200))]
         /// Whatever is typed, parsing either refuses it with a reason or yields a query the
