@@ -30,6 +30,14 @@ const BENCH_DB: &str = "rdv_bench_search";
 const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 /// The viewer: a participant id that no generated profile has.
 const VIEWER: RegistrationId = RegistrationId(0);
+/// Each query's latency is the median of this many runs, on both engines: the machine is
+/// shared, and one preempted run should not pass for the query's cost.
+const RUNS: usize = 5;
+
+fn median_ms(mut runs: Vec<f64>) -> f64 {
+    runs.sort_by(f64::total_cmp);
+    runs[runs.len() / 2]
+}
 
 fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
@@ -146,11 +154,17 @@ fn run_tantivy(index: &SearchIndex, queries: &[BenchQuery], profiles: &[Generate
     let mut latencies_ms = Vec::with_capacity(queries.len());
     let mut found = Vec::with_capacity(queries.len());
     for (q, r) in queries.iter().zip(&requests) {
-        let start = Instant::now();
-        let results = index.search(r).unwrap();
-        latencies_ms.push(ms(start.elapsed()));
+        let mut runs = Vec::with_capacity(RUNS);
+        let mut results = None;
+        for _ in 0..RUNS {
+            let start = Instant::now();
+            results = Some(index.search(r).unwrap());
+            runs.push(ms(start.elapsed()));
+        }
+        latencies_ms.push(median_ms(runs));
         let target = profiles[q.target].profile.registration_id;
-        found.push(results.hits.iter().any(|h| h.registration_id == target));
+        let hits = results.map(|r| r.hits).unwrap_or_default();
+        found.push(hits.iter().any(|h| h.registration_id == target));
     }
     Run {
         latencies_ms,
@@ -352,9 +366,14 @@ fn run_pg(conn: &mut PgConnection, queries: &[BenchQuery], profiles: &[Generated
     let mut latencies_ms = Vec::with_capacity(queries.len());
     let mut found = Vec::with_capacity(queries.len());
     for q in queries {
-        let start = Instant::now();
-        let ids = pg_search(conn, q, profiles);
-        latencies_ms.push(ms(start.elapsed()));
+        let mut runs = Vec::with_capacity(RUNS);
+        let mut ids = Vec::new();
+        for _ in 0..RUNS {
+            let start = Instant::now();
+            ids = pg_search(conn, q, profiles);
+            runs.push(ms(start.elapsed()));
+        }
+        latencies_ms.push(median_ms(runs));
         found.push(ids.contains(&profiles[q.target].profile.registration_id.0));
     }
     Run {
@@ -462,6 +481,7 @@ fn main() {
         "docs": docs,
         "indexed_docs": indexed,
         "queries": queries.len(),
+        "runs_per_query": RUNS,
         "build_seconds": build_seconds,
         "p50_ms": p50,
         "p99_ms": p99,
@@ -487,7 +507,7 @@ fn main() {
         "# Participant search: tantivy vs PostgreSQL full-text search\n"
     )
     .unwrap();
-    writeln!(md, "{docs} generated profiles ({indexed} indexable), {} queries, single-threaded, warm caches.\n", queries.len()).unwrap();
+    writeln!(md, "{docs} generated profiles ({indexed} indexable), {} queries, single-threaded, warm caches; each query's latency is the median of {RUNS} runs.\n", queries.len()).unwrap();
     writeln!(
         md,
         "| measure | tantivy | PostgreSQL | target |\n|---|---|---|---|"

@@ -38,7 +38,11 @@ fn fold_builder() -> tantivy::tokenizer::TextAnalyzerBuilder {
 }
 
 fn stop_words() -> StopWordFilter {
-    StopWordFilter::remove(STOP_WORDS.iter().map(|w| (*w).to_owned()))
+    // Built once: every query builds analyzers, and the filter shares its set behind an Arc.
+    static FILTER: std::sync::OnceLock<StopWordFilter> = std::sync::OnceLock::new();
+    FILTER
+        .get_or_init(|| StopWordFilter::remove(STOP_WORDS.iter().map(|w| (*w).to_owned())))
+        .clone()
 }
 
 /// Lowercase and accent-folded words, nothing removed: names, companies, prefixes and typos.
