@@ -81,34 +81,57 @@ pub fn reindex(conn: &mut rdv_db::Conn, index: &SearchIndex) -> anyhow::Result<u
     Ok(index.rebuild(profiles, Some(&head.to_string()))?)
 }
 
-/// Applies the outbox entries after the index's watermark; returns how many were read.
-#[tracing::instrument(skip_all)]
-pub fn follow_once(conn: &mut rdv_db::Conn, index: &SearchIndex) -> anyhow::Result<usize> {
-    let after = index
-        .watermark()?
-        .and_then(|w| w.parse::<i64>().ok())
-        .unwrap_or(0);
-    let entries = search_feed::outbox_after(conn, after, BATCH)?;
-    let Some(&(last, _)) = entries.last() else {
-        return Ok(0);
-    };
-    let mut ids: Vec<RegistrationId> = entries.iter().map(|(_, id)| *id).collect();
-    ids.sort();
-    ids.dedup();
-    let rows = search_feed::rows(conn, &ids)?;
-    let mut changes: Vec<Change> = Vec::with_capacity(ids.len());
-    for id in &ids {
-        match rows
+/// Outbox ids behind the watermark that are read again. Ids are taken when a row is written but
+/// become visible when its transaction commits, so a slow transaction can show an id below one
+/// already applied; looking back this far (and remembering what was applied) catches it.
+const LOOKBACK: i64 = 1000;
+
+/// Applies the search outbox to the index, remembering the recent entries it applied.
+#[derive(Default)]
+pub struct Follower {
+    applied: std::collections::BTreeSet<i64>,
+}
+
+impl Follower {
+    /// Applies the outbox entries not applied yet; returns how many there were.
+    #[tracing::instrument(skip_all)]
+    pub fn step(&mut self, conn: &mut rdv_db::Conn, index: &SearchIndex) -> anyhow::Result<usize> {
+        let mark = index
+            .watermark()?
+            .and_then(|w| w.parse::<i64>().ok())
+            .unwrap_or(0);
+        let entries = search_feed::outbox_after(conn, (mark - LOOKBACK).max(0), BATCH + LOOKBACK)?;
+        let fresh: Vec<(i64, RegistrationId)> = entries
+            .into_iter()
+            .filter(|(id, _)| !self.applied.contains(id))
+            .take(BATCH as usize)
+            .collect();
+        let Some(newest) = fresh.iter().map(|(id, _)| *id).max() else {
+            return Ok(0);
+        };
+        let mut ids: Vec<RegistrationId> = fresh.iter().map(|(_, id)| *id).collect();
+        ids.sort();
+        ids.dedup();
+        let rows = search_feed::rows(conn, &ids)?;
+        let changes: Vec<Change> = ids
             .iter()
-            .find(|(r, _)| r.id == *id)
-            .and_then(|(r, p)| profile(r, p))
-        {
-            Some(profile) => changes.push(Change::Upsert(profile)),
-            None => changes.push(Change::Remove(*id)),
-        }
+            .map(|id| {
+                match rows
+                    .iter()
+                    .find(|(r, _)| r.id == *id)
+                    .and_then(|(r, p)| profile(r, p))
+                {
+                    Some(profile) => Change::Upsert(profile),
+                    None => Change::Remove(*id),
+                }
+            })
+            .collect();
+        let mark = mark.max(newest);
+        index.apply(changes, Some(&mark.to_string()))?;
+        self.applied.extend(fresh.iter().map(|(id, _)| *id));
+        self.applied = self.applied.split_off(&(mark - LOOKBACK));
+        Ok(fresh.len())
     }
-    index.apply(changes, Some(&last.to_string()))?;
-    Ok(entries.len())
 }
 
 /// Follows the outbox forever, rebuilding first when the index is new or was recreated.
@@ -117,8 +140,9 @@ pub fn follow(conn: &mut rdv_db::Conn, index: &SearchIndex) -> anyhow::Result<()
         let n = reindex(conn, index)?;
         tracing::info!(search.docs = n, "search index built from the database");
     }
+    let mut follower = Follower::default();
     loop {
-        match follow_once(conn, index) {
+        match follower.step(conn, index) {
             Ok(0) => std::thread::sleep(IDLE),
             Ok(_) => {}
             Err(e) => {
@@ -179,19 +203,59 @@ mod tests {
         assert!(organizer_search(&index, scope, &format!("{company} ")).contains(&registration.id));
 
         // Erase the registration: after the follower's pass its company finds nothing.
+        let mut follower = Follower::default();
+        follower.step(&mut conn, &index).unwrap();
+        assert_eq!(follower.step(&mut conn, &index).unwrap(), 0);
         diesel::sql_query("UPDATE registrations SET erased_at = now() WHERE id = $1")
             .bind::<diesel::sql_types::BigInt, _>(registration.id.0)
             .execute(&mut conn)
             .unwrap();
-        assert!(follow_once(&mut conn, &index).unwrap() > 0);
+        assert_eq!(follower.step(&mut conn, &index).unwrap(), 1);
         assert!(!organizer_search(&index, scope, &format!("{company} ")).contains(&registration.id));
-        assert_eq!(follow_once(&mut conn, &index).unwrap(), 0);
+        assert_eq!(follower.step(&mut conn, &index).unwrap(), 0);
+
+        // An entry that shows up late, below the watermark, is still applied: a slow
+        // transaction takes id X, a quicker one X + 1 and commits first.
+        let (late, late_person) = search_feed::batch_after(&mut conn, registration.id, 1)
+            .unwrap()
+            .remove(0);
+        let x = diesel::sql_query(
+            "SELECT nextval(pg_get_serial_sequence('search_outbox', 'id')) AS count",
+        )
+        .get_result::<CountRow>(&mut conn)
+        .unwrap()
+        .count;
+        diesel::sql_query("INSERT INTO search_outbox (registration_id, event_id) VALUES ($1, $2)")
+            .bind::<diesel::sql_types::BigInt, _>(registration.id.0)
+            .bind::<diesel::sql_types::BigInt, _>(registration.event_id.0)
+            .execute(&mut conn)
+            .unwrap();
+        assert_eq!(follower.step(&mut conn, &index).unwrap(), 1);
+        diesel::sql_query("ALTER TABLE persons DISABLE TRIGGER USER")
+            .execute(&mut conn)
+            .unwrap();
+        diesel::sql_query("UPDATE persons SET company = 'Zyxwvut Late' WHERE id = $1")
+            .bind::<diesel::sql_types::BigInt, _>(late_person.id.0)
+            .execute(&mut conn)
+            .unwrap();
+        diesel::sql_query(
+            "INSERT INTO search_outbox (id, registration_id, event_id) VALUES ($1, $2, $3)",
+        )
+        .bind::<diesel::sql_types::BigInt, _>(x)
+        .bind::<diesel::sql_types::BigInt, _>(late.id.0)
+        .bind::<diesel::sql_types::BigInt, _>(late.event_id.0)
+        .execute(&mut conn)
+        .unwrap();
+        assert_eq!(follower.step(&mut conn, &index).unwrap(), 1);
+        assert!(organizer_search(&index, scope, "zyxwvut ").contains(&late.id));
 
         // After a restart the index resumes from its watermark and stays consistent.
         drop(index);
         let index = open(&args).unwrap();
         assert!(!index.needs_rebuild());
-        assert_eq!(follow_once(&mut conn, &index).unwrap(), 0);
+        let mut follower = Follower::default();
+        follower.step(&mut conn, &index).unwrap();
+        assert_eq!(follower.step(&mut conn, &index).unwrap(), 0);
         assert_eq!(index.len() as i64, count - 1);
         assert!(!index.contains(registration.id).unwrap());
     }
