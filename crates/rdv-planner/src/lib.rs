@@ -196,7 +196,27 @@ pub fn solve(
         search::construct(&p, &mut s, &order, &mut rng);
         let mut iterations = 0;
         if with_bound {
-            // Lower bound from the time-indexed MIP, warm-started with the greedy plan.
+            // Anneal briefly first: most events have a zero-break plan, which needs no MIP.
+            let params = AnnealParams {
+                iterations: budget / 4,
+                deadline: Some(start + Duration::from_secs_f64(secs * 0.15)),
+                target: &target,
+                t_start: 3.0,
+                t_end: 0.1,
+                cycle: 2_000_000,
+                column_swaps: !big,
+            };
+            let out = search::anneal(&p, s, &cm, &prev, &params, &mut rng, &mut |_, c| {
+                report("anneal", c)
+            });
+            iterations += out.iterations;
+            s = out.best;
+            if out.best_cost <= target.load(Ordering::Relaxed) {
+                target.store(i64::MAX, Ordering::Relaxed);
+            }
+        }
+        if with_bound && target.load(Ordering::Relaxed) != i64::MAX {
+            // Lower bound from the time-indexed MIP, warm-started with the current plan.
             let inc = (s.scheduled == p.nr).then(|| s.slot.clone());
             let res = bound::breaks_mip(
                 &p,
