@@ -122,3 +122,33 @@ pub fn assert_error(status: StatusCode, body: &Value, expected_status: u16, code
     );
     body["fields"].clone()
 }
+
+impl TestApp {
+    /// The API with participant search: an index built from the seeded database in a
+    /// temporary folder, followed by a background follower as `rdv serve` runs one.
+    pub async fn spawn_with_search() -> (Self, tempfile::TempDir) {
+        let db = TestDatabase::new();
+        {
+            let mut conn = db.connect();
+            let hash = rdv_api::auth::hash_password("demo").unwrap();
+            rdv_db::seed::seed_demo(&mut conn, &hash).unwrap();
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let index = rdv::search::open(&rdv::search::SearchArgs {
+            index_dir: dir.path().to_owned(),
+        })
+        .unwrap();
+        let index = std::sync::Arc::new(index);
+        rdv::search::reindex(&mut db.connect(), &index).unwrap();
+        {
+            let (index, url) = (index.clone(), db.url.clone());
+            std::thread::spawn(move || rdv::search::follow(&url, &index));
+        }
+        let settings = settings(&db.url);
+        let pool = rdv_api::connect(&settings).unwrap();
+        (
+            Self::serve(AppState::new(pool, settings).with_search(index), db),
+            dir,
+        )
+    }
+}

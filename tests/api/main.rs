@@ -10,5 +10,6 @@ mod calendar;
 mod docs_page;
 mod openapi;
 mod privacy;
+mod search;
 mod tenancy;
 mod validation;

@@ -21,6 +21,8 @@ pub struct AppState {
     pub pool: PgPool,
     pub keys: auth::TokenKeys,
     pub settings: Settings,
+    /// This node's participant search index, when it keeps one.
+    pub search: Option<std::sync::Arc<rdv_search::SearchIndex>>,
 }
 
 impl AppState {
@@ -29,7 +31,14 @@ impl AppState {
             keys: auth::TokenKeys::new(&settings.auth),
             pool,
             settings,
+            search: None,
         }
+    }
+
+    /// Serves participant search from `index` (kept in step with the database elsewhere).
+    pub fn with_search(mut self, index: std::sync::Arc<rdv_search::SearchIndex>) -> Self {
+        self.search = Some(index);
+        self
     }
 
     /// Runs `f` on a pooled connection, off the async threads, inside one transaction: a

@@ -39,6 +39,8 @@ use utoipa::{Modify, OpenApi};
         routes::me::update_me,
         routes::me::my_registrations,
         routes::audit::list,
+        routes::search::search,
+        routes::search::matches_me,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorCode)),
     modifiers(&BearerAuth, &ApiPrefix),

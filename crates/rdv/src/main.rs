@@ -8,7 +8,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 mod plan;
-mod search;
+
+use rdv::search;
 
 #[derive(Parser)]
 #[command(
@@ -29,8 +30,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Apply pending migrations, then serve the HTTP API.
-    Serve,
+    /// Apply pending migrations, then serve the HTTP API (with participant search, whose index
+    /// this node builds from the database and keeps in step with it).
+    Serve(search::SearchArgs),
     /// Apply pending database migrations.
     Migrate,
     /// Create the demo organization, event, participants and logins (idempotent).
@@ -87,7 +89,7 @@ fn seed_demo(settings: &Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn serve(settings: Settings) -> anyhow::Result<()> {
+fn serve(settings: Settings, search_args: &search::SearchArgs) -> anyhow::Result<()> {
     migrate(&settings)?;
     let pool = rdv_api::connect(&settings)?;
     let addr = format!("{}:{}", settings.server.host, settings.server.port);
@@ -96,7 +98,18 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
     let local = listener.local_addr()?;
     eprintln!("rdv listening on http://{local}");
     eprintln!("API docs: http://{local}/api/docs (OpenAPI: http://{local}/api/openapi.json)");
-    let state = actix_web::web::Data::new(rdv_api::AppState::new(pool, settings));
+    let index = std::sync::Arc::new(search::open(search_args)?);
+    {
+        let index = index.clone();
+        let url = settings.database.url.expose_secret().to_owned();
+        std::thread::Builder::new().name("search-follow".into()).spawn(move || {
+            if let Err(e) = search::follow(&url, &index) {
+                tracing::error!(error = %format!("{e:#}"), "participant search stopped following the database");
+            }
+        })?;
+    }
+    let state =
+        actix_web::web::Data::new(rdv_api::AppState::new(pool, settings).with_search(index));
     actix_web::rt::System::new().block_on(rdv_api::serve(listener, state))?;
     Ok(())
 }
@@ -117,7 +130,7 @@ fn main() -> ExitCode {
         }
         Command::Migrate => settings(&cli).and_then(|s| migrate(&s)),
         Command::SeedDemo => settings(&cli).and_then(|s| seed_demo(&s)),
-        Command::Serve => settings(&cli).and_then(serve),
+        Command::Serve(args) => settings(&cli).and_then(|s| serve(s, args)),
         Command::Plan(args) => plan::run(args),
         Command::SearchReindex(args) => settings(&cli).and_then(|s| {
             let index = search::open(args)?;
@@ -127,7 +140,7 @@ fn main() -> ExitCode {
         }),
         Command::SearchFollow(args) => settings(&cli).and_then(|s| {
             let index = search::open(args)?;
-            search::follow(&mut connection(&s)?, &index)
+            search::follow(s.database.url.expose_secret(), &index)
         }),
     };
     match result {

@@ -135,19 +135,27 @@ impl Follower {
 }
 
 /// Follows the outbox forever, rebuilding first when the index is new or was recreated.
-pub fn follow(conn: &mut rdv_db::Conn, index: &SearchIndex) -> anyhow::Result<()> {
+/// A lost database connection is re-established; nothing is skipped meanwhile, since the
+/// index remembers the last outbox id it applied.
+pub fn follow(database_url: &str, index: &SearchIndex) -> anyhow::Result<()> {
+    use rdv_db::Connection;
+    let mut conn = rdv_db::Conn::establish(database_url).context("connecting to PostgreSQL")?;
     if index.needs_rebuild() || index.watermark()?.is_none() {
-        let n = reindex(conn, index)?;
+        let n = reindex(&mut conn, index)?;
         tracing::info!(search.docs = n, "search index built from the database");
     }
     let mut follower = Follower::default();
     loop {
-        match follower.step(conn, index) {
+        match follower.step(&mut conn, index) {
             Ok(0) => std::thread::sleep(IDLE),
             Ok(_) => {}
             Err(e) => {
                 tracing::error!(error = %format!("{e:#}"), "search outbox follower failed");
                 std::thread::sleep(IDLE * 10);
+                match rdv_db::Conn::establish(database_url) {
+                    Ok(fresh) => conn = fresh,
+                    Err(e) => tracing::warn!(error = %e, "cannot reconnect to PostgreSQL yet"),
+                }
             }
         }
     }

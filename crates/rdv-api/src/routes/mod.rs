@@ -9,6 +9,7 @@ pub mod me;
 pub mod organizations;
 pub mod persons;
 pub mod registrations;
+pub mod search;
 
 use crate::error::{ApiError, FieldErrors};
 use actix_web::web;
@@ -28,6 +29,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(events::configure)
             .configure(persons::configure)
             .configure(registrations::configure)
+            .configure(search::configure)
             .configure(me::configure)
             .configure(audit::configure),
     )

@@ -106,3 +106,19 @@ pub fn of_person(conn: &mut Conn, person: PersonId) -> DbResult<Vec<Registration
         .select(Registration::as_select())
         .load(conn)?)
 }
+
+/// The persons behind registrations of `org`, for audit rows of bulk reads.
+pub fn person_ids(
+    conn: &mut Conn,
+    org: OrganizationId,
+    ids: &[RegistrationId],
+) -> DbResult<Vec<i64>> {
+    Ok(registrations::table
+        .filter(registrations::organization_id.eq(org))
+        .filter(registrations::id.eq_any(ids))
+        .select(registrations::person_id)
+        .load::<PersonId>(conn)?
+        .into_iter()
+        .map(|p| p.0)
+        .collect())
+}
