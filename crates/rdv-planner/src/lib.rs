@@ -116,6 +116,8 @@ pub struct Solution {
 /// Why no plan could be produced.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum SolveError {
+    #[error("invalid instance: {0}")]
+    Input(#[from] InputError),
     #[error("infeasible: {0}")]
     Infeasible(String),
     #[error("no complete schedule found within the limits ({unscheduled} requests left)")]
@@ -135,6 +137,8 @@ pub fn solve(
     let start = Instant::now();
     let deadline = start + opts.time_limit;
     let rules = opts.rules;
+    // Fields are public, so an instance may not have gone through `Instance::new`.
+    inst.check()?;
     let p = Prep::new(inst, rules.breaks_per_day);
     if rules.must_schedule_all {
         check_must_feasible(inst, &p)?;

@@ -224,6 +224,17 @@ impl Instance {
         })
     }
 
+    /// Re-checks an instance built field by field rather than through [`Instance::new`].
+    pub fn check(&self) -> Result<(), InputError> {
+        Instance::new(
+            self.participants.clone(),
+            self.slots.clone(),
+            self.requests.clone(),
+            self.previous.clone(),
+        )
+        .map(|_| ())
+    }
+
     /// Parses the native JSON format (see the crate README).
     pub fn from_json(text: &str) -> Result<Self, InputError> {
         let de = &mut serde_json::Deserializer::from_str(text);

@@ -168,7 +168,7 @@ pub fn tiny(seed: u64, np: usize, ns: usize, nr: usize) -> Instance {
             vec![]
         };
         let sessions = if rng.gen_bool(0.2) {
-            Some(vec![rng.gen_range(0..2)])
+            Some(vec![slots[rng.gen_range(0..ns)].session])
         } else {
             None
         };

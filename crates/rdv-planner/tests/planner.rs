@@ -296,6 +296,23 @@ fn impossible_must_instance_is_reported_infeasible() {
 }
 
 #[test]
+fn solver_rejects_an_instance_built_with_bad_indices() {
+    let mut inst = tiny(1, 4, 3, 3);
+    inst.requests[0].b = 99;
+    let opts = SolveOptions {
+        use_mip: false,
+        ..Default::default()
+    };
+    match solve(&inst, &opts, &mut |_| {}) {
+        Err(SolveError::Input(InputError::UnknownParticipant {
+            request: 0,
+            participant: 99,
+        })) => {}
+        other => panic!("expected an input error, got {other:?}"),
+    }
+}
+
+#[test]
 fn native_json_round_trips() {
     let inst = tiny(3, 6, 5, 8);
     let back = Instance::from_json(&inst.to_json()).unwrap();
@@ -407,6 +424,7 @@ proptest! {
         must in any::<bool>(), fairness in proptest::option::of(0u32..3),
     ) {
         let inst = tiny(seed, np, ns, nr);
+        prop_assert!(inst.check().is_ok(), "{:?}", inst.check());
         let rules = Rules { must_schedule_all: must, fairness, breaks_per_day: seed % 2 == 0 };
         let opts = SolveOptions { iteration_limit: Some(3_000), ..quick(rules, seed) };
         if let Ok(sol) = solve(&inst, &opts, &mut |_| {}) {
