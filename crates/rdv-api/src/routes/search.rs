@@ -9,9 +9,7 @@ use crate::AppState;
 use actix_web::{get, web, HttpResponse};
 use rdv_db::models::Event;
 use rdv_db::queries::{events, registrations};
-use rdv_domain::{
-    CountryCode, EventId, LanguageCode, ParticipantType, RegistrationId, RegistrationStatus,
-};
+use rdv_domain::{CountryCode, EventId, LanguageCode, RegistrationId, RegistrationStatus};
 use rdv_search::{
     Audience, FacetName, Filters, Page, QueryText, Scope, SearchError, SearchRequest, SectorPath,
 };
@@ -36,8 +34,6 @@ pub struct SearchQuery {
     pub sector: Option<String>,
     /// Comma-separated ISO 639-1 codes.
     pub language: Option<String>,
-    /// Only the participants the caller may meet under the event's rules.
-    pub meetable: Option<bool>,
     /// Comma-separated facets to count: participant_type, country, sector, language.
     pub facets: Option<String>,
     pub offset: Option<usize>,
@@ -179,10 +175,10 @@ fn audience(
     conn: &mut rdv_db::Conn,
     caller: &Caller,
     event: EventId,
-) -> Result<(Event, Audience, Option<ParticipantType>), ApiError> {
+) -> Result<(Event, Audience), ApiError> {
     if let Ok(org) = caller.organizer_org() {
         let ev = events::get(conn, org, event).map_err(|e| ApiError::from_db("event", e))?;
-        return Ok((ev, Audience::Organizer, None));
+        return Ok((ev, Audience::Organizer));
     }
     let (org, person) = caller.participant()?;
     let ev = events::get(conn, org, event).map_err(|e| ApiError::from_db("event", e))?;
@@ -195,8 +191,7 @@ fn audience(
             "your registration to this event is not validated yet",
         ));
     }
-    let kind = mine.participant_type.parse().ok();
-    Ok((ev, Audience::Participant { me: mine.id }, kind))
+    Ok((ev, Audience::Participant { me: mine.id }))
 }
 
 /// Searches the event's participants by text, with filters, facet counts and highlights.
@@ -246,17 +241,13 @@ pub async fn search(
         Page::new(q.offset.unwrap_or(0), q.limit.unwrap_or(20)),
     );
     check.finish()?;
-    let meetable = q.meetable.unwrap_or(false);
     let st = state.clone();
-    let (ev, aud, _kind) = st
+    let (ev, aud) = st
         .tx({
             let caller = caller.clone();
             move |conn| audience(conn, &caller, event)
         })
         .await?;
-    if meetable && matches!(aud, Audience::Organizer) {
-        return Err(ApiError::field("meetable", "is for participants"));
-    }
     let mut request = SearchRequest::new(
         Scope {
             organization_id: ev.organization_id,
@@ -351,7 +342,7 @@ pub async fn matches_me(
             format!("must be between 1 and {}", rdv_search::MAX_LIMIT),
         ));
     }
-    let (ev, aud, _) = state.tx(move |conn| audience(conn, &caller, event)).await?;
+    let (ev, aud) = state.tx(move |conn| audience(conn, &caller, event)).await?;
     let Audience::Participant { me } = aud else {
         return Err(ApiError::forbidden("this endpoint is for participants"));
     };
