@@ -9,12 +9,13 @@
 mod bound;
 mod dzn;
 mod model;
+mod sat;
 mod search;
 mod state;
 pub mod synth;
 mod validate;
 
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -28,7 +29,7 @@ pub use model::{InputError, Instance, Participant, PreviousMeeting, Request, Slo
 pub use validate::{uses_table, validate, Objectives, Plan, Rules, Validation};
 
 use search::{AnnealParams, CostModel};
-use state::{Prep, State, UNSCHEDULED};
+use state::{state_from_slots, Prep, State, UNSCHEDULED};
 
 /// How to solve.
 #[derive(Clone, Debug)]
@@ -175,6 +176,16 @@ pub fn solve(
     // Shared between workers: the target cost (bound) and the bound itself.
     let target = AtomicI64::new(if rules.must_schedule_all { 0 } else { i64::MIN });
     let bound_cell: Mutex<Option<f64>> = Mutex::new(None);
+    // Raised when a worker reaches the bound: the other stops.
+    let done = AtomicBool::new(false);
+    let finish_all = || {
+        target.store(i64::MAX, Ordering::Relaxed);
+        done.store(true, Ordering::Relaxed);
+    };
+    // Sharing plans between workers makes the result depend on timing: not when an iteration
+    // limit asks for reproducibility.
+    let exchange = search::Exchange::new();
+    let share = (opts.use_mip && opts.iteration_limit.is_none()).then_some(&exchange);
     let observer = Mutex::new(observer);
     let report = |phase: &'static str, c: i64| {
         let bound = bound_cell.lock().ok().and_then(|g| *g);
@@ -200,15 +211,17 @@ pub fn solve(
         search::construct(&p, &mut s, &order, &mut rng);
         let mut iterations = 0;
         if with_bound {
-            // Anneal briefly first: most events have a zero-break plan, which needs no MIP.
+            // Anneal briefly first: most events have a zero-break plan, which needs no exact
+            // method.
             let params = AnnealParams {
                 iterations: budget / 4,
-                deadline: Some(start + Duration::from_secs_f64(secs * 0.15)),
+                deadline: Some(start + Duration::from_secs_f64(secs * 0.1)),
                 target: &target,
                 t_start: 3.0,
                 t_end: 0.1,
                 cycle: 2_000_000,
                 column_swaps: !big,
+                exchange: share,
             };
             let out = search::anneal(&p, s, &cm, &prev, &params, &mut rng, &mut |_, c| {
                 report("anneal", c)
@@ -216,40 +229,74 @@ pub fn solve(
             iterations += out.iterations;
             s = out.best;
             if out.best_cost <= target.load(Ordering::Relaxed) {
-                target.store(i64::MAX, Ordering::Relaxed);
+                finish_all();
             }
         }
-        if with_bound && target.load(Ordering::Relaxed) != i64::MAX {
+        if with_bound && !done.load(Ordering::Relaxed) {
+            // Exact search with CaDiCaL: better plans, and possibly the proof of optimality.
+            let mut fetch = |ub: u32| {
+                share
+                    .and_then(|x| x.better_than(&p, i64::from(ub) * scale))
+                    .map(|(_, st)| st)
+                    .filter(|st| (st.total_breaks as u32) < ub)
+            };
+            let mut offer = |st: &State| {
+                let c = search::true_cost(&p, st, &cm, total_weight, &prev);
+                if let Some(x) = share {
+                    x.offer(c, st);
+                }
+                report("sat", c);
+            };
+            let out = sat_search(
+                &p,
+                rules,
+                s,
+                start + Duration::from_secs_f64(secs * 0.7),
+                &done,
+                &mut rng,
+                &mut fetch,
+                &mut offer,
+            );
+            iterations += out.rounds;
+            s = out.best;
+            if let Some(lb) = out.lower {
+                if let Ok(mut g) = bound_cell.lock() {
+                    *g = Some(f64::from(lb));
+                }
+                if s.total_breaks <= i64::from(lb) {
+                    finish_all();
+                }
+            }
+        }
+        if with_bound && !done.load(Ordering::Relaxed) {
             // Lower bound from the time-indexed MIP, warm-started with the current plan.
+            let left = deadline
+                .saturating_duration_since(Instant::now())
+                .as_secs_f64();
             let inc = (s.scheduled == p.nr).then(|| s.slot.clone());
             let res = bound::breaks_mip(
                 &p,
                 &p.allowed,
                 rules.fairness,
-                secs * 0.3,
+                (left - secs * 0.05).max(0.1),
                 inc.as_deref(),
                 None,
             );
             let b = res.bound.map(|b| (b - 1e-6).ceil().max(0.0) + 0.0);
             if let Some(b) = b {
                 if let Ok(mut g) = bound_cell.lock() {
-                    *g = Some(b);
+                    *g = Some(g.map_or(b, |old| old.max(b)));
                 }
                 target.fetch_max(b as i64 * scale, Ordering::Relaxed);
             }
             if let Some(cand) = res.slots.and_then(|sl| state_from_slots(&p, &sl)) {
                 let c = search::true_cost(&p, &cand, &cm, total_weight, &prev);
-                if c < search::true_cost(&p, &s, &cm, total_weight, &prev) {
+                if c < search::true_cost(&p, &s, &cm, total_weight, &prev) && fair_ok(&cand, rules)
+                {
                     s = cand;
                 }
             }
             report("bound", search::true_cost(&p, &s, &cm, total_weight, &prev));
-            let (improved, rounds) =
-                lns(&p, &mut s, &cm, &prev, rules, secs * 0.1, &target, &mut rng);
-            iterations += rounds;
-            if improved {
-                report("lns", search::true_cost(&p, &s, &cm, total_weight, &prev));
-            }
         }
         let params = AnnealParams {
             iterations: budget,
@@ -259,13 +306,14 @@ pub fn solve(
             t_end: 0.1,
             cycle: if big { 2_000_000 } else { 8_000_000 },
             column_swaps: !big,
+            exchange: share,
         };
         let out = search::anneal(&p, s, &cm, &prev, &params, &mut rng, &mut |_, c| {
             report("anneal", c)
         });
         if out.best_cost <= target.load(Ordering::Relaxed) {
             // At the bound: nothing left for the other worker to find.
-            target.store(i64::MAX, Ordering::Relaxed);
+            finish_all();
         }
         let mut best = out.best;
         let mut cost = out.best_cost;
@@ -318,59 +366,6 @@ fn fair_ok(s: &State, rules: Rules) -> bool {
     rules.fairness.is_none_or(|d| s.spread() <= d)
 }
 
-/// Large-neighbourhood search: free a window of slots or the meetings of a participant with
-/// breaks and some partners, keep the rest fixed, and let HiGHS re-optimise exactly.
-/// Neighbourhoods grow while sub-problems are solved to optimality and shrink on time-outs.
-#[allow(clippy::too_many_arguments)]
-fn lns(
-    p: &Prep,
-    s: &mut State,
-    cm: &CostModel,
-    prev: &[u8],
-    rules: Rules,
-    seconds: f64,
-    target: &AtomicI64,
-    rng: &mut ChaCha8Rng,
-) -> (bool, u64) {
-    let total_weight: u64 = p.weight.iter().sum();
-    let end = Instant::now() + Duration::from_secs_f64(seconds);
-    let mut best_cost = search::true_cost(p, s, cm, total_weight, prev);
-    let mut improved = false;
-    let mut size = 2usize;
-    let mut round = 0u64;
-    while s.scheduled == p.nr
-        && best_cost > target.load(Ordering::Relaxed)
-        && Instant::now() + Duration::from_millis(200) < end
-    {
-        round += 1;
-        let allowed = neighbourhood(p, s, round, size, rng);
-        let left = end.saturating_duration_since(Instant::now()).as_secs_f64();
-        let res = bound::breaks_mip(
-            p,
-            &allowed,
-            rules.fairness,
-            left.min(1.5),
-            Some(&s.slot),
-            None,
-        );
-        tracing::debug!(lns.round = round, lns.size = size, lns.objective = ?res.objective);
-        if res.optimal {
-            size = (size + 1).min(p.np);
-        } else {
-            size = (size * 3 / 4).max(2);
-        }
-        if let Some(cand) = res.slots.and_then(|sl| state_from_slots(p, &sl)) {
-            let c = search::true_cost(p, &cand, cm, total_weight, prev);
-            if c <= best_cost && fair_ok(&cand, rules) {
-                improved |= c < best_cost;
-                *s = cand;
-                best_cost = c;
-            }
-        }
-    }
-    (improved, round)
-}
-
 /// Drops meetings of the participants with most breaks until the spread is within `d`; the
 /// empty plan is fair, so this ends.
 fn enforce_fairness(p: &Prep, s: &mut State, d: u32) {
@@ -392,69 +387,6 @@ fn enforce_fairness(p: &Prep, s: &mut State, d: u32) {
         let r = s.occ[x * p.ns + t] as usize;
         s.unplace(p, r);
     }
-}
-
-/// Allowed slots for one LNS round: requests outside the neighbourhood keep their slot.
-fn neighbourhood(p: &Prep, s: &State, round: u64, size: usize, rng: &mut ChaCha8Rng) -> Vec<u64> {
-    use rand::Rng;
-    let mut allowed: Vec<u64> = (0..p.nr)
-        .map(|r| {
-            if s.slot[r] == UNSCHEDULED {
-                p.allowed[r]
-            } else {
-                1u64 << s.slot[r]
-            }
-        })
-        .collect();
-    if round.is_multiple_of(2) {
-        // A window of consecutive slots: its meetings may permute within it.
-        let w = (size + 1).clamp(2, p.ns);
-        let t0 = rng.gen_range(0..=p.ns - w.min(p.ns));
-        let win = (state::full_mask(w) << t0) & state::full_mask(p.ns);
-        for r in 0..p.nr {
-            if allowed[r] & win != 0 {
-                allowed[r] = p.allowed[r] & win;
-            }
-        }
-    } else {
-        // A participant with breaks, and `size` of their partners: all their meetings are
-        // free, so whole blocks of meetings can shift past a forbidden stretch.
-        let with_breaks: Vec<usize> = (0..p.np).filter(|&x| s.breaks[x] > 0).collect();
-        if with_breaks.is_empty() {
-            return allowed;
-        }
-        let x = with_breaks[rng.gen_range(0..with_breaks.len())];
-        let mut chosen = vec![x];
-        let mut partners: Vec<usize> = p.by_part[x]
-            .iter()
-            .map(|&r| (p.a[r as usize] + p.b[r as usize]) as usize - x)
-            .collect();
-        partners.shuffle(rng);
-        chosen.extend(partners.into_iter().take(size));
-        for &y in &chosen {
-            for &r in &p.by_part[y] {
-                allowed[r as usize] = p.allowed[r as usize];
-            }
-        }
-    }
-    allowed
-}
-
-/// A state holding exactly these slots, if they satisfy the hard constraints.
-fn state_from_slots(p: &Prep, slots: &[u8]) -> Option<State> {
-    let mut s = State::new(p);
-    let mut order: Vec<usize> = (0..p.nr).collect();
-    order.sort_by_key(|&r| slots[r]);
-    for r in order {
-        let t = slots[r];
-        if t != UNSCHEDULED {
-            if !s.can_place(p, r, t as usize) {
-                return None;
-            }
-            s.place(p, r, t as usize);
-        }
-    }
-    Some(s)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -697,4 +629,228 @@ pub fn plain_time_indexed_mip(inst: &Instance, time_limit: f64) -> Option<Plan> 
     let slots = res.slots?;
     let s = state_from_slots(&p, &slots)?;
     Some(s.to_plan())
+}
+
+/// What the SAT search ended with.
+pub(crate) struct SatOutcome {
+    pub best: State,
+    /// Proven lower bound on breaks, when the search proved one.
+    pub lower: Option<u32>,
+    pub rounds: u64,
+}
+
+/// Break minimisation with CaDiCaL ("must" mode): large-neighbourhood rounds (all meetings of a
+/// few participants, or of a window of slots, free; the rest held by assumptions; strictly
+/// fewer breaks asked) interleaved with short attempts on the whole problem, which alone can
+/// prove the bound. Learnt clauses carry over from round to round.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn sat_search(
+    p: &Prep,
+    rules: Rules,
+    start: State,
+    deadline: Instant,
+    stop: &AtomicBool,
+    rng: &mut ChaCha8Rng,
+    fetch: &mut dyn FnMut(u32) -> Option<State>,
+    on_better: &mut dyn FnMut(&State),
+) -> SatOutcome {
+    use rand::Rng;
+    let mut best = start;
+    let mut ub = best.total_breaks as u32;
+    let mut out = SatOutcome {
+        best: best.clone(),
+        lower: None,
+        rounds: 0,
+    };
+    if ub == 0 || best.scheduled < p.nr {
+        out.lower = (ub == 0 && best.scheduled == p.nr).then_some(0);
+        return out;
+    }
+    let Some(mut enc) = sat::BreakSat::new(p, rules.fairness, ub) else {
+        return out;
+    };
+    let mut size = 4usize;
+    let mut full_budget = 0.2f64;
+    while ub > 0 && Instant::now() < deadline && !stop.load(Ordering::Relaxed) {
+        out.rounds += 1;
+        if let Some(other) = fetch(ub) {
+            ub = other.total_breaks as u32;
+            best = other;
+            if ub == 0 {
+                break;
+            }
+        }
+        let full = out.rounds.is_multiple_of(8);
+        let mut fixed = Vec::new();
+        let limit = if full {
+            full_budget
+        } else {
+            let free = lns_free(p, &best, size, out.rounds, rng);
+            fixed.extend((0..p.nr).filter(|&r| !free[r]).map(|r| (r, best.slot[r])));
+            0.3
+        };
+        let until = deadline.min(Instant::now() + Duration::from_secs_f64(limit));
+        let t_call = Instant::now();
+        let ans = enc.solve(ub - 1, &fixed, Some(&best.slot), until, stop);
+        tracing::debug!(
+            sat.round = out.rounds,
+            sat.full = full,
+            sat.free_size = size,
+            sat.fixed = fixed.len(),
+            sat.answer = ans.name(),
+            sat.duration_ms = t_call.elapsed().as_millis() as u64,
+        );
+        match ans {
+            sat::Answer::Sat(slots) => {
+                let Some(s) = state_from_slots(p, &slots) else {
+                    break;
+                };
+                if (s.total_breaks as u32) < ub && fair_ok(&s, rules) {
+                    ub = s.total_breaks as u32;
+                    best = s;
+                    on_better(&best);
+                }
+            }
+            sat::Answer::Unsat => {
+                out.lower = Some(ub);
+                break;
+            }
+            sat::Answer::UnsatFixed => size = (size + 1).min(p.np),
+            sat::Answer::Unknown if full => full_budget = (full_budget * 1.5).min(5.0),
+            sat::Answer::Unknown => size = (size * 3 / 4).max(2),
+        }
+        if rng.gen_bool(0.02) {
+            size = 4;
+        }
+    }
+    if ub == 0 {
+        out.lower = Some(0);
+    }
+    out.best = best;
+    out
+}
+
+/// Requests freed in one LNS round: all meetings of a participant with breaks and of
+/// `size - 1` people close to them, or every meeting in a window of slots.
+fn lns_free(p: &Prep, s: &State, size: usize, round: u64, rng: &mut ChaCha8Rng) -> Vec<bool> {
+    use rand::Rng;
+    let mut free = vec![false; p.nr];
+    if round.is_multiple_of(3) {
+        let w = (size + 2).min(p.ns);
+        let t0 = rng.gen_range(0..=p.ns - w);
+        for r in 0..p.nr {
+            let t = s.slot[r] as usize;
+            if t >= t0 && t < t0 + w {
+                free[r] = true;
+            }
+        }
+        return free;
+    }
+    let with_breaks: Vec<usize> = (0..p.np).filter(|&x| s.breaks[x] > 0).collect();
+    if with_breaks.is_empty() {
+        return free;
+    }
+    let mut chosen = vec![with_breaks[rng.gen_range(0..with_breaks.len())]];
+    let mut i = 0;
+    while chosen.len() < size && i < chosen.len() {
+        let x = chosen[i];
+        let mut partners: Vec<usize> = p.by_part[x]
+            .iter()
+            .map(|&r| (p.a[r as usize] + p.b[r as usize]) as usize - x)
+            .filter(|y| !chosen.contains(y))
+            .collect();
+        partners.shuffle(rng);
+        let take = (size - chosen.len()).min(partners.len()).min(3);
+        chosen.extend(partners.into_iter().take(take));
+        i += 1;
+    }
+    for &x in &chosen {
+        for &r in &p.by_part[x] {
+            free[r as usize] = true;
+        }
+    }
+    free
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Fewest breaks of a complete fair plan, and the plan with the most, by enumeration.
+    fn extremes(p: &Prep, rules: Rules) -> Option<(i64, State)> {
+        let mut idx = vec![0usize; p.nr];
+        let mut best: Option<i64> = None;
+        let mut worst: Option<State> = None;
+        loop {
+            let slots: Vec<u8> = idx.iter().map(|&i| i as u8).collect();
+            if let Some(s) = state_from_slots(p, &slots) {
+                if s.scheduled == p.nr && fair_ok(&s, rules) {
+                    best = Some(best.map_or(s.total_breaks, |b| b.min(s.total_breaks)));
+                    if worst
+                        .as_ref()
+                        .is_none_or(|w| s.total_breaks > w.total_breaks)
+                    {
+                        worst = Some(s);
+                    }
+                }
+            }
+            let mut k = 0;
+            loop {
+                if k == p.nr {
+                    return best.zip(worst);
+                }
+                idx[k] += 1;
+                if idx[k] < p.ns {
+                    break;
+                }
+                idx[k] = 0;
+                k += 1;
+            }
+        }
+    }
+
+    #[test]
+    fn sat_search_reaches_and_proves_the_optimum_from_the_worst_plan() {
+        let mut compared = 0;
+        let mut improved = 0;
+        for seed in 0..60 {
+            let inst = synth::tiny(seed, 5, 6, 6);
+            for (fairness, per_day) in [(Some(1), false), (None, true)] {
+                let rules = Rules {
+                    must_schedule_all: true,
+                    fairness,
+                    breaks_per_day: per_day,
+                };
+                let p = Prep::new(&inst, per_day);
+                let Some((opt, worst)) = extremes(&p, rules) else {
+                    continue;
+                };
+                let from = worst.total_breaks;
+                let stop = AtomicBool::new(false);
+                let mut rng = ChaCha8Rng::seed_from_u64(seed);
+                let out = sat_search(
+                    &p,
+                    rules,
+                    worst,
+                    Instant::now() + Duration::from_secs(60),
+                    &stop,
+                    &mut rng,
+                    &mut |_| None,
+                    &mut |_| {},
+                );
+                assert_eq!(out.best.total_breaks, opt, "seed {seed} {rules:?}");
+                assert_eq!(out.lower, Some(opt as u32), "seed {seed} {rules:?}");
+                let v = validate(&inst, &out.best.to_plan(), &rules);
+                assert!(v.is_valid(), "seed {seed}: {:?}", v.violations);
+                assert_eq!(v.objectives.breaks as i64, opt);
+                compared += 1;
+                improved += usize::from(from > opt);
+            }
+        }
+        assert!(compared >= 20, "only {compared} instances compared");
+        assert!(
+            improved >= 5,
+            "only {improved} instances started above the optimum"
+        );
+    }
 }

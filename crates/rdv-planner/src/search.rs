@@ -5,7 +5,50 @@
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::state::{Prep, State, NONE, UNSCHEDULED};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Mutex;
+
+use crate::state::{state_from_slots, Prep, State, NONE, UNSCHEDULED};
+
+/// The best fair plan found so far by any worker, so that each can continue from the other's
+/// progress.
+pub(crate) struct Exchange {
+    /// True cost of the plan in `slots` (`i64::MAX` while empty).
+    key: AtomicI64,
+    slots: Mutex<Vec<u8>>,
+}
+
+impl Exchange {
+    pub fn new() -> Self {
+        Self {
+            key: AtomicI64::new(i64::MAX),
+            slots: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Keeps `s` if it is better than what is held; `key` is its true cost.
+    pub fn offer(&self, key: i64, s: &State) {
+        if key >= self.key.load(Ordering::Relaxed) {
+            return;
+        }
+        if let Ok(mut g) = self.slots.lock() {
+            if key < self.key.load(Ordering::Relaxed) {
+                g.clone_from(&s.slot);
+                self.key.store(key, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// The held plan and its cost, if it costs less than `key`.
+    pub fn better_than(&self, p: &Prep, key: i64) -> Option<(i64, State)> {
+        if self.key.load(Ordering::Relaxed) >= key {
+            return None;
+        }
+        let g = self.slots.lock().ok()?;
+        let k = self.key.load(Ordering::Relaxed);
+        state_from_slots(p, &g).map(|s| (k, s))
+    }
+}
 
 /// Weights of the penalised cost the annealer minimises.
 #[derive(Clone, Copy, Debug)]
@@ -117,6 +160,8 @@ pub(crate) struct AnnealParams<'a> {
     /// Iterations of one cooling cycle; each cycle restarts from the best state.
     pub cycle: u64,
     pub column_swaps: bool,
+    /// Where workers share their best plans (only when reproducibility is not asked for).
+    pub exchange: Option<&'a Exchange>,
 }
 
 pub(crate) struct AnnealOutcome {
@@ -161,6 +206,7 @@ pub(crate) fn anneal(
     let mut pending_best = false;
     let mut last_report = std::time::Instant::now();
     let mut target = params.target.load(std::sync::atomic::Ordering::Relaxed);
+    let mut published = i64::MAX;
     while p.nr > 0 && it < params.iterations && best_key.0 > target {
         if it.is_multiple_of(1024) {
             if let Some(d) = params.deadline {
@@ -169,6 +215,21 @@ pub(crate) fn anneal(
                 }
             }
             target = params.target.load(std::sync::atomic::Ordering::Relaxed);
+            if let Some(x) = params.exchange {
+                if best_key.0 < published {
+                    x.offer(best_key.0, &best);
+                    published = best_key.0;
+                }
+                if let Some((k, s)) = x.better_than(p, best_key.0) {
+                    cur = s;
+                    cur_key = key(&cur);
+                    debug_assert_eq!(cur_key.0, k);
+                    best = cur.clone();
+                    best_key = cur_key;
+                    published = k;
+                    pending_best = false;
+                }
+            }
             if last_report.elapsed().as_secs_f64() >= 1.0 {
                 progress(it, best_key.0);
                 last_report = std::time::Instant::now();
@@ -248,6 +309,11 @@ pub(crate) fn anneal(
     if cur_key < best_key && fair(&cur) {
         best = cur;
         best_key = cur_key;
+    }
+    if let Some(x) = params.exchange {
+        if best_key.0 < i64::MAX {
+            x.offer(best_key.0, &best);
+        }
     }
     AnnealOutcome {
         best,

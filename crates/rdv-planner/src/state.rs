@@ -266,3 +266,20 @@ impl State {
         }
     }
 }
+
+/// A state holding exactly these slots, if they satisfy the hard constraints.
+pub(crate) fn state_from_slots(p: &Prep, slots: &[u8]) -> Option<State> {
+    let mut s = State::new(p);
+    let mut order: Vec<usize> = (0..p.nr).collect();
+    order.sort_by_key(|&r| slots[r]);
+    for r in order {
+        let t = slots[r];
+        if t != UNSCHEDULED {
+            if !s.can_place(p, r, t as usize) {
+                return None;
+            }
+            s.place(p, r, t as usize);
+        }
+    }
+    Some(s)
+}
