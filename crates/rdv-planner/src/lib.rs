@@ -210,12 +210,15 @@ pub fn solve(
         let order = construction_order(&p, rules.must_schedule_all, &mut rng);
         search::construct(&p, &mut s, &order, &mut rng);
         let mut iterations = 0;
-        if with_bound {
-            // Anneal briefly first: most events have a zero-break plan, which needs no exact
-            // method.
+        // In "must" mode with exact methods, both workers anneal first (most events have a
+        // zero-break plan, which needs nothing more), then search with CaDiCaL: the second
+        // worker early, then HiGHS for a bound; the first later, to the end.
+        let exact = must_mip && share.is_some();
+        let (anneal_end, sat_end) = if with_bound { (0.1, 0.85) } else { (0.3, 1.0) };
+        if exact {
             let params = AnnealParams {
                 iterations: budget / 4,
-                deadline: Some(start + Duration::from_secs_f64(secs * 0.1)),
+                deadline: Some(start + Duration::from_secs_f64(secs * anneal_end)),
                 target: &target,
                 t_start: 3.0,
                 t_end: 0.1,
@@ -232,7 +235,7 @@ pub fn solve(
                 finish_all();
             }
         }
-        if with_bound && !done.load(Ordering::Relaxed) {
+        if exact && !done.load(Ordering::Relaxed) {
             // Exact search with CaDiCaL: better plans, and possibly the proof of optimality.
             let mut fetch = |ub: u32| {
                 share
@@ -251,7 +254,7 @@ pub fn solve(
                 &p,
                 rules,
                 s,
-                start + Duration::from_secs_f64(secs * 0.7),
+                start + Duration::from_secs_f64(secs * sat_end),
                 &done,
                 &mut rng,
                 &mut fetch,
@@ -261,7 +264,7 @@ pub fn solve(
             s = out.best;
             if let Some(lb) = out.lower {
                 if let Ok(mut g) = bound_cell.lock() {
-                    *g = Some(f64::from(lb));
+                    *g = Some(g.map_or(f64::from(lb), |old| old.max(f64::from(lb))));
                 }
                 if s.total_breaks <= i64::from(lb) {
                     finish_all();

@@ -19,7 +19,7 @@ use std::time::Instant;
 
 use rustsat::solvers::{ControlSignal, PhaseLit, Solve, SolveIncremental, SolverResult, Terminate};
 use rustsat::types::{Cl, Lit, TernaryVal};
-use rustsat_cadical::CaDiCaL;
+use rustsat_cadical::{CaDiCaL, Config};
 
 use crate::state::Prep;
 
@@ -73,9 +73,13 @@ impl<'t> BreakSat<'t> {
             total: Vec::new(),
             failed: false,
         };
-        if e.solver.set_option("phase", 0).is_err() {
+        // Tuned for finding plans; auxiliary variables start false (no break, no count).
+        if e.solver.set_configuration(Config::Sat).is_err()
+            || e.solver.set_option("phase", 0).is_err()
+        {
             return None;
         }
+
         let f = e.lit();
         e.clause(&[!f]);
 
