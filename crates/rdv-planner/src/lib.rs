@@ -39,7 +39,8 @@ pub struct SolveOptions {
     pub time_limit: Duration,
     /// Local-search iterations; with a seed, the result is then reproducible.
     pub iteration_limit: Option<u64>,
-    /// Use HiGHS for the bound (and for the exact repair of small instances).
+    /// Use the exact solvers: HiGHS for bounds, and in "must" mode CaDiCaL for fewer breaks
+    /// and optimality proofs.
     pub use_mip: bool,
 }
 
@@ -127,9 +128,10 @@ pub enum SolveError {
 
 /// Solves `inst`. Progress goes to `observer` about once a second.
 ///
-/// Two workers share the machine's two cores: one anneals from the greedy start; the other
-/// first asks HiGHS for a lower bound (in "must" mode), then anneals from its own start with
-/// another seed. Both stop at the bound; the better plan wins.
+/// Two workers share the machine's two cores. Both anneal from their own greedy start; in
+/// "must" mode with `use_mip` both then search with CaDiCaL, and the second asks HiGHS for a
+/// lower bound at the end if optimality is still unproven. They share their best plans unless
+/// an iteration limit asks for reproducibility, and stop at the bound; the better plan wins.
 pub fn solve(
     inst: &Instance,
     opts: &SolveOptions,
