@@ -215,7 +215,8 @@ pub fn solve(
         // In "must" mode with exact methods, both workers anneal first (most events have a
         // zero-break plan, which needs nothing more), then search with CaDiCaL: the second
         // worker early, then HiGHS for a bound; the first later, to the end.
-        let exact = must_mip && share.is_some();
+        // The SAT encoding knows breaks, not moves: re-planning keeps to annealing.
+        let exact = must_mip && share.is_some() && inst.previous.is_empty();
         let (anneal_end, sat_end) = if with_bound { (0.1, 0.85) } else { (0.3, 1.0) };
         if exact {
             let params = AnnealParams {
