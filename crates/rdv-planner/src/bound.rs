@@ -33,14 +33,12 @@ fn status_optimal(s: HighsModelStatus) -> bool {
 }
 
 /// Time-indexed MIP minimising total breaks with every request scheduled, under the fairness
-/// cap. `allowed` restricts each request's slots (a singleton fixes it, as LNS does).
+/// cap, warm-started with `incumbent` when given.
 pub(crate) fn breaks_mip(
     p: &Prep,
-    allowed: &[u64],
     fairness: Option<u32>,
     time_limit: f64,
     incumbent: Option<&[u8]>,
-    max_changes: Option<usize>,
 ) -> MipResult {
     let mut vars = ProblemVariables::new();
     // Warm-start values, pushed in the order columns are created.
@@ -62,7 +60,7 @@ pub(crate) fn breaks_mip(
     };
     // x[r] = list of (slot, var)
     let mut x: Vec<Vec<(usize, Variable)>> = Vec::with_capacity(p.nr);
-    for &m in allowed.iter().take(p.nr) {
+    for &m in &p.allowed {
         let mut v = Vec::new();
         let mut mm = m;
         while mm != 0 {
@@ -184,17 +182,6 @@ pub(crate) fn breaks_mip(
     }
     if let Some(d) = fairness {
         constraints.push((Expression::from(bmax) - bmin).leq(d as f64));
-    }
-    if let (Some(k), Some(inc)) = (max_changes, incumbent) {
-        // Local branching: at most k requests leave their incumbent slot.
-        let kept: Expression = (0..p.nr)
-            .flat_map(|r| {
-                x[r].iter()
-                    .filter(move |&&(t, _)| inc[r] as usize == t)
-                    .map(|&(_, v)| v)
-            })
-            .sum();
-        constraints.push(kept.geq((p.nr.saturating_sub(k)) as f64));
     }
     for c in constraints {
         problem.add_constraint(c);

@@ -282,11 +282,9 @@ pub fn solve(
             let inc = (s.scheduled == p.nr).then(|| s.slot.clone());
             let res = bound::breaks_mip(
                 &p,
-                &p.allowed,
                 rules.fairness,
                 (left - secs * 0.05).max(0.1),
                 inc.as_deref(),
-                None,
             );
             let b = res.bound.map(|b| (b - 1e-6).ceil().max(0.0) + 0.0);
             if let Some(b) = b {
@@ -661,24 +659,27 @@ pub(crate) fn sat_search(
     on_better: &mut dyn FnMut(&State),
 ) -> SatOutcome {
     use rand::Rng;
+    let mut ub = start.total_breaks as u32;
+    let encoded = if ub == 0 || start.scheduled < p.nr {
+        None
+    } else {
+        sat::BreakSat::new(p, rules.fairness, ub)
+    };
+    let Some(mut enc) = encoded else {
+        let complete = start.scheduled == p.nr;
+        return SatOutcome {
+            lower: (ub == 0 && complete).then_some(0),
+            best: start,
+            rounds: 0,
+        };
+    };
     let mut best = start;
-    let mut ub = best.total_breaks as u32;
-    let mut out = SatOutcome {
-        best: best.clone(),
-        lower: None,
-        rounds: 0,
-    };
-    if ub == 0 || best.scheduled < p.nr {
-        out.lower = (ub == 0 && best.scheduled == p.nr).then_some(0);
-        return out;
-    }
-    let Some(mut enc) = sat::BreakSat::new(p, rules.fairness, ub) else {
-        return out;
-    };
+    let mut lower = None;
+    let mut rounds = 0u64;
     let mut size = 4usize;
     let mut full_budget = 0.2f64;
     while ub > 0 && Instant::now() < deadline && !stop.load(Ordering::Relaxed) {
-        out.rounds += 1;
+        rounds += 1;
         if let Some(other) = fetch(ub) {
             ub = other.total_breaks as u32;
             best = other;
@@ -686,12 +687,12 @@ pub(crate) fn sat_search(
                 break;
             }
         }
-        let full = out.rounds.is_multiple_of(8);
+        let full = rounds.is_multiple_of(8);
         let mut fixed = Vec::new();
         let limit = if full {
             full_budget
         } else {
-            let free = lns_free(p, &best, size, out.rounds, rng);
+            let free = lns_free(p, &best, size, rounds, rng);
             fixed.extend((0..p.nr).filter(|&r| !free[r]).map(|r| (r, best.slot[r])));
             0.3
         };
@@ -699,7 +700,7 @@ pub(crate) fn sat_search(
         let t_call = Instant::now();
         let ans = enc.solve(ub - 1, &fixed, Some(&best.slot), until, stop);
         tracing::debug!(
-            sat.round = out.rounds,
+            sat.round = rounds,
             sat.full = full,
             sat.free_size = size,
             sat.fixed = fixed.len(),
@@ -718,7 +719,7 @@ pub(crate) fn sat_search(
                 }
             }
             sat::Answer::Unsat => {
-                out.lower = Some(ub);
+                lower = Some(ub);
                 break;
             }
             sat::Answer::UnsatFixed => size = (size + 1).min(p.np),
@@ -730,10 +731,13 @@ pub(crate) fn sat_search(
         }
     }
     if ub == 0 {
-        out.lower = Some(0);
+        lower = Some(0);
     }
-    out.best = best;
-    out
+    SatOutcome {
+        best,
+        lower,
+        rounds,
+    }
 }
 
 /// Requests freed in one LNS round: all meetings of a participant with breaks and of
