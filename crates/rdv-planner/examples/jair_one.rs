@@ -1,4 +1,4 @@
-//! Solves one `.dzn` file and prints the outcome: a quick check during development.
+//! Solves one `.dzn` file (args: file, seconds, seed) and prints the outcome: a quick check during development.
 //! Failing to read the file is a start-up error here, so `expect` is the right tool.
 #![allow(clippy::expect_used)]
 use std::time::Duration;
@@ -6,9 +6,15 @@ use std::time::Duration;
 use rdv_planner::{parse_dzn, solve, validate, Rules, SolveOptions};
 
 fn main() {
+    // `RUST_LOG=rdv_planner=debug` shows every SAT round.
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
     let args: Vec<String> = std::env::args().collect();
     let text = std::fs::read_to_string(&args[1]).expect("readable file");
     let secs: f64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(10.0);
+    let seed: u64 = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(1);
     let inst = parse_dzn(&text).expect("valid dzn");
     let rules = Rules {
         must_schedule_all: true,
@@ -17,7 +23,7 @@ fn main() {
     };
     let opts = SolveOptions {
         rules,
-        seed: 1,
+        seed,
         time_limit: Duration::from_secs_f64(secs),
         iteration_limit: None,
         use_mip: true,
@@ -69,6 +75,3 @@ fn main() {
         Err(e) => println!("error {e}"),
     }
 }
-
-#[allow(dead_code)]
-fn _unused() {}

@@ -214,10 +214,11 @@ pub fn solve(
         let mut iterations = 0;
         // In "must" mode with exact methods, both workers anneal first (most events have a
         // zero-break plan, which needs nothing more), then search with CaDiCaL: the second
-        // worker early, then HiGHS for a bound; the first later, to the end.
+        // worker early, proving lower bounds from the bottom up (or, when the instance is too
+        // large to encode, with HiGHS); the first later, improving plans from the top.
         // The SAT encoding knows breaks, not moves: re-planning keeps to annealing.
         let exact = must_mip && share.is_some() && inst.previous.is_empty();
-        let (anneal_end, sat_end) = if with_bound { (0.1, 0.85) } else { (0.3, 1.0) };
+        let anneal_end = if with_bound { 0.1 } else { 0.3 };
         if exact {
             let params = AnnealParams {
                 iterations: budget / 4,
@@ -238,6 +239,7 @@ pub fn solve(
                 finish_all();
             }
         }
+        let mut encoded = false;
         if exact && !done.load(Ordering::Relaxed) {
             // Exact search with CaDiCaL: better plans, and possibly the proof of optimality.
             let mut fetch = |ub: u32| {
@@ -246,35 +248,54 @@ pub fn solve(
                     .map(|(_, st)| st)
                     .filter(|st| (st.total_breaks as u32) < ub)
             };
-            let mut offer = |st: &State| {
+            let mut on_better = |st: &State| {
                 let c = search::true_cost(&p, st, &cm, total_weight, &prev);
                 if let Some(x) = share {
                     x.offer(c, st);
                 }
                 report("sat", c);
             };
+            let lower = || {
+                bound_cell
+                    .lock()
+                    .ok()
+                    .and_then(|g| *g)
+                    .map_or(0, |b| b as u32)
+            };
+            let mut on_lower = |lb: u32| {
+                if let Ok(mut g) = bound_cell.lock() {
+                    *g = Some(g.map_or(f64::from(lb), |old| old.max(f64::from(lb))));
+                }
+                target.fetch_max(i64::from(lb) * scale, Ordering::Relaxed);
+            };
+            let mode = if with_bound {
+                SatMode::Prove
+            } else {
+                SatMode::Improve
+            };
             let out = sat_search(
                 &p,
                 rules,
                 s,
-                start + Duration::from_secs_f64(secs * sat_end),
+                deadline,
                 &done,
                 &mut rng,
-                &mut fetch,
-                &mut offer,
+                mode,
+                &mut SatLink {
+                    fetch: &mut fetch,
+                    on_better: &mut on_better,
+                    lower: &lower,
+                    on_lower: &mut on_lower,
+                },
             );
             iterations += out.rounds;
+            encoded = out.encoded;
             s = out.best;
-            if let Some(lb) = out.lower {
-                if let Ok(mut g) = bound_cell.lock() {
-                    *g = Some(g.map_or(f64::from(lb), |old| old.max(f64::from(lb))));
-                }
-                if s.total_breaks <= i64::from(lb) {
-                    finish_all();
-                }
+            if s.scheduled == p.nr && s.total_breaks <= i64::from(lower()) {
+                finish_all();
             }
         }
-        if with_bound && !done.load(Ordering::Relaxed) {
+        if with_bound && !encoded && !done.load(Ordering::Relaxed) {
             // Lower bound from the time-indexed MIP, warm-started with the current plan.
             let left = deadline
                 .saturating_duration_since(Instant::now())
@@ -638,15 +659,40 @@ pub fn plain_time_indexed_mip(inst: &Instance, time_limit: f64) -> Option<Plan> 
 /// What the SAT search ended with.
 pub(crate) struct SatOutcome {
     pub best: State,
-    /// Proven lower bound on breaks, when the search proved one.
-    pub lower: Option<u32>,
+    /// Whether the instance could be encoded (small enough, complete start plan).
+    pub encoded: bool,
     pub rounds: u64,
 }
 
-/// Break minimisation with CaDiCaL ("must" mode): large-neighbourhood rounds (all meetings of a
-/// few participants, or of a window of slots, free; the rest held by assumptions; strictly
-/// fewer breaks asked) interleaved with short attempts on the whole problem, which alone can
-/// prove the bound. Learnt clauses carry over from round to round.
+/// How a worker uses the SAT solver.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SatMode {
+    /// From the top: large-neighbourhood rounds and whole-problem attempts, each asking for
+    /// fewer breaks than the best plan has.
+    Improve,
+    /// From the bottom: "at most lb breaks?" on the whole problem, where lb is the best proven
+    /// lower bound; every refutation raises lb, a schedule is optimal.
+    Prove,
+}
+
+/// What a SAT search shares with the other workers.
+pub(crate) struct SatLink<'a> {
+    /// A plan with fewer breaks than the argument found elsewhere, if any.
+    pub fetch: &'a mut dyn FnMut(u32) -> Option<State>,
+    /// Called with every better plan this search finds.
+    pub on_better: &'a mut dyn FnMut(&State),
+    /// The best lower bound proven so far, by any worker.
+    pub lower: &'a dyn Fn() -> u32,
+    /// Called with every lower bound this search proves.
+    pub on_lower: &'a mut dyn FnMut(u32),
+}
+
+/// Break minimisation with CaDiCaL ("must" mode). `Improve`: large-neighbourhood rounds (all
+/// meetings of a few participants, or of a window of slots, free; the rest held by
+/// assumptions; strictly fewer breaks asked) interleaved with short attempts on the whole
+/// problem. `Prove`: whole-problem questions from the lower bound up. Learnt clauses carry over
+/// from round to round. Stops at the deadline, on `stop`, or when the best plan reaches the
+/// shared lower bound.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn sat_search(
     p: &Prep,
@@ -655,53 +701,71 @@ pub(crate) fn sat_search(
     deadline: Instant,
     stop: &AtomicBool,
     rng: &mut ChaCha8Rng,
-    fetch: &mut dyn FnMut(u32) -> Option<State>,
-    on_better: &mut dyn FnMut(&State),
+    mode: SatMode,
+    link: &mut SatLink<'_>,
 ) -> SatOutcome {
     use rand::Rng;
     let mut ub = start.total_breaks as u32;
-    let encoded = if ub == 0 || start.scheduled < p.nr {
+    let encoded = if ub <= (link.lower)() || start.scheduled < p.nr {
         None
     } else {
-        sat::BreakSat::new(p, rules.fairness, ub)
+        sat::BreakSat::new(p, rules.fairness, ub, mode == SatMode::Improve)
     };
     let Some(mut enc) = encoded else {
-        let complete = start.scheduled == p.nr;
+        if ub == 0 && start.scheduled == p.nr {
+            (link.on_lower)(0);
+        }
         return SatOutcome {
-            lower: (ub == 0 && complete).then_some(0),
             best: start,
+            encoded: false,
             rounds: 0,
         };
     };
     let mut best = start;
-    let mut lower = None;
     let mut rounds = 0u64;
     let mut size = 4usize;
     let mut full_budget = 0.2f64;
-    while ub > 0 && Instant::now() < deadline && !stop.load(Ordering::Relaxed) {
+    while Instant::now() < deadline && !stop.load(Ordering::Relaxed) {
+        let lower = (link.lower)();
+        if ub <= lower {
+            break;
+        }
         rounds += 1;
-        if let Some(other) = fetch(ub) {
+        if let Some(other) = (link.fetch)(ub) {
             ub = other.total_breaks as u32;
             best = other;
-            if ub == 0 {
+            if ub <= lower {
                 break;
             }
         }
-        let full = rounds.is_multiple_of(8);
+        let full = mode == SatMode::Prove || rounds.is_multiple_of(8);
+        let k = if mode == SatMode::Prove {
+            lower
+        } else {
+            ub - 1
+        };
         let mut fixed = Vec::new();
-        let limit = if full {
+        let limit = if mode == SatMode::Prove {
+            f64::MAX
+        } else if full {
             full_budget
         } else {
             let free = lns_free(p, &best, size, rounds, rng);
-            fixed.extend((0..p.nr).filter(|&r| !free[r]).map(|r| (r, best.slot[r])));
+            fixed.extend(
+                (0..p.nr)
+                    .filter(|&r| !free[r])
+                    .map(|r| (r, best.slot[r], best.slot[r])),
+            );
             0.3
         };
-        let until = deadline.min(Instant::now() + Duration::from_secs_f64(limit));
+        let until = deadline.min(Instant::now() + Duration::from_secs_f64(limit.min(1e6)));
         let t_call = Instant::now();
-        let ans = enc.solve(ub - 1, &fixed, Some(&best.slot), until, stop);
+        let ans = enc.solve(k, &fixed, Some(&best.slot), until, stop);
         tracing::debug!(
+            sat.mode = ?mode,
             sat.round = rounds,
             sat.full = full,
+            sat.k = k,
             sat.free_size = size,
             sat.fixed = fixed.len(),
             sat.answer = ans.name(),
@@ -715,13 +779,10 @@ pub(crate) fn sat_search(
                 if (s.total_breaks as u32) < ub && fair_ok(&s, rules) {
                     ub = s.total_breaks as u32;
                     best = s;
-                    on_better(&best);
+                    (link.on_better)(&best);
                 }
             }
-            sat::Answer::Unsat => {
-                lower = Some(ub);
-                break;
-            }
+            sat::Answer::Unsat => (link.on_lower)(k + 1),
             sat::Answer::UnsatFixed => size = (size + 1).min(p.np),
             sat::Answer::Unknown if full => full_budget = (full_budget * 1.5).min(5.0),
             sat::Answer::Unknown => size = (size * 3 / 4).max(2),
@@ -730,12 +791,9 @@ pub(crate) fn sat_search(
             size = 4;
         }
     }
-    if ub == 0 {
-        lower = Some(0);
-    }
     SatOutcome {
         best,
-        lower,
+        encoded: true,
         rounds,
     }
 }
@@ -820,7 +878,7 @@ mod tests {
     }
 
     #[test]
-    fn sat_search_reaches_and_proves_the_optimum_from_the_worst_plan() {
+    fn sat_search_reaches_and_proves_the_optimum_from_the_worst_plan_in_both_modes() {
         let mut compared = 0;
         let mut improved = 0;
         for seed in 0..60 {
@@ -836,23 +894,32 @@ mod tests {
                     continue;
                 };
                 let from = worst.total_breaks;
-                let stop = AtomicBool::new(false);
-                let mut rng = ChaCha8Rng::seed_from_u64(seed);
-                let out = sat_search(
-                    &p,
-                    rules,
-                    worst,
-                    Instant::now() + Duration::from_secs(60),
-                    &stop,
-                    &mut rng,
-                    &mut |_| None,
-                    &mut |_| {},
-                );
-                assert_eq!(out.best.total_breaks, opt, "seed {seed} {rules:?}");
-                assert_eq!(out.lower, Some(opt as u32), "seed {seed} {rules:?}");
-                let v = validate(&inst, &out.best.to_plan(), &rules);
-                assert!(v.is_valid(), "seed {seed}: {:?}", v.violations);
-                assert_eq!(v.objectives.breaks as i64, opt);
+                for mode in [SatMode::Improve, SatMode::Prove] {
+                    let stop = AtomicBool::new(false);
+                    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+                    let proven = std::cell::Cell::new(0u32);
+                    let out = sat_search(
+                        &p,
+                        rules,
+                        worst.clone(),
+                        Instant::now() + Duration::from_secs(60),
+                        &stop,
+                        &mut rng,
+                        mode,
+                        &mut SatLink {
+                            fetch: &mut |_| None,
+                            on_better: &mut |_| {},
+                            lower: &|| proven.get(),
+                            on_lower: &mut |lb| proven.set(proven.get().max(lb)),
+                        },
+                    );
+                    let tag = format!("seed {seed} {rules:?} {mode:?}");
+                    assert_eq!(out.best.total_breaks, opt, "{tag}");
+                    assert_eq!(proven.get(), opt as u32, "{tag}");
+                    let v = validate(&inst, &out.best.to_plan(), &rules);
+                    assert!(v.is_valid(), "{tag}: {:?}", v.violations);
+                    assert_eq!(v.objectives.breaks as i64, opt);
+                }
                 compared += 1;
                 improved += usize::from(from > opt);
             }
