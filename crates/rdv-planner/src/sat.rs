@@ -7,8 +7,10 @@
 //! - `busy[p][t]` is the disjunction of p's requests in slot t, at most one of which is true;
 //! - at most `tables[t]` table meetings per slot (sequential counter);
 //! - precedences as clauses "r in t implies o in some slot before t";
-//! - implied counts that strengthen propagation (busy slots within each set of slots a
-//!   participant's requests may take; busy participants per slot within twice the tables);
+//! - implied constraints that strengthen propagation: busy slots within each set of slots a
+//!   participant's requests may take; busy participants per slot within twice the tables;
+//!   with breaks counted over the whole sequence, "no break" means one interval, chosen
+//!   among those that fit;
 //! - a break of p starts at slot i of a segment when p is busy at i-1, idle at i and busy
 //!   later in the segment (`later[i]`, a suffix disjunction); both directions are encoded so
 //!   that per-participant counts are exact, which the fairness cap needs;
@@ -273,6 +275,29 @@ impl<'t> BreakSat<'t> {
                     e.clause(&[!z, later[i]]);
                     mine.push(z);
                 }
+            }
+            if p.segments.len() == 1 {
+                // Implied: without breaks, p's meetings fill one interval of n slots. Choosing
+                // the interval is a strong decision for the solver, and when none fits, p has
+                // a break (measured: plans and refutations two to six times faster).
+                let n = p.by_part[q].len();
+                let mut c = mine.clone();
+                for s0 in 0..=p.ns.saturating_sub(n) {
+                    if (s0..s0 + n).any(|t| busy[q * p.ns + t] == f) {
+                        continue;
+                    }
+                    let st = e.lit();
+                    for t in 0..p.ns {
+                        let b = busy[q * p.ns + t];
+                        if t >= s0 && t < s0 + n {
+                            e.clause(&[!st, b]);
+                        } else if b != f {
+                            e.clause(&[!st, !b]);
+                        }
+                    }
+                    c.push(st);
+                }
+                e.clause(&c);
             }
             if let Some(w) = per_width {
                 counts[q] = Some(e.exact_counter(&mine, w));
