@@ -218,7 +218,9 @@ pub fn solve(
         // large to encode, with HiGHS); the first later, improving plans from the top.
         // The SAT encoding knows breaks, not moves: re-planning keeps to annealing.
         let exact = must_mip && share.is_some() && inst.previous.is_empty();
-        let anneal_end = if with_bound { 0.1 } else { 0.3 };
+        // The second worker anneals only long enough for a complete plan to start from (and
+        // to finish events that have a zero-break plan in easy reach).
+        let anneal_end = if with_bound { 0.03 } else { 0.3 };
         if exact {
             let params = AnnealParams {
                 iterations: budget / 4,
