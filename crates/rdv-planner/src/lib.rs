@@ -129,9 +129,10 @@ pub enum SolveError {
 /// Solves `inst`. Progress goes to `observer` about once a second.
 ///
 /// Two workers share the machine's two cores. Both anneal from their own greedy start; in
-/// "must" mode with `use_mip` both then search with CaDiCaL, and the second asks HiGHS for a
-/// lower bound at the end if optimality is still unproven. They share their best plans unless
-/// an iteration limit asks for reproducibility, and stop at the bound; the better plan wins.
+/// "must" mode with `use_mip` both then search with CaDiCaL, the first improving plans, the
+/// second proving lower bounds from the bottom up (HiGHS gives the bound instead when the
+/// instance is too large to encode). They share their best plans and bounds unless an
+/// iteration limit asks for reproducibility, and stop at the bound; the better plan wins.
 pub fn solve(
     inst: &Instance,
     opts: &SolveOptions,
