@@ -708,14 +708,26 @@ pub(crate) fn sat_search(
     link: &mut SatLink<'_>,
 ) -> SatOutcome {
     use rand::Rng;
-    let mut ub = start.total_breaks as u32;
-    let encoded = if ub <= (link.lower)() || start.scheduled < p.nr {
+    let complete = start.scheduled == p.nr;
+    let mut ub = if complete {
+        start.total_breaks as u32
+    } else {
+        u32::MAX
+    };
+    // Improving needs a complete plan; proving does not, and without one asks up to one break
+    // per participant.
+    let width = match (complete, mode) {
+        (true, _) => ub,
+        (false, SatMode::Prove) => p.np as u32,
+        (false, SatMode::Improve) => 0,
+    };
+    let encoded = if width == 0 || ub <= (link.lower)() {
         None
     } else {
-        sat::BreakSat::new(p, rules.fairness, ub, mode == SatMode::Improve)
+        sat::BreakSat::new(p, rules.fairness, width, mode == SatMode::Improve)
     };
     let Some(mut enc) = encoded else {
-        if ub == 0 && start.scheduled == p.nr {
+        if complete && ub == 0 {
             (link.on_lower)(0);
         }
         return SatOutcome {
@@ -734,7 +746,7 @@ pub(crate) fn sat_search(
             break;
         }
         rounds += 1;
-        if let Some(other) = (link.fetch)(ub) {
+        if let Some(other) = (link.fetch)(ub).filter(|o| o.scheduled == p.nr) {
             ub = other.total_breaks as u32;
             best = other;
             if ub <= lower {
@@ -747,6 +759,9 @@ pub(crate) fn sat_search(
         } else {
             ub - 1
         };
+        if k >= width {
+            break;
+        }
         let mut fixed = Vec::new();
         let limit = if mode == SatMode::Prove {
             f64::MAX
@@ -881,7 +896,7 @@ mod tests {
     }
 
     #[test]
-    fn sat_search_reaches_and_proves_the_optimum_from_the_worst_plan_in_both_modes() {
+    fn sat_search_reaches_and_proves_the_optimum_in_both_modes() {
         let mut compared = 0;
         let mut improved = 0;
         for seed in 0..60 {
@@ -897,14 +912,20 @@ mod tests {
                     continue;
                 };
                 let from = worst.total_breaks;
-                for mode in [SatMode::Improve, SatMode::Prove] {
+                // Proving also starts from nothing: it needs no plan.
+                let starts = [
+                    (SatMode::Improve, worst.clone()),
+                    (SatMode::Prove, worst.clone()),
+                    (SatMode::Prove, State::new(&p)),
+                ];
+                for (mode, from_plan) in starts {
                     let stop = AtomicBool::new(false);
                     let mut rng = ChaCha8Rng::seed_from_u64(seed);
                     let proven = std::cell::Cell::new(0u32);
                     let out = sat_search(
                         &p,
                         rules,
-                        worst.clone(),
+                        from_plan,
                         Instant::now() + Duration::from_secs(60),
                         &stop,
                         &mut rng,
