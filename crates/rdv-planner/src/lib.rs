@@ -662,7 +662,8 @@ pub fn plain_time_indexed_mip(inst: &Instance, time_limit: f64) -> Option<Plan> 
 /// What the SAT search ended with.
 pub(crate) struct SatOutcome {
     pub best: State,
-    /// Whether the instance could be encoded (small enough, complete start plan).
+    /// Whether the instance was encoded (small enough; a complete start plan when improving;
+    /// not already at the proven bound).
     pub encoded: bool,
     pub rounds: u64,
 }
@@ -763,20 +764,17 @@ pub(crate) fn sat_search(
             break;
         }
         let mut fixed = Vec::new();
+        // Proving questions run to the deadline.
         let limit = if mode == SatMode::Prove {
-            f64::MAX
+            1e6
         } else if full {
             full_budget
         } else {
             let free = lns_free(p, &best, size, rounds, rng);
-            fixed.extend(
-                (0..p.nr)
-                    .filter(|&r| !free[r])
-                    .map(|r| (r, best.slot[r], best.slot[r])),
-            );
+            fixed.extend((0..p.nr).filter(|&r| !free[r]).map(|r| (r, best.slot[r])));
             0.3
         };
-        let until = deadline.min(Instant::now() + Duration::from_secs_f64(limit.min(1e6)));
+        let until = deadline.min(Instant::now() + Duration::from_secs_f64(limit));
         let t_call = Instant::now();
         let ans = enc.solve(k, &fixed, Some(&best.slot), until, stop);
         tracing::debug!(

@@ -344,13 +344,12 @@ impl<'t> BreakSat<'t> {
         (!e.failed).then_some(e)
     }
 
-    /// Is there a schedule with at most `k` breaks in which every `(r, lo, hi)` of `fixed`
-    /// keeps request r within slots `lo..=hi`? `hint` (slot per request) sets the solver's
-    /// preferred phases. Stops at `deadline` or when `stop` is raised.
+    /// Is there a schedule with at most `k` breaks that keeps every `(r, t)` of `fixed` (request
+    /// r in slot t)? `hint` (slot per request) sets the solver's preferred phases. Stops at `deadline` or when `stop` is raised.
     pub fn solve(
         &mut self,
         k: u32,
-        fixed: &[(usize, u8, u8)],
+        fixed: &[(usize, u8)],
         hint: Option<&[u8]>,
         deadline: Instant,
         stop: &'t AtomicBool,
@@ -374,18 +373,9 @@ impl<'t> BreakSat<'t> {
         });
         let bound = self.total.get(k as usize).map(|&l| !l);
         let mut assumps: Vec<Lit> = bound.into_iter().collect();
-        for &(r, lo, hi) in fixed {
-            if lo == hi {
-                if let Some(&(_, l)) = self.x[r].iter().find(|&&(s, _)| s == lo) {
-                    assumps.push(l);
-                }
-            } else {
-                assumps.extend(
-                    self.x[r]
-                        .iter()
-                        .filter(|&&(s, _)| s < lo || s > hi)
-                        .map(|&(_, l)| !l),
-                );
+        for &(r, t) in fixed {
+            if let Some(&(_, l)) = self.x[r].iter().find(|&&(s, _)| s == t) {
+                assumps.push(l);
             }
         }
         let res = self.solver.solve_assumps(&assumps);
