@@ -11,6 +11,7 @@ use base64::Engine;
 use chrono::Utc;
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::RngCore;
+use rdv_app::Actor;
 use rdv_domain::{MembershipId, OrganizationId, PersonId, Role, UserAccountId};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
@@ -103,61 +104,25 @@ impl TokenKeys {
                 _ => ApiError::unauthorized("the access token is invalid"),
             })?;
         let c = data.claims;
-        Ok(Caller {
+        Ok(Caller(Actor {
             user: UserAccountId(c.sub),
             membership: MembershipId(c.mid),
             organization: c.org.map(OrganizationId),
             role: c.role,
             person: c.pid.map(PersonId),
             client_address: None,
-        })
+        }))
     }
 }
 
-/// Who is calling: the account, the membership it logged in with, and where it came from.
+/// Who is calling: the application layer's [`Actor`], established from the bearer token.
 #[derive(Debug, Clone)]
-pub struct Caller {
-    pub user: UserAccountId,
-    pub membership: MembershipId,
-    pub organization: Option<OrganizationId>,
-    pub role: Role,
-    pub person: Option<PersonId>,
-    pub client_address: Option<String>,
-}
+pub struct Caller(pub Actor);
 
-impl Caller {
-    /// The organization of an organizer (admin or staff); others are refused.
-    pub fn organizer_org(&self) -> Result<OrganizationId, ApiError> {
-        match (self.role.is_organizer(), self.organization) {
-            (true, Some(org)) => Ok(org),
-            _ => Err(ApiError::forbidden("this endpoint is for organizers")),
-        }
-    }
-
-    /// The organization of an organization admin; staff and participants are refused.
-    pub fn admin_org(&self) -> Result<OrganizationId, ApiError> {
-        match (self.role, self.organization) {
-            (Role::OrgAdmin, Some(org)) => Ok(org),
-            _ => Err(ApiError::forbidden(
-                "this endpoint is for organization admins",
-            )),
-        }
-    }
-
-    pub fn require_platform_admin(&self) -> Result<(), ApiError> {
-        if self.role == Role::PlatformAdmin {
-            Ok(())
-        } else {
-            Err(ApiError::forbidden("this endpoint is for platform admins"))
-        }
-    }
-
-    /// The person a participant speaks for.
-    pub fn participant(&self) -> Result<(OrganizationId, PersonId), ApiError> {
-        match (self.role, self.organization, self.person) {
-            (Role::Participant, Some(org), Some(person)) => Ok((org, person)),
-            _ => Err(ApiError::forbidden("this endpoint is for participants")),
-        }
+impl std::ops::Deref for Caller {
+    type Target = Actor;
+    fn deref(&self) -> &Actor {
+        &self.0
     }
 }
 
@@ -200,7 +165,7 @@ impl FromRequest for Caller {
                 )
             })?;
             let mut caller = state.keys.verify(token.trim())?;
-            caller.client_address = client_address(req, state.settings.server.trust_forwarded_for);
+            caller.0.client_address = client_address(req, state.settings.server.trust_forwarded_for);
             Ok(caller)
         })())
     }

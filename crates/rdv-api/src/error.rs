@@ -4,6 +4,7 @@
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
+use rdv_app::AppError;
 use rdv_db::DbError;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -56,10 +57,10 @@ pub struct ErrorBody {
 
 #[derive(Debug)]
 pub struct ApiError {
-    pub code: ErrorCode,
-    pub message: String,
-    pub fields: BTreeMap<String, String>,
-    pub retry_after_seconds: Option<i64>,
+    code: ErrorCode,
+    message: String,
+    fields: BTreeMap<String, String>,
+    retry_after_seconds: Option<i64>,
     /// What went wrong inside, for the log only.
     internal: Option<String>,
 }
@@ -75,6 +76,22 @@ impl ApiError {
         }
     }
 
+    /// An error with the offending fields named.
+    pub fn with_fields(
+        code: ErrorCode,
+        message: impl Into<String>,
+        fields: BTreeMap<String, String>,
+    ) -> Self {
+        Self {
+            fields,
+            ..Self::new(code, message)
+        }
+    }
+
+    pub fn code(&self) -> ErrorCode {
+        self.code
+    }
+
     pub fn not_found(what: &str) -> Self {
         Self::new(ErrorCode::NotFound, format!("{what} not found"))
     }
@@ -87,27 +104,25 @@ impl ApiError {
         Self::new(ErrorCode::Unauthorized, message)
     }
 
+    /// Invalid input in one field, in the body or the query string alike.
     pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
-        let mut e = Self::new(
+        Self::with_fields(
             ErrorCode::ValidationFailed,
             "the request has invalid fields",
-        );
-        e.fields.insert(field.into(), message.into());
-        e
+            BTreeMap::from([(field.into(), message.into())]),
+        )
     }
 
     pub fn internal(detail: impl fmt::Display) -> Self {
-        let mut e = Self::new(ErrorCode::Internal, "internal error");
-        e.internal = Some(detail.to_string());
-        e
+        Self {
+            internal: Some(detail.to_string()),
+            ..Self::new(ErrorCode::Internal, "internal error")
+        }
     }
 
     /// Maps a database error, naming `what` was looked for when nothing was found.
     pub fn from_db(what: &str, e: DbError) -> Self {
-        match e {
-            DbError::NotFound => Self::not_found(what),
-            other => other.into(),
-        }
+        AppError::from_db(what, e).into()
     }
 }
 
@@ -117,24 +132,39 @@ impl fmt::Display for ApiError {
     }
 }
 
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        let message = e.to_string();
+        match e {
+            AppError::Invalid { message, fields } => {
+                Self::with_fields(ErrorCode::ValidationFailed, message, fields)
+            }
+            AppError::NotFound(_) => Self::new(ErrorCode::NotFound, message),
+            AppError::Forbidden(m) => Self::new(ErrorCode::Forbidden, m),
+            AppError::Conflict { message, fields } => {
+                Self::with_fields(ErrorCode::Conflict, message, fields)
+            }
+            AppError::Unauthenticated(m) => Self::new(ErrorCode::Unauthorized, m),
+            AppError::InvalidCredentials => Self::new(ErrorCode::InvalidCredentials, message),
+            AppError::TooManyRequests {
+                message,
+                retry_after_seconds,
+            } => Self {
+                retry_after_seconds: Some(retry_after_seconds),
+                ..Self::new(ErrorCode::TooManyRequests, message)
+            },
+            AppError::Unavailable(detail) => Self {
+                internal: Some(detail),
+                ..Self::new(ErrorCode::DatabaseUnavailable, message)
+            },
+            AppError::Internal(detail) => Self::internal(detail),
+        }
+    }
+}
+
 impl From<DbError> for ApiError {
     fn from(e: DbError) -> Self {
-        match e {
-            DbError::NotFound => ApiError::new(ErrorCode::NotFound, "not found"),
-            DbError::Conflict(c) => {
-                ApiError::new(ErrorCode::Conflict, format!("already exists ({c})"))
-            }
-            DbError::Rejected(m) => ApiError::new(ErrorCode::ValidationFailed, m),
-            DbError::Pool(detail) => {
-                let mut e = ApiError::new(
-                    ErrorCode::DatabaseUnavailable,
-                    "the database is unavailable",
-                );
-                e.internal = Some(detail);
-                e
-            }
-            other => ApiError::internal(other),
-        }
+        AppError::from(e).into()
     }
 }
 
@@ -169,38 +199,4 @@ impl ResponseError for ApiError {
     }
 }
 
-/// Collects field errors so that one response names every bad field at once.
-#[derive(Default)]
-pub struct FieldErrors(BTreeMap<String, String>);
-
-impl FieldErrors {
-    pub fn check<T, E: fmt::Display>(&mut self, field: &str, r: Result<T, E>) -> Option<T> {
-        match r {
-            Ok(v) => Some(v),
-            Err(e) => {
-                self.0.insert(field.to_owned(), e.to_string());
-                None
-            }
-        }
-    }
-
-    pub fn add(&mut self, field: &str, message: impl Into<String>) {
-        self.0.insert(field.to_owned(), message.into());
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    pub fn finish(self) -> Result<(), ApiError> {
-        if self.0.is_empty() {
-            return Ok(());
-        }
-        let mut e = ApiError::new(
-            ErrorCode::ValidationFailed,
-            "the request has invalid fields",
-        );
-        e.fields = self.0;
-        Err(e)
-    }
-}
+pub use rdv_app::FieldErrors;

@@ -94,10 +94,12 @@ pub fn configure_extractors(cfg: &mut web::ServiceConfig) {
             .nth(1)
             .map(str::to_owned)
             .unwrap_or_else(|| "query".to_owned());
-        let mut e = ApiError::field(field, message);
-        e.code = ErrorCode::BadRequest;
-        e.message = "the query string is invalid".into();
-        e.into()
+        ApiError::with_fields(
+            ErrorCode::ValidationFailed,
+            "the query string is invalid",
+            std::collections::BTreeMap::from([(field, message)]),
+        )
+        .into()
     }))
     .app_data(
         web::PathConfig::default().error_handler(|_, _| ApiError::not_found("resource").into()),

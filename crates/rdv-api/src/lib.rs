@@ -57,6 +57,40 @@ impl AppState {
         })
         .await?
     }
+
+    /// Runs an application use case in one transaction, like [`AppState::tx`].
+    pub async fn app_tx<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Conn) -> rdv_app::AppResult<T> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let result = web::block(move || {
+            use rdv_db::Connection;
+            let mut pooled = pool.get().map_err(DbError::from)?;
+            let conn: &mut Conn = &mut pooled;
+            conn.transaction(f)
+        })
+        .await?;
+        Ok(result?)
+    }
+
+    /// Runs `f` on a pooled connection without an enclosing transaction, for use cases that
+    /// commit part of their work even when they fail (a counted login attempt, a revoked
+    /// session after a replayed refresh token).
+    pub async fn app_conn<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Conn) -> rdv_app::AppResult<T> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let result = web::block(move || {
+            let mut pooled = pool.get().map_err(DbError::from)?;
+            f(&mut pooled)
+        })
+        .await?;
+        Ok(result?)
+    }
 }
 
 impl From<diesel::result::Error> for ApiError {

@@ -78,14 +78,14 @@ fn pick_membership(mut all: Vec<Membership>, org: Option<i64>) -> Option<Members
 }
 
 fn caller_of(m: &Membership) -> Result<Caller, ApiError> {
-    Ok(Caller {
+    Ok(Caller(rdv_app::Actor {
         user: m.user_account_id,
         membership: m.id,
         organization: m.organization_id,
         role: m.role.parse().map_err(ApiError::internal)?,
         person: m.person_id,
         client_address: None,
-    })
+    }))
 }
 
 fn issue_pair(conn: &mut Conn, state: &AppState, m: &Membership) -> Result<TokenPair, ApiError> {
@@ -111,16 +111,13 @@ fn issue_pair(conn: &mut Conn, state: &AppState, m: &Membership) -> Result<Token
 }
 
 fn too_many(retry_at: Option<chrono::DateTime<Utc>>) -> ApiError {
-    let mut e = ApiError::new(
-        ErrorCode::TooManyRequests,
-        "too many failed logins; try again later",
-    );
-    e.retry_after_seconds = Some(
-        retry_at
+    rdv_app::AppError::TooManyRequests {
+        message: "too many failed logins; try again later".into(),
+        retry_after_seconds: retry_at
             .map(|t| (t - Utc::now()).num_seconds())
             .unwrap_or(60),
-    );
-    e
+    }
+    .into()
 }
 
 /// Exchanges an email and password for an access token and a refresh token.

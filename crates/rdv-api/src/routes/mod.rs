@@ -15,7 +15,6 @@ use crate::error::{ApiError, FieldErrors};
 use actix_web::web;
 use chrono::{DateTime, Utc};
 use rdv_db::queries::Page;
-use rdv_domain::{BoundedText, CountryCode, EmailAddress, LanguageCode, PhoneNumber};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -86,71 +85,7 @@ impl From<rdv_db::models::Privacy> for PrivacyOut {
     }
 }
 
-/// Field parsers that record what is wrong under the field's name.
-pub(crate) struct Check(pub FieldErrors);
-
-impl Check {
-    pub fn new() -> Self {
-        Self(FieldErrors::default())
-    }
-
-    pub fn text<const MAX: usize>(&mut self, field: &str, v: &str) -> Option<String> {
-        self.0
-            .check(field, BoundedText::<MAX>::parse(v))
-            .map(BoundedText::into_inner)
-    }
-
-    /// Optional text: `None` stays `None`, blank text becomes `None`.
-    pub fn opt_text<const MAX: usize>(&mut self, field: &str, v: Option<&str>) -> Option<String> {
-        match v {
-            Some(s) if !s.trim().is_empty() => self.text::<MAX>(field, s),
-            _ => None,
-        }
-    }
-
-    pub fn email(&mut self, field: &str, v: &str) -> Option<String> {
-        self.0
-            .check(field, EmailAddress::parse(v))
-            .map(|e| e.as_str().to_owned())
-    }
-
-    pub fn phone(&mut self, field: &str, v: Option<&str>) -> Option<String> {
-        match v {
-            Some(s) if !s.trim().is_empty() => self
-                .0
-                .check(field, PhoneNumber::parse(s))
-                .map(|p| p.as_str().to_owned()),
-            _ => None,
-        }
-    }
-
-    pub fn country(&mut self, field: &str, v: Option<&str>) -> Option<String> {
-        match v {
-            Some(s) if !s.trim().is_empty() => self
-                .0
-                .check(field, CountryCode::parse(s))
-                .map(|c| c.as_str().to_owned()),
-            _ => None,
-        }
-    }
-
-    pub fn language(&mut self, field: &str, v: &str) -> Option<String> {
-        self.0
-            .check(field, LanguageCode::parse(v))
-            .map(|c| c.as_str().to_owned())
-    }
-
-    pub fn word<T: std::str::FromStr>(&mut self, field: &str, v: &str) -> Option<T>
-    where
-        T::Err: std::fmt::Display,
-    {
-        self.0.check(field, v.parse::<T>())
-    }
-
-    pub fn finish(self) -> Result<(), ApiError> {
-        self.0.finish()
-    }
-}
+pub(crate) use rdv_app::Check;
 
 /// A list query's paging parameters, shared by every list.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

@@ -228,11 +228,11 @@ pub(crate) fn person_changes(p: PersonPatch) -> Result<PersonChanges, ApiError> 
 fn conflict_on_email(e: rdv_db::DbError) -> ApiError {
     match e {
         rdv_db::DbError::Conflict(_) => {
-            let mut err =
-                ApiError::field("email", "another person of the organization has this email");
-            err.code = crate::error::ErrorCode::Conflict;
-            err.message = "a person with this email already exists".into();
-            err
+            rdv_app::AppError::conflict_on(
+                "email",
+                "another person of the organization has this email",
+            )
+            .into()
         }
         other => ApiError::from_db("person", other),
     }

@@ -125,10 +125,11 @@ fn hit_out(h: rdv_search::Hit) -> HitOut {
 fn search_error(e: SearchError) -> ApiError {
     match e {
         SearchError::Query(q) => {
-            let mut err = ApiError::field(q.field(), q.to_string());
-            err.code = ErrorCode::BadRequest;
-            err.message = "the search request is invalid".into();
-            err
+            ApiError::with_fields(
+                ErrorCode::ValidationFailed,
+                "the search request is invalid",
+                std::collections::BTreeMap::from([(q.field().to_owned(), q.to_string())]),
+            )
         }
         SearchError::NotIndexed(_) => ApiError::new(
             ErrorCode::NotFound,

@@ -1,0 +1,13 @@
+//! rdv's application layer: the use cases that the HTTP API, the command line and the workers
+//! share. A use case takes a connection (the caller's transaction) and an [`Actor`], applies
+//! the business rules, writes its audit rows, and returns an [`AppError`] that says whether the
+//! caller made a mistake or something failed inside. Nothing here knows HTTP.
+
+pub mod actor;
+pub mod audit;
+pub mod error;
+pub mod fields;
+
+pub use actor::Actor;
+pub use error::{AppError, AppResult};
+pub use fields::{Check, FieldErrors};
