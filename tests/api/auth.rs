@@ -124,7 +124,10 @@ async fn health_reports_the_database() {
         .build_unchecked(diesel::r2d2::ConnectionManager::new(
             "postgres://postgres@127.0.0.1:1/none",
         ));
-    let down = TestApp::serve(rdv_api::AppState::new(pool, settings), db);
+    let down = TestApp::serve(
+        rdv_api::AppState::new(pool, settings.server.clone(), settings.auth.clone()),
+        db,
+    );
     let (status, body) = down.request(Method::GET, "/api/health", None, None).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert_eq!(body["status"], "unavailable");

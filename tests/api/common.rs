@@ -1,4 +1,5 @@
-use rdv_api::{AppState, Settings};
+use rdv::settings::Settings;
+use rdv_api::AppState;
 use rdv_db::testing::TestDatabase;
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{json, Value};
@@ -17,18 +18,27 @@ pub fn settings(database_url: &str) -> Settings {
     s
 }
 
+/// The API's state over a pool of the given database, with the test settings.
+pub fn state(settings: &Settings) -> AppState {
+    use secrecy::ExposeSecret;
+    let pool = rdv_db::connect_pool(
+        settings.database.url.expose_secret(),
+        settings.database.pool_size,
+    )
+    .unwrap();
+    AppState::new(pool, settings.server.clone(), settings.auth.clone())
+}
+
 impl TestApp {
     /// The API on a fresh database holding the demo seed.
     pub async fn spawn() -> Self {
         let db = TestDatabase::new();
         {
             let mut conn = db.connect();
-            let hash = rdv_api::auth::hash_password("demo").unwrap();
+            let hash = rdv_app::auth::hash_password("demo").unwrap();
             rdv_db::seed::seed_demo(&mut conn, &hash).unwrap();
         }
-        let settings = settings(&db.url);
-        let pool = rdv_api::connect(&settings).unwrap();
-        Self::serve(AppState::new(pool, settings), db)
+        Self::serve(state(&settings(&db.url)), db)
     }
 
     pub fn serve(state: AppState, db: TestDatabase) -> Self {
@@ -130,24 +140,19 @@ impl TestApp {
         let db = TestDatabase::new();
         {
             let mut conn = db.connect();
-            let hash = rdv_api::auth::hash_password("demo").unwrap();
+            let hash = rdv_app::auth::hash_password("demo").unwrap();
             rdv_db::seed::seed_demo(&mut conn, &hash).unwrap();
         }
         let dir = tempfile::tempdir().unwrap();
-        let index = rdv::search::open(&rdv::search::SearchArgs {
-            index_dir: dir.path().to_owned(),
-        })
-        .unwrap();
+        let index = rdv_app::search::open(dir.path()).unwrap();
         let index = std::sync::Arc::new(index);
-        rdv::search::reindex(&mut db.connect(), &index).unwrap();
-        {
-            let (index, url) = (index.clone(), db.url.clone());
-            std::thread::spawn(move || rdv::search::follow(&url, &index));
-        }
-        let settings = settings(&db.url);
-        let pool = rdv_api::connect(&settings).unwrap();
+        rdv_app::search::reindex(&mut db.connect(), &index).unwrap();
+        let status = rdv_app::search::spawn_follower(db.url.clone(), index.clone()).unwrap();
         (
-            Self::serve(AppState::new(pool, settings).with_search(index), db),
+            Self::serve(
+                state(&settings(&db.url)).with_search(index, Some(status)),
+                db,
+            ),
             dir,
         )
     }

@@ -1,62 +1,28 @@
-//! Authentication: argon2id password hashes, short-lived JWT access tokens, revocable refresh
-//! tokens stored hashed, and the `Caller` every protected handler receives.
+//! Access tokens and the `Caller` every protected handler receives. An access token is a
+//! short-lived JWT naming its session; each request checks that session in the database
+//! (one primary-key join), so logout, a removed membership or a disabled account take effect
+//! at once rather than when the token expires. Logins, sessions and refresh tokens are the
+//! application layer's (`rdv_app::auth`).
 
 use crate::error::{ApiError, ErrorCode};
-use crate::settings::AuthSettings;
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
-use base64::Engine;
 use chrono::Utc;
+use futures_util::future::LocalBoxFuture;
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use rand::RngCore;
+use rdv_app::auth::AuthSettings;
 use rdv_app::Actor;
-use rdv_domain::{MembershipId, OrganizationId, PersonId, Role, UserAccountId};
+use rdv_domain::SessionId;
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
-use std::future::{ready, Ready};
-
-pub fn hash_password(password: &str) -> Result<String, ApiError> {
-    let salt = SaltString::generate(&mut rand::rngs::OsRng);
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(ApiError::internal)
-}
-
-pub fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash)
-        .map(|parsed| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok()
-        })
-        .unwrap_or(false)
-}
-
-pub fn sha256_hex(data: &str) -> String {
-    Sha256::digest(data.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// A fresh opaque refresh token: 256 random bits, URL-safe.
-pub fn new_refresh_token() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
+use std::net::IpAddr;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Claims {
+    /// The account.
     sub: i64,
-    mid: i64,
-    org: Option<i64>,
-    role: Role,
-    pid: Option<i64>,
+    /// The session: checked on every request.
+    sid: i64,
     iat: i64,
     exp: i64,
 }
@@ -79,21 +45,19 @@ impl TokenKeys {
         }
     }
 
-    pub fn issue(&self, caller: &Caller) -> Result<String, ApiError> {
+    pub fn issue(&self, actor: &Actor, session: SessionId) -> Result<String, ApiError> {
         let now = Utc::now().timestamp();
         let claims = Claims {
-            sub: caller.user.0,
-            mid: caller.membership.0,
-            org: caller.organization.map(|o| o.0),
-            role: caller.role,
-            pid: caller.person.map(|p| p.0),
+            sub: actor.user.0,
+            sid: session.0,
             iat: now,
             exp: now + self.access_seconds,
         };
         encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(ApiError::internal)
     }
 
-    pub fn verify(&self, token: &str) -> Result<Caller, ApiError> {
+    /// The session a well-signed, unexpired token names.
+    pub fn verify(&self, token: &str) -> Result<SessionId, ApiError> {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 5;
         let data =
@@ -103,19 +67,11 @@ impl TokenKeys {
                 }
                 _ => ApiError::unauthorized("the access token is invalid"),
             })?;
-        let c = data.claims;
-        Ok(Caller(Actor {
-            user: UserAccountId(c.sub),
-            membership: MembershipId(c.mid),
-            organization: c.org.map(OrganizationId),
-            role: c.role,
-            person: c.pid.map(PersonId),
-            client_address: None,
-        }))
+        Ok(SessionId(data.claims.sid))
     }
 }
 
-/// Who is calling: the application layer's [`Actor`], established from the bearer token.
+/// Who is calling: the application layer's [`Actor`], as its session stands now.
 #[derive(Debug, Clone)]
 pub struct Caller(pub Actor);
 
@@ -126,47 +82,72 @@ impl std::ops::Deref for Caller {
     }
 }
 
-/// The client's address: the peer, or the first `X-Forwarded-For` hop when configured.
-pub fn client_address(req: &HttpRequest, trust_forwarded_for: bool) -> Option<String> {
-    if trust_forwarded_for {
-        if let Some(v) = req
-            .headers()
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-        {
-            if let Some(first) = v.split(',').next() {
-                return Some(first.trim().chars().take(64).collect());
-            }
-        }
+/// The client's address: the TCP peer, or with `hops` proxies in front, the `hops`-th
+/// `X-Forwarded-For` entry from the right (what the outermost proxy saw). A header with fewer
+/// entries than expected, or an entry that is not an address, falls back to the peer.
+pub fn client_ip(req: &HttpRequest, hops: u8) -> Option<IpAddr> {
+    let peer = req.peer_addr().map(|a| a.ip());
+    if hops == 0 {
+        return peer;
     }
-    req.peer_addr().map(|a| a.ip().to_string())
+    let entries: Vec<&str> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    entries
+        .len()
+        .checked_sub(usize::from(hops))
+        .and_then(|i| entries.get(i))
+        .and_then(|s| s.parse::<IpAddr>().ok())
+        .or(peer)
+}
+
+/// The client's address as audit rows and throttling record it (IPv6 by /64).
+pub fn client_address(req: &HttpRequest, hops: u8) -> Option<String> {
+    client_ip(req, hops).map(rdv_app::auth::throttle_address)
+}
+
+/// The bearer token of the Authorization header; the scheme is case-insensitive (RFC 7235).
+fn bearer(req: &HttpRequest) -> Result<&str, ApiError> {
+    let header = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| ApiError::unauthorized("log in first: missing Authorization: Bearer token"))?;
+    let (scheme, token) = header.trim().split_once(' ').unwrap_or((header, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(ApiError::new(
+            ErrorCode::Unauthorized,
+            "the Authorization header must be `Bearer <token>`",
+        ));
+    }
+    Ok(token.trim())
 }
 
 impl FromRequest for Caller {
     type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready((|| {
-            let state = req
-                .app_data::<web::Data<crate::AppState>>()
-                .ok_or_else(|| ApiError::internal("application state missing"))?;
-            let header = req
-                .headers()
-                .get(actix_web::http::header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok())
-                .ok_or_else(|| {
-                    ApiError::unauthorized("log in first: missing Authorization: Bearer token")
-                })?;
-            let token = header.strip_prefix("Bearer ").ok_or_else(|| {
-                ApiError::new(
-                    ErrorCode::Unauthorized,
-                    "the Authorization header must be `Bearer <token>`",
-                )
-            })?;
-            let mut caller = state.keys.verify(token.trim())?;
-            caller.0.client_address = client_address(req, state.settings.server.trust_forwarded_for);
-            Ok(caller)
-        })())
+        let state = req.app_data::<web::Data<crate::AppState>>().cloned();
+        let session = state
+            .as_ref()
+            .ok_or_else(|| ApiError::internal("application state missing"))
+            .and_then(|state| state.keys.verify(bearer(req)?));
+        let address = state
+            .as_ref()
+            .and_then(|s| client_address(req, s.server.trusted_proxy_hops));
+        Box::pin(async move {
+            let session = session?;
+            let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
+            let (actor, _) = state
+                .app_conn(move |conn| rdv_app::auth::authenticate(conn, session, address))
+                .await?;
+            Ok(Caller(actor))
+        })
     }
 }

@@ -6,38 +6,50 @@ pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod observe;
 pub mod openapi;
 pub mod routes;
 pub mod settings;
 
 use actix_web::{web, App, HttpServer};
 use error::ApiError;
+use rdv_app::auth::AuthSettings;
 use rdv_db::{Conn, DbError, PgPool};
-use secrecy::ExposeSecret;
-pub use settings::Settings;
+pub use settings::ServerSettings;
 
 /// What every handler shares: the pool, the token keys and the settings.
 pub struct AppState {
     pub pool: PgPool,
     pub keys: auth::TokenKeys,
-    pub settings: Settings,
+    pub server: ServerSettings,
+    pub auth: AuthSettings,
     /// This node's participant search index, when it keeps one.
     pub search: Option<std::sync::Arc<rdv_search::SearchIndex>>,
+    /// How the thread keeping that index in step with the database is doing.
+    pub follower: Option<std::sync::Arc<rdv_app::search::FollowerStatus>>,
 }
 
 impl AppState {
-    pub fn new(pool: PgPool, settings: Settings) -> Self {
+    pub fn new(pool: PgPool, server: ServerSettings, auth: AuthSettings) -> Self {
         Self {
-            keys: auth::TokenKeys::new(&settings.auth),
+            keys: auth::TokenKeys::new(&auth),
             pool,
-            settings,
+            server,
+            auth,
             search: None,
+            follower: None,
         }
     }
 
-    /// Serves participant search from `index` (kept in step with the database elsewhere).
-    pub fn with_search(mut self, index: std::sync::Arc<rdv_search::SearchIndex>) -> Self {
+    /// Serves participant search from `index`, kept in step with the database by the follower
+    /// whose `status` is given.
+    pub fn with_search(
+        mut self,
+        index: std::sync::Arc<rdv_search::SearchIndex>,
+        status: Option<std::sync::Arc<rdv_app::search::FollowerStatus>>,
+    ) -> Self {
         self.search = Some(index);
+        self.follower = status;
         self
     }
 
@@ -105,14 +117,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     routes::configure(cfg);
 }
 
-/// Builds the pool from the settings; fails when the database cannot be reached.
-pub fn connect(settings: &Settings) -> Result<PgPool, DbError> {
-    rdv_db::connect_pool(
-        settings.database.url.expose_secret(),
-        settings.database.pool_size,
-    )
-}
-
 /// Serves the API on an already bound listener until the process is stopped.
 pub async fn serve(
     listener: std::net::TcpListener,
@@ -121,7 +125,8 @@ pub async fn serve(
     HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
-            .wrap(tracing_actix())
+            .wrap(security_headers())
+            .wrap(actix_web::middleware::from_fn(observe::request_span))
             .configure(configure)
     })
     .listen(listener)?
@@ -129,6 +134,15 @@ pub async fn serve(
     .await
 }
 
-fn tracing_actix() -> actix_web::middleware::Logger {
-    actix_web::middleware::Logger::new("%a \"%r\" %s %b %Dms")
+/// Headers every answer carries: no content sniffing, no framing, no referrer, and a content
+/// security policy that lets a JSON answer load nothing (the docs page sets its own).
+fn security_headers() -> actix_web::middleware::DefaultHeaders {
+    actix_web::middleware::DefaultHeaders::new()
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("X-Frame-Options", "DENY"))
+        .add(("Referrer-Policy", "no-referrer"))
+        .add((
+            "Content-Security-Policy",
+            "default-src 'none'; frame-ancestors 'none'",
+        ))
 }

@@ -13,6 +13,7 @@ use utoipa::{Modify, OpenApi};
         routes::auth::login,
         routes::auth::refresh,
         routes::auth::logout,
+        routes::auth::logout_all,
         routes::organizations::list,
         routes::organizations::create,
         routes::organizations::get_one,

@@ -11,3 +11,7 @@ pub mod fields;
 pub use actor::Actor;
 pub use error::{AppError, AppResult};
 pub use fields::{Check, FieldErrors};
+pub mod auth;
+pub mod jobs;
+pub mod maintenance;
+pub mod search;

@@ -79,14 +79,46 @@ diesel::table! {
         created_at -> Timestamptz,
         expires_at -> Timestamptz,
         revoked_at -> Nullable<Timestamptz>,
+        session_id -> BigInt,
     }
 }
 
 diesel::table! {
-    login_failures (id) {
+    sessions (id) {
         id -> BigInt,
+        user_account_id -> BigInt,
+        membership_id -> BigInt,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+        revoked_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    login_throttle (subject_key) {
         subject_key -> Text,
-        failed_at -> Timestamptz,
+        attempts -> Integer,
+        window_started_at -> Timestamptz,
+        blocked_until -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    jobs (id) {
+        id -> BigInt,
+        kind -> Text,
+        payload -> Jsonb,
+        state -> Text,
+        run_at -> Timestamptz,
+        attempts -> Integer,
+        max_attempts -> Integer,
+        locked_by -> Nullable<Text>,
+        locked_until -> Nullable<Timestamptz>,
+        last_error -> Nullable<Text>,
+        unique_key -> Nullable<Text>,
+        created_at -> Timestamptz,
+        finished_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -212,11 +244,20 @@ diesel::table! {
         registration_id -> BigInt,
         event_id -> BigInt,
         enqueued_at -> Timestamptz,
+        xid -> BigInt,
+    }
+}
+
+diesel::table! {
+    search_outbox_horizon (singleton) {
+        singleton -> Bool,
+        pruned_below_xid -> BigInt,
     }
 }
 
 diesel::joinable!(persons -> organizations (organization_id));
 diesel::joinable!(memberships -> user_accounts (user_account_id));
+diesel::joinable!(sessions -> memberships (membership_id));
 diesel::joinable!(events -> organizations (organization_id));
 diesel::joinable!(event_days -> events (event_id));
 diesel::joinable!(meeting_slots -> event_days (event_day_id));
@@ -229,7 +270,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_accounts,
     memberships,
     refresh_tokens,
-    login_failures,
+    sessions,
+    login_throttle,
+    jobs,
     events,
     event_days,
     meeting_slots,
@@ -238,4 +281,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     consent_records,
     audit_log,
     search_outbox,
+    search_outbox_horizon,
 );

@@ -62,4 +62,6 @@ id_type!(
     RegistrationId,
     ConsentId,
     AuditId,
+    SessionId,
+    JobId,
 );

@@ -1,4 +1,4 @@
-//! What the rdv binary composes from the capability crates, kept in a library so that the
-//! end-to-end tests can use it too.
+//! What the rdv binary composes from the other crates, kept in a library so that the
+//! end-to-end tests can use it too: the settings, one section per crate.
 
-pub mod search;
+pub mod settings;

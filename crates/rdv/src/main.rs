@@ -1,15 +1,17 @@
-//! The rdv command: `serve`, `migrate`, `seed-demo`, `openapi`, and the planner's `plan`.
+//! The rdv command: `serve`, `worker`, `migrate`, `seed-demo`, `openapi`, the search index
+//! commands, and the planner's `plan`.
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use rdv_api::Settings;
+use rdv::settings::{Profile, Settings};
+use rdv_app::{jobs, maintenance, search};
 use secrecy::ExposeSecret;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 mod plan;
-
-use rdv::search;
 
 #[derive(Parser)]
 #[command(
@@ -28,11 +30,39 @@ struct Cli {
     command: Command,
 }
 
+/// Where this node keeps its participant search index.
+#[derive(clap::Args, Debug, Clone)]
+struct IndexArgs {
+    /// Folder of the search index (default: search.index_dir of the settings).
+    #[arg(long, env = "RDV_SEARCH_DIR")]
+    index_dir: Option<PathBuf>,
+}
+
+impl IndexArgs {
+    fn dir(&self, settings: &Settings) -> PathBuf {
+        self.index_dir
+            .clone()
+            .unwrap_or_else(|| settings.search.index_dir.clone())
+    }
+}
+
+#[derive(clap::Args, Debug, Clone)]
+struct ServeArgs {
+    #[command(flatten)]
+    index: IndexArgs,
+    /// Do not run a job worker inside this process (run `rdv worker` elsewhere).
+    #[arg(long)]
+    no_worker: bool,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Apply pending migrations, then serve the HTTP API (with participant search, whose index
-    /// this node builds from the database and keeps in step with it).
-    Serve(search::SearchArgs),
+    /// this node builds from the database and keeps in step with it, and a job worker unless
+    /// disabled).
+    Serve(ServeArgs),
+    /// Run queued jobs (any number of workers may run, on any machines).
+    Worker,
     /// Apply pending database migrations.
     Migrate,
     /// Create the demo organization, event, participants and logins (idempotent).
@@ -42,9 +72,9 @@ enum Command {
     /// Plan the meetings of an instance file (native JSON or the benchmark's .dzn).
     Plan(plan::PlanArgs),
     /// Rebuild the participant search index from the database.
-    SearchReindex(search::SearchArgs),
+    SearchReindex(IndexArgs),
     /// Keep the participant search index in step with the database (the search outbox).
-    SearchFollow(search::SearchArgs),
+    SearchFollow(IndexArgs),
 }
 
 fn settings(cli: &Cli) -> anyhow::Result<Settings> {
@@ -70,12 +100,12 @@ fn migrate(settings: &Settings) -> anyhow::Result<()> {
 }
 
 fn seed_demo(settings: &Settings) -> anyhow::Result<()> {
-    if settings.profile == "production" {
+    if settings.profile == Profile::Production {
         anyhow::bail!("the demo seed is refused in the production profile");
     }
     let mut conn = connection(settings)?;
     rdv_db::run_migrations(&mut conn)?;
-    let hash = rdv_api::auth::hash_password("demo").map_err(|e| anyhow::anyhow!("{e}"))?;
+    let hash = rdv_app::auth::hash_password("demo").map_err(|e| anyhow::anyhow!("{e}"))?;
     let summary = rdv_db::seed::seed_demo(&mut conn, &hash)?;
     eprintln!(
         "demo seeded: organization {} event {} ({} slots), {} persons and {} registrations created now",
@@ -89,27 +119,39 @@ fn seed_demo(settings: &Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn serve(settings: Settings, search_args: &search::SearchArgs) -> anyhow::Result<()> {
+fn worker(settings: &Settings, label: &str) -> jobs::Worker {
+    jobs::Worker::new(
+        jobs::Worker::default_name(label),
+        maintenance::registry(&settings.auth, &settings.jobs),
+        settings.jobs.clone(),
+    )
+}
+
+fn serve(settings: Settings, args: &ServeArgs) -> anyhow::Result<()> {
     migrate(&settings)?;
-    let pool = rdv_api::connect(&settings)?;
+    let pool = rdv_db::connect_pool(
+        settings.database.url.expose_secret(),
+        settings.database.pool_size,
+    )?;
     let addr = format!("{}:{}", settings.server.host, settings.server.port);
     let listener =
         std::net::TcpListener::bind(&addr).with_context(|| format!("cannot listen on {addr}"))?;
     let local = listener.local_addr()?;
+    let url = settings.database.url.expose_secret().to_owned();
+    let index = Arc::new(search::open(&args.index.dir(&settings))?);
+    let status = search::spawn_follower(url.clone(), index.clone())?;
+    if settings.jobs.worker_in_serve && !args.no_worker {
+        let w = worker(&settings, "serve");
+        std::thread::Builder::new()
+            .name("job-worker".into())
+            .spawn(move || w.run(&url, &AtomicBool::new(false)))?;
+    }
     eprintln!("rdv listening on http://{local}");
     eprintln!("API docs: http://{local}/api/docs (OpenAPI: http://{local}/api/openapi.json)");
-    let index = std::sync::Arc::new(search::open(search_args)?);
-    {
-        let index = index.clone();
-        let url = settings.database.url.expose_secret().to_owned();
-        std::thread::Builder::new().name("search-follow".into()).spawn(move || {
-            if let Err(e) = search::follow(&url, &index) {
-                tracing::error!(error = %format!("{e:#}"), "participant search stopped following the database");
-            }
-        })?;
-    }
-    let state =
-        actix_web::web::Data::new(rdv_api::AppState::new(pool, settings).with_search(index));
+    let state = actix_web::web::Data::new(
+        rdv_api::AppState::new(pool, settings.server.clone(), settings.auth.clone())
+            .with_search(index, Some(status)),
+    );
     actix_web::rt::System::new().block_on(rdv_api::serve(listener, state))?;
     Ok(())
 }
@@ -131,16 +173,27 @@ fn main() -> ExitCode {
         Command::Migrate => settings(&cli).and_then(|s| migrate(&s)),
         Command::SeedDemo => settings(&cli).and_then(|s| seed_demo(&s)),
         Command::Serve(args) => settings(&cli).and_then(|s| serve(s, args)),
+        Command::Worker => settings(&cli).and_then(|s| {
+            migrate(&s)?;
+            worker(&s, "worker").run(s.database.url.expose_secret(), &AtomicBool::new(false));
+            Ok(())
+        }),
         Command::Plan(args) => plan::run(args),
         Command::SearchReindex(args) => settings(&cli).and_then(|s| {
-            let index = search::open(args)?;
+            let index = search::open(&args.dir(&s))?;
             let n = search::reindex(&mut connection(&s)?, &index)?;
             eprintln!("search index rebuilt: {n} registrations");
             Ok(())
         }),
         Command::SearchFollow(args) => settings(&cli).and_then(|s| {
-            let index = search::open(args)?;
-            search::follow(s.database.url.expose_secret(), &index)
+            let index = search::open(&args.dir(&s))?;
+            let status = search::FollowerStatus::default();
+            search::follow(
+                s.database.url.expose_secret(),
+                &index,
+                &status,
+                &AtomicBool::new(false),
+            )
         }),
     };
     match result {

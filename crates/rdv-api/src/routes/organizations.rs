@@ -1,7 +1,8 @@
 //! Organizations (tenants) and their organizer accounts; platform admins only.
 
 use super::Check;
-use crate::auth::{hash_password, Caller};
+use crate::auth::Caller;
+use rdv_app::auth::hash_password;
 use crate::error::ApiError;
 use crate::extract::ValidJson;
 use crate::AppState;

@@ -199,7 +199,7 @@ fn audit_read(
     action: &str,
     fields: Vec<&str>,
 ) -> Result<(), ApiError> {
-    audit::record(
+    Ok(audit::record(
         conn,
         caller,
         Audit {
@@ -209,7 +209,7 @@ fn audit_read(
             person_ids: vec![r.person_id.0],
             fields,
         },
-    )
+    )?)
 }
 
 const REGISTRATION_FIELDS: &[&str] = &[

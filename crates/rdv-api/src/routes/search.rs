@@ -242,34 +242,29 @@ pub async fn search(
         Page::new(q.offset.unwrap_or(0), q.limit.unwrap_or(20)),
     );
     check.finish()?;
-    let st = state.clone();
-    let (ev, aud) = st
-        .tx({
-            let caller = caller.clone();
-            move |conn| audience(conn, &caller, event)
-        })
-        .await?;
-    let mut request = SearchRequest::new(
-        Scope {
-            organization_id: ev.organization_id,
-            event_id: ev.id,
-        },
-        aud,
-    );
-    request.text = text;
-    request.filters = filters;
-    request.facets = facets;
-    if let Some(p) = page {
-        request.page = p;
-    }
-    let results = web::block(move || idx.search(&request))
-        .await?
-        .map_err(search_error)?;
-    if matches!(aud, Audience::Organizer) && !results.hits.is_empty() {
-        // Organizer searches show people: a staff read of personal data.
-        let ids: Vec<RegistrationId> = results.hits.iter().map(|h| h.registration_id).collect();
-        state
-            .tx(move |conn| {
+    // Who may search, the search itself and, for organizers, the audit row of what they saw
+    // happen in one transaction: when the audit row cannot be written, nothing is shown.
+    let results = state
+        .tx(move |conn| {
+            let (ev, aud) = audience(conn, &caller, event)?;
+            let mut request = SearchRequest::new(
+                Scope {
+                    organization_id: ev.organization_id,
+                    event_id: ev.id,
+                },
+                aud,
+            );
+            request.text = text;
+            request.filters = filters;
+            request.facets = facets;
+            if let Some(p) = page {
+                request.page = p;
+            }
+            let results = idx.search(&request).map_err(search_error)?;
+            if matches!(aud, Audience::Organizer) && !results.hits.is_empty() {
+                // Organizer searches show people: a staff read of personal data.
+                let ids: Vec<RegistrationId> =
+                    results.hits.iter().map(|h| h.registration_id).collect();
                 let persons = registrations::person_ids(conn, ev.organization_id, &ids)?;
                 audit::record(
                     conn,
@@ -290,10 +285,11 @@ pub async fn search(
                             "company_description",
                         ],
                     },
-                )
-            })
-            .await?;
-    }
+                )?;
+            }
+            Ok(results)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(SearchOut {
         total: results.total,
         hits: results.hits.into_iter().map(hit_out).collect(),

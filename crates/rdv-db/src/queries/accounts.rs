@@ -1,13 +1,13 @@
 //! User accounts, memberships, refresh tokens and failed-login throttling.
 
-use crate::models::{Membership, UserAccount};
-use crate::schema::{login_failures, memberships, refresh_tokens, user_accounts};
+use crate::models::{Membership, Session, UserAccount};
+use crate::schema::{login_throttle, memberships, refresh_tokens, sessions, user_accounts};
 use crate::{Conn, DbResult};
 use chrono::{DateTime, Duration, Utc};
-use diesel::dsl::{count_star, sql};
+use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
-use rdv_domain::{MembershipId, OrganizationId, PersonId, Role, UserAccountId};
+use rdv_domain::{MembershipId, OrganizationId, PersonId, Role, SessionId, UserAccountId};
 
 pub fn find_by_email(conn: &mut Conn, email: &str) -> DbResult<Option<UserAccount>> {
     Ok(user_accounts::table
@@ -101,75 +101,223 @@ pub fn membership(conn: &mut Conn, id: MembershipId) -> DbResult<Membership> {
         .first(conn)?)
 }
 
+/// A live session with the current state of its membership and account, or `None` when the
+/// session ended, the membership was removed, or the account is disabled or erased: what every
+/// authenticated request checks.
+pub fn live_session(
+    conn: &mut Conn,
+    session: SessionId,
+) -> DbResult<Option<(Session, Membership)>> {
+    Ok(sessions::table
+        .inner_join(memberships::table.inner_join(user_accounts::table))
+        .filter(sessions::id.eq(session))
+        .filter(sessions::revoked_at.is_null())
+        .filter(sessions::expires_at.gt(Utc::now()))
+        .filter(user_accounts::disabled_at.is_null())
+        .filter(user_accounts::erased_at.is_null())
+        .select((Session::as_select(), Membership::as_select()))
+        .first(conn)
+        .optional()?)
+}
+
+pub fn session(conn: &mut Conn, id: SessionId) -> DbResult<Session> {
+    Ok(sessions::table
+        .find(id)
+        .select(Session::as_select())
+        .first(conn)?)
+}
+
+pub fn create_session(
+    conn: &mut Conn,
+    membership: &Membership,
+    expires_at: DateTime<Utc>,
+) -> DbResult<Session> {
+    Ok(diesel::insert_into(sessions::table)
+        .values((
+            sessions::user_account_id.eq(membership.user_account_id),
+            sessions::membership_id.eq(membership.id),
+            sessions::expires_at.eq(expires_at),
+        ))
+        .returning(Session::as_returning())
+        .get_result(conn)?)
+}
+
+/// Ends a session (and so its refresh tokens and access tokens); `false` when it had ended.
+pub fn revoke_session(conn: &mut Conn, session: SessionId, reason: &str) -> DbResult<bool> {
+    Ok(diesel::update(sessions::table.find(session))
+        .filter(sessions::revoked_at.is_null())
+        .set((
+            sessions::revoked_at.eq(Utc::now()),
+            sessions::revoked_reason.eq(reason),
+        ))
+        .execute(conn)?
+        > 0)
+}
+
+/// Ends every live session of an account; returns how many.
+pub fn revoke_sessions_of(conn: &mut Conn, account: UserAccountId, reason: &str) -> DbResult<usize> {
+    Ok(diesel::update(
+        sessions::table
+            .filter(sessions::user_account_id.eq(account))
+            .filter(sessions::revoked_at.is_null()),
+    )
+    .set((
+        sessions::revoked_at.eq(Utc::now()),
+        sessions::revoked_reason.eq(reason),
+    ))
+    .execute(conn)?)
+}
+
 pub fn store_refresh_token(
     conn: &mut Conn,
-    account: UserAccountId,
-    membership: MembershipId,
+    session: &Session,
     token_sha256: &str,
     expires_at: DateTime<Utc>,
 ) -> DbResult<()> {
     diesel::insert_into(refresh_tokens::table)
         .values((
-            refresh_tokens::user_account_id.eq(account),
-            refresh_tokens::membership_id.eq(membership),
+            refresh_tokens::user_account_id.eq(session.user_account_id),
+            refresh_tokens::membership_id.eq(session.membership_id),
+            refresh_tokens::session_id.eq(session.id),
             refresh_tokens::token_sha256.eq(token_sha256),
-            refresh_tokens::expires_at.eq(expires_at),
+            refresh_tokens::expires_at.eq(expires_at.min(session.expires_at)),
         ))
         .execute(conn)?;
     Ok(())
 }
 
-/// Revokes a live refresh token and returns its account and membership; `None` when the
-/// token is unknown, expired or already revoked. Using a token consumes it (rotation).
-pub fn consume_refresh_token(
-    conn: &mut Conn,
-    token_sha256: &str,
-) -> DbResult<Option<(UserAccountId, MembershipId)>> {
-    Ok(diesel::update(refresh_tokens::table)
+/// What presenting a refresh token finds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefreshLookup {
+    /// Live: it is now consumed (rotation); here is its session.
+    Consumed(SessionId),
+    /// Already used or revoked: a replay. Its session should end.
+    Replayed(SessionId),
+    /// Unknown or expired.
+    Invalid,
+}
+
+/// Consumes a live refresh token, or reports a replay of one already consumed. The row is
+/// locked, so of two concurrent uses exactly one consumes it and the other is a replay.
+pub fn consume_refresh_token(conn: &mut Conn, token_sha256: &str) -> DbResult<RefreshLookup> {
+    let row: Option<(i64, SessionId, Option<DateTime<Utc>>, DateTime<Utc>)> = refresh_tokens::table
         .filter(refresh_tokens::token_sha256.eq(token_sha256))
-        .filter(refresh_tokens::revoked_at.is_null())
-        .filter(refresh_tokens::expires_at.gt(Utc::now()))
-        .set(refresh_tokens::revoked_at.eq(Utc::now()))
-        .returning((
-            refresh_tokens::user_account_id,
-            refresh_tokens::membership_id,
+        .select((
+            refresh_tokens::id,
+            refresh_tokens::session_id,
+            refresh_tokens::revoked_at,
+            refresh_tokens::expires_at,
         ))
-        .get_result(conn)
-        .optional()?)
+        .for_update()
+        .first(conn)
+        .optional()?;
+    Ok(match row {
+        None => RefreshLookup::Invalid,
+        Some((_, session, Some(_), _)) => RefreshLookup::Replayed(session),
+        Some((_, _, None, expires)) if expires <= Utc::now() => RefreshLookup::Invalid,
+        Some((id, session, None, _)) => {
+            diesel::update(refresh_tokens::table.find(id))
+                .set(refresh_tokens::revoked_at.eq(Utc::now()))
+                .execute(conn)?;
+            RefreshLookup::Consumed(session)
+        }
+    })
 }
 
-pub fn record_login_failure(conn: &mut Conn, subject_key: &str) -> DbResult<()> {
-    diesel::insert_into(login_failures::table)
-        .values(login_failures::subject_key.eq(subject_key))
-        .execute(conn)?;
-    Ok(())
+/// How a throttle key slows down: `free` attempts per window, then each attempt blocks the
+/// key for `base_delay_seconds * 2^(attempts - free)`, at most `max_delay_seconds`.
+#[derive(Debug, Clone, Copy)]
+pub struct ThrottlePolicy {
+    pub free: i32,
+    pub base_delay_seconds: i64,
+    pub max_delay_seconds: i64,
+    pub window_seconds: i64,
 }
 
-/// Failures for `subject_key` within `window`, and the time the oldest of them leaves it.
-pub fn recent_login_failures(
+/// Counts one attempt for `key` unless it is blocked, in one statement under the row's lock.
+/// `Ok(None)`: the attempt may go on. `Ok(Some(t))`: blocked until `t`, nothing counted.
+pub fn take_attempt(
     conn: &mut Conn,
-    subject_key: &str,
-    window: Duration,
-) -> DbResult<(i64, Option<DateTime<Utc>>)> {
-    let since = Utc::now() - window;
-    let (n, oldest): (i64, Option<DateTime<Utc>>) = login_failures::table
-        .filter(login_failures::subject_key.eq(subject_key))
-        .filter(login_failures::failed_at.gt(since))
-        .select((count_star(), diesel::dsl::min(login_failures::failed_at)))
-        .first(conn)?;
-    Ok((n, oldest.map(|t| t + window)))
+    key: &str,
+    policy: ThrottlePolicy,
+) -> DbResult<Option<DateTime<Utc>>> {
+    use diesel::sql_types::{BigInt, Integer, Nullable, Timestamptz};
+    #[derive(QueryableByName)]
+    struct Taken {
+        #[diesel(sql_type = Nullable<Timestamptz>)]
+        blocked_until: Option<DateTime<Utc>>,
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        counted: bool,
+    }
+    // The CTE reads the previous state; the upsert counts only when not blocked. A fresh window
+    // starts once the previous one is over.
+    let taken: Taken = diesel::sql_query(
+        "WITH prev AS (SELECT blocked_until FROM login_throttle WHERE subject_key = $1 FOR UPDATE), \
+         up AS ( \
+           INSERT INTO login_throttle AS t (subject_key, attempts, window_started_at, blocked_until) \
+           VALUES ($1, 1, now(), CASE WHEN 1 >= $2 THEN now() + make_interval(secs => LEAST($4, $3)) END) \
+           ON CONFLICT (subject_key) DO UPDATE SET \
+             attempts = CASE WHEN t.window_started_at <= now() - make_interval(secs => $5) THEN 1 ELSE t.attempts + 1 END, \
+             window_started_at = CASE WHEN t.window_started_at <= now() - make_interval(secs => $5) THEN now() ELSE t.window_started_at END, \
+             blocked_until = CASE \
+               WHEN (CASE WHEN t.window_started_at <= now() - make_interval(secs => $5) THEN 1 ELSE t.attempts + 1 END) >= $2 \
+               THEN now() + make_interval(secs => LEAST($4::float8, $3::float8 * power(2, (CASE WHEN t.window_started_at <= now() - make_interval(secs => $5) THEN 1 ELSE t.attempts + 1 END) - $2))) \
+             END \
+           WHERE t.blocked_until IS NULL OR t.blocked_until <= now() \
+           RETURNING 1 \
+         ) \
+         SELECT (SELECT blocked_until FROM prev) AS blocked_until, EXISTS (SELECT 1 FROM up) AS counted",
+    )
+    .bind::<Text, _>(key)
+    .bind::<Integer, _>(policy.free)
+    .bind::<BigInt, _>(policy.base_delay_seconds)
+    .bind::<BigInt, _>(policy.max_delay_seconds)
+    .bind::<BigInt, _>(policy.window_seconds)
+    .get_result(conn)?;
+    Ok(if taken.counted {
+        None
+    } else {
+        Some(taken.blocked_until.unwrap_or_else(Utc::now))
+    })
 }
 
-pub fn clear_login_failures(conn: &mut Conn, subject_key: &str) -> DbResult<()> {
-    diesel::delete(login_failures::table.filter(login_failures::subject_key.eq(subject_key)))
+/// Gives back one counted attempt (a login that succeeded does not use up the address's budget).
+pub fn refund_attempt(conn: &mut Conn, key: &str) -> DbResult<()> {
+    diesel::update(login_throttle::table.find(key))
+        .set(login_throttle::attempts.eq(login_throttle::attempts - 1))
+        .filter(login_throttle::attempts.gt(0))
         .execute(conn)?;
     Ok(())
 }
 
-/// Forgets failures older than a day: throttling never looks further back.
-pub fn prune_login_failures(conn: &mut Conn) -> DbResult<usize> {
+/// Forgets a key: the pair of an account and address that just logged in.
+pub fn clear_attempts(conn: &mut Conn, key: &str) -> DbResult<()> {
+    diesel::delete(login_throttle::table.find(key)).execute(conn)?;
+    Ok(())
+}
+
+/// Forgets keys whose window and block are both over; returns how many (a periodic job).
+pub fn prune_throttle(conn: &mut Conn, max_window: Duration) -> DbResult<usize> {
+    let before = Utc::now() - max_window;
     Ok(diesel::delete(
-        login_failures::table.filter(login_failures::failed_at.lt(Utc::now() - Duration::days(1))),
+        login_throttle::table
+            .filter(login_throttle::window_started_at.lt(before))
+            .filter(
+                login_throttle::blocked_until
+                    .is_null()
+                    .or(login_throttle::blocked_until.lt(Utc::now())),
+            ),
     )
     .execute(conn)?)
+}
+
+/// Forgets sessions and refresh tokens past their deadline (a periodic job).
+pub fn prune_sessions(conn: &mut Conn) -> DbResult<usize> {
+    let now = Utc::now();
+    let tokens =
+        diesel::delete(refresh_tokens::table.filter(refresh_tokens::expires_at.lt(now)))
+            .execute(conn)?;
+    let sessions = diesel::delete(sessions::table.filter(sessions::expires_at.lt(now)))
+        .execute(conn)?;
+    Ok(tokens + sessions)
 }

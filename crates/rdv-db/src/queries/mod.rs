@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod events;
+pub mod jobs;
 pub mod organizations;
 pub mod persons;
 pub mod registrations;

@@ -1,0 +1,47 @@
+//! The platform's periodic upkeep, run as jobs: pruning what throttling, sessions, the search
+//! outbox and the queue itself no longer need.
+
+use crate::auth::AuthSettings;
+use crate::jobs::{JobSettings, Registry};
+use chrono::Duration;
+use rdv_db::models::Job;
+use rdv_db::queries::{accounts, jobs, search_feed};
+use rdv_db::Conn;
+
+pub const PRUNE_SEARCH_OUTBOX: &str = "prune.search_outbox";
+pub const PRUNE_LOGIN_THROTTLE: &str = "prune.login_throttle";
+pub const PRUNE_SESSIONS: &str = "prune.sessions";
+pub const PRUNE_JOBS: &str = "prune.jobs";
+
+/// Every job kind the platform runs today, with the periodic ones scheduled.
+pub fn registry(auth: &AuthSettings, settings: &JobSettings) -> Registry {
+    let outbox_keep = Duration::hours(settings.search_outbox_keep_hours);
+    let throttle_keep = auth.longest_window();
+    let done_keep = Duration::hours(settings.done_jobs_keep_hours);
+    let dead_keep = Duration::days(settings.dead_jobs_keep_days);
+    Registry::default()
+        .handle(PRUNE_SEARCH_OUTBOX, move |conn: &mut Conn, _: &Job| {
+            let n = search_feed::prune_outbox(conn, outbox_keep)?;
+            tracing::info!(search_outbox.pruned = n, "search outbox pruned");
+            Ok(())
+        })
+        .every(PRUNE_SEARCH_OUTBOX, Duration::hours(1))
+        .handle(PRUNE_LOGIN_THROTTLE, move |conn: &mut Conn, _: &Job| {
+            let n = accounts::prune_throttle(conn, throttle_keep)?;
+            tracing::info!(login_throttle.pruned = n, "login throttle pruned");
+            Ok(())
+        })
+        .every(PRUNE_LOGIN_THROTTLE, Duration::minutes(15))
+        .handle(PRUNE_SESSIONS, |conn: &mut Conn, _: &Job| {
+            let n = accounts::prune_sessions(conn)?;
+            tracing::info!(sessions.pruned = n, "expired sessions pruned");
+            Ok(())
+        })
+        .every(PRUNE_SESSIONS, Duration::hours(6))
+        .handle(PRUNE_JOBS, move |conn: &mut Conn, _: &Job| {
+            let n = jobs::prune(conn, done_keep, dead_keep)?;
+            tracing::info!(jobs.pruned = n, "finished jobs pruned");
+            Ok(())
+        })
+        .every(PRUNE_JOBS, Duration::hours(6))
+}

@@ -1,0 +1,490 @@
+//! Where the database meets the search index: database rows become search profiles,
+//! `rdv search-reindex` rebuilds the index, and the follower applies the `search_outbox`.
+//!
+//! The follower reads the outbox in (writer's transaction id, entry id) order up to the
+//! oldest transaction that may still run (the snapshot's xmin): below it every entry is
+//! visible or never will be, so a writer that commits late, after any number of newer
+//! entries, is still applied. Entries above the horizon that are already visible are
+//! applied at once too and remembered, so that search shows them without waiting.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use rdv_db::models::{Person, Registration};
+use rdv_db::queries::search_feed::{self, OutboxPosition};
+use rdv_domain::{CountryCode, LanguageCode, RegistrationId};
+use rdv_search::{Change, IndexOptions, Profile, SearchIndex, SectorPath};
+
+/// Rows read per database round trip.
+const BATCH: i64 = 1000;
+/// Pause of the follower when the outbox has nothing new: changes show within a second.
+const IDLE: Duration = Duration::from_millis(200);
+
+/// Where this node keeps its search index.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct SearchSettings {
+    /// Folder of the index (created when absent).
+    pub index_dir: PathBuf,
+}
+
+pub fn open(index_dir: &Path) -> anyhow::Result<SearchIndex> {
+    SearchIndex::open(index_dir, IndexOptions::default())
+        .with_context(|| format!("opening the search index in {}", index_dir.display()))
+}
+
+/// The search profile of a registration row. Values the database should never hold (an
+/// unknown type or status) make the row unsearchable rather than stop the follower.
+pub fn profile(r: &Registration, p: &Person) -> Option<Profile> {
+    let participant_type = r.participant_type.parse().ok()?;
+    let status = r.status.parse().ok()?;
+    let name = format!("{} {}", p.first_name, p.last_name);
+    Some(Profile {
+        registration_id: r.id,
+        organization_id: r.organization_id,
+        event_id: r.event_id,
+        name: name.trim().to_owned(),
+        company: p.company.clone().unwrap_or_default(),
+        job_title: p.job_title.clone().unwrap_or_default(),
+        company_description: r.company_description.clone().unwrap_or_default(),
+        offers: r.offers.clone().unwrap_or_default(),
+        needs: r.needs.clone().unwrap_or_default(),
+        sectors: r
+            .sectors
+            .iter()
+            .filter_map(|s| SectorPath::parse(s).ok())
+            .collect(),
+        country: p
+            .country
+            .as_deref()
+            .and_then(|c| CountryCode::parse(c).ok()),
+        participant_type,
+        languages: r
+            .languages
+            .iter()
+            .filter_map(|l| LanguageCode::parse(l).ok())
+            .collect(),
+        status,
+        profile_visible: r.profile_visible,
+        restricted: r.restricted_at.is_some() || p.restricted_at.is_some(),
+        erased: r.erased_at.is_some() || p.erased_at.is_some(),
+    })
+}
+
+/// Rebuilds the whole index from the database. The horizon is read first: every change of a
+/// transaction below it is in the rows read next, and the follower starts from there, so a
+/// change made during the rebuild is applied again rather than lost.
+#[tracing::instrument(skip_all)]
+pub fn reindex(conn: &mut rdv_db::Conn, index: &SearchIndex) -> anyhow::Result<u64> {
+    let head = OutboxPosition {
+        xid: search_feed::horizon(conn)?,
+        id: 0,
+    };
+    let mut profiles = Vec::new();
+    let mut after = RegistrationId(0);
+    loop {
+        let rows = search_feed::batch_after(conn, after, BATCH)?;
+        let Some((last, _)) = rows.last() else { break };
+        after = last.id;
+        profiles.extend(rows.iter().filter_map(|(r, p)| profile(r, p)));
+    }
+    Ok(index.rebuild(profiles, Some(&watermark(head)))?)
+}
+
+fn watermark(p: OutboxPosition) -> String {
+    format!("{}:{}", p.xid, p.id)
+}
+
+/// The index's position, `None` when it has none or one of an older format (rebuild then).
+fn position(index: &SearchIndex) -> anyhow::Result<Option<OutboxPosition>> {
+    Ok(index.watermark()?.and_then(|w| {
+        let (xid, id) = w.split_once(':')?;
+        Some(OutboxPosition {
+            xid: xid.parse().ok()?,
+            id: id.parse().ok()?,
+        })
+    }))
+}
+
+/// Entries applied ahead of the horizon that the follower remembers at most; past that it
+/// waits for the horizon instead.
+const MAX_EAGER: usize = 100_000;
+
+/// Applies the search outbox to the index.
+#[derive(Default)]
+pub struct Follower {
+    /// Entries above the durable position already applied (committed early).
+    eager: BTreeSet<OutboxPosition>,
+    /// Entries left behind by the last step because a batch was full.
+    pub backlog: bool,
+}
+
+impl Follower {
+    /// Applies the outbox entries not applied yet; returns how many there were. Rebuilds the
+    /// index first when it has no position or the outbox was pruned past it.
+    #[tracing::instrument(skip_all)]
+    pub fn step(&mut self, conn: &mut rdv_db::Conn, index: &SearchIndex) -> anyhow::Result<usize> {
+        let pos = match position(index)? {
+            Some(p) if p.xid >= search_feed::pruned_below(conn)? => p,
+            _ => {
+                let n = reindex(conn, index)?;
+                tracing::info!(search.docs = n, "search index rebuilt from the database");
+                self.eager.clear();
+                return Ok(0);
+            }
+        };
+        // Read the horizon before the entries: every transaction below it has ended.
+        let horizon = search_feed::horizon(conn)?;
+        let settled = search_feed::settled_after(conn, pos, horizon, BATCH)?;
+        let full = settled.len() as i64 == BATCH;
+        let mut new_pos = match settled.last() {
+            Some((p, _)) => *p,
+            None => pos,
+        };
+        if !full {
+            // Everything below the horizon is applied.
+            new_pos = new_pos.max(OutboxPosition { xid: horizon, id: 0 });
+        }
+        let mut fresh: Vec<(OutboxPosition, RegistrationId)> = settled
+            .into_iter()
+            .filter(|(p, _)| !self.eager.contains(p))
+            .collect();
+        let mut eager_now = Vec::new();
+        if !full && self.eager.len() < MAX_EAGER {
+            for (p, r) in search_feed::unsettled(conn, horizon, BATCH)? {
+                if !self.eager.contains(&p) {
+                    eager_now.push(p);
+                    fresh.push((p, r));
+                }
+            }
+        }
+        self.backlog = full;
+        if fresh.is_empty() && new_pos == pos {
+            return Ok(0);
+        }
+        let mut ids: Vec<RegistrationId> = fresh.iter().map(|(_, id)| *id).collect();
+        ids.sort();
+        ids.dedup();
+        let rows = search_feed::rows(conn, &ids)?;
+        let changes: Vec<Change> = ids
+            .iter()
+            .map(|id| {
+                match rows
+                    .iter()
+                    .find(|(r, _)| r.id == *id)
+                    .and_then(|(r, p)| profile(r, p))
+                {
+                    Some(profile) => Change::Upsert(profile),
+                    None => Change::Remove(*id),
+                }
+            })
+            .collect();
+        index.apply(changes, Some(&watermark(new_pos)))?;
+        self.eager.extend(eager_now);
+        self.eager = self.eager.split_off(&new_pos);
+        Ok(fresh.len())
+    }
+}
+
+/// How this node's follower is doing, for `/api/health`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FollowerState {
+    /// Applied everything it could see on its last pass, recently.
+    Ok,
+    /// Working through a backlog, or failing and retrying.
+    Behind,
+    /// Not running, or no pass for too long.
+    Stopped,
+}
+
+impl FollowerState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::Behind => "behind",
+            Self::Stopped => "stopped",
+        }
+    }
+}
+
+/// Shared between the follower thread and whoever reports health.
+#[derive(Debug, Default)]
+pub struct FollowerStatus {
+    running: AtomicBool,
+    /// 0 = ok, 1 = behind (backlog or last pass failed).
+    behind: AtomicU8,
+    /// Unix milliseconds of the last pass that ended, successfully or not.
+    last_pass_ms: AtomicI64,
+    /// How many times the follower was restarted after dying.
+    pub restarts: AtomicI64,
+}
+
+/// A follower that has not finished a pass for this long counts as stopped.
+const STALL: Duration = Duration::from_secs(30);
+
+impl FollowerStatus {
+    pub fn state(&self) -> FollowerState {
+        let now = chrono::Utc::now().timestamp_millis();
+        let last = self.last_pass_ms.load(Ordering::Relaxed);
+        if !self.running.load(Ordering::Relaxed) || now - last > STALL.as_millis() as i64 {
+            FollowerState::Stopped
+        } else if self.behind.load(Ordering::Relaxed) != 0 {
+            FollowerState::Behind
+        } else {
+            FollowerState::Ok
+        }
+    }
+
+    fn pass(&self, behind: bool) {
+        self.behind.store(u8::from(behind), Ordering::Relaxed);
+        self.last_pass_ms
+            .store(chrono::Utc::now().timestamp_millis(), Ordering::Relaxed);
+    }
+}
+
+/// Follows the outbox until `stop` is set (or forever), rebuilding first when the index is new
+/// or was recreated. A lost database connection is re-established; nothing is skipped
+/// meanwhile, since the index remembers its position.
+pub fn follow(
+    database_url: &str,
+    index: &SearchIndex,
+    status: &FollowerStatus,
+    stop: &AtomicBool,
+) -> anyhow::Result<()> {
+    use rdv_db::Connection;
+    let mut conn = rdv_db::Conn::establish(database_url).context("connecting to PostgreSQL")?;
+    status.running.store(true, Ordering::Relaxed);
+    status.pass(true);
+    let mut follower = Follower::default();
+    while !stop.load(Ordering::Relaxed) {
+        match follower.step(&mut conn, index) {
+            Ok(n) => {
+                status.pass(follower.backlog);
+                if n == 0 {
+                    std::thread::sleep(IDLE);
+                }
+            }
+            Err(e) => {
+                status.pass(true);
+                tracing::error!(error = %format!("{e:#}"), "search outbox follower failed");
+                std::thread::sleep(IDLE * 10);
+                match rdv_db::Conn::establish(database_url) {
+                    Ok(fresh) => conn = fresh,
+                    Err(e) => tracing::warn!(error = %e, "cannot reconnect to PostgreSQL yet"),
+                }
+            }
+        }
+    }
+    status.running.store(false, Ordering::Relaxed);
+    Ok(())
+}
+
+/// Runs the follower on a thread of its own and starts it again when it dies (an error it
+/// cannot recover from, or a panic), reporting through the returned status.
+pub fn spawn_follower(
+    database_url: String,
+    index: Arc<SearchIndex>,
+) -> std::io::Result<Arc<FollowerStatus>> {
+    let status = Arc::new(FollowerStatus::default());
+    let shared = status.clone();
+    std::thread::Builder::new()
+        .name("search-follow".into())
+        .spawn(move || {
+            let stop = AtomicBool::new(false);
+            loop {
+                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    follow(&database_url, &index, &shared, &stop)
+                }));
+                shared.running.store(false, Ordering::Relaxed);
+                match outcome {
+                    Ok(Ok(())) => return,
+                    Ok(Err(e)) => {
+                        tracing::error!(error = %format!("{e:#}"), "participant search follower stopped; restarting it")
+                    }
+                    Err(_) => tracing::error!("participant search follower panicked; restarting it"),
+                }
+                shared.restarts.fetch_add(1, Ordering::Relaxed);
+                std::thread::sleep(IDLE * 25);
+            }
+        })?;
+    Ok(status)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diesel::prelude::*;
+    use rdv_db::testing::TestDatabase;
+    use rdv_search::{Audience, QueryText, Scope, SearchRequest};
+
+    fn organizer_search(index: &SearchIndex, scope: Scope, text: &str) -> Vec<RegistrationId> {
+        let mut r = SearchRequest::new(scope, Audience::Organizer);
+        r.text = Some(QueryText::parse(text).unwrap());
+        index
+            .search(&r)
+            .unwrap()
+            .hits
+            .iter()
+            .map(|h| h.registration_id)
+            .collect()
+    }
+
+    fn exec(conn: &mut rdv_db::Conn, sql: &str) {
+        diesel::sql_query(sql).execute(conn).unwrap();
+    }
+
+    #[test]
+    fn the_index_follows_the_database_and_survives_a_restart() {
+        let db = TestDatabase::new();
+        let mut conn = db.connect();
+        let hash = crate::auth::hash_password("demo").unwrap();
+        rdv_db::seed::seed_demo(&mut conn, &hash).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let index = open(dir.path()).unwrap();
+        assert!(index.needs_rebuild());
+        let n = reindex(&mut conn, &index).unwrap();
+        let count = diesel::sql_query("SELECT count(*) AS count FROM registrations")
+            .get_result::<CountRow>(&mut conn)
+            .unwrap()
+            .count;
+        assert_eq!(n as i64, count);
+
+        // Pick one registration and its person's last name and company.
+        let (registration, person) = search_feed::batch_after(&mut conn, RegistrationId(0), 1)
+            .unwrap()
+            .remove(0);
+        let scope = Scope {
+            organization_id: registration.organization_id,
+            event_id: registration.event_id,
+        };
+        let company = person.company.clone().unwrap();
+        assert!(organizer_search(&index, scope, &format!("{company} ")).contains(&registration.id));
+
+        // Erase the registration: after the follower's pass its company finds nothing.
+        let mut follower = Follower::default();
+        follower.step(&mut conn, &index).unwrap();
+        assert_eq!(follower.step(&mut conn, &index).unwrap(), 0);
+        diesel::sql_query("UPDATE registrations SET erased_at = now() WHERE id = $1")
+            .bind::<diesel::sql_types::BigInt, _>(registration.id.0)
+            .execute(&mut conn)
+            .unwrap();
+        assert_eq!(follower.step(&mut conn, &index).unwrap(), 1);
+        assert!(!organizer_search(&index, scope, &format!("{company} ")).contains(&registration.id));
+        assert_eq!(follower.step(&mut conn, &index).unwrap(), 0);
+
+        // After a restart the index resumes from its position and stays consistent.
+        drop(index);
+        let index = open(dir.path()).unwrap();
+        assert!(!index.needs_rebuild());
+        let mut follower = Follower::default();
+        follower.step(&mut conn, &index).unwrap();
+        assert_eq!(follower.step(&mut conn, &index).unwrap(), 0);
+        assert_eq!(index.len() as i64, count - 1);
+        assert!(!index.contains(registration.id).unwrap());
+    }
+
+    /// A transaction that commits after thousands of newer outbox entries were written,
+    /// committed and applied is still applied: whatever the commit order, nothing is missed.
+    #[test]
+    fn a_writer_committing_after_thousands_of_newer_entries_is_not_missed() {
+        let db = TestDatabase::new();
+        let mut conn = db.connect();
+        let hash = crate::auth::hash_password("demo").unwrap();
+        rdv_db::seed::seed_demo(&mut conn, &hash).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let index = open(dir.path()).unwrap();
+        reindex(&mut conn, &index).unwrap();
+        let mut follower = Follower::default();
+        follower.step(&mut conn, &index).unwrap();
+
+        let rows = search_feed::batch_after(&mut conn, RegistrationId(0), 2).unwrap();
+        let (slow_reg, slow_person) = &rows[0];
+        let (quick_reg, quick_person) = &rows[1];
+        let scope = Scope {
+            organization_id: slow_reg.organization_id,
+            event_id: slow_reg.event_id,
+        };
+
+        // The slow writer starts first, so its transaction id is the lower one.
+        let mut slow = db.connect();
+        exec(&mut slow, "BEGIN");
+        diesel::sql_query("UPDATE persons SET company = 'Qwertzslow Late' WHERE id = $1")
+            .bind::<diesel::sql_types::BigInt, _>(slow_person.id.0)
+            .execute(&mut slow)
+            .unwrap();
+
+        // Meanwhile 1,500 newer entries are written and committed, in 30 transactions.
+        for _ in 0..30 {
+            exec(
+                &mut conn,
+                "INSERT INTO search_outbox (registration_id, event_id) \
+                 SELECT id, event_id FROM registrations ORDER BY id LIMIT 50",
+            );
+        }
+        diesel::sql_query("UPDATE persons SET company = 'Asdfquick Early' WHERE id = $1")
+            .bind::<diesel::sql_types::BigInt, _>(quick_person.id.0)
+            .execute(&mut conn)
+            .unwrap();
+        // The follower applies what is committed, without waiting for the slow writer.
+        while follower.step(&mut conn, &index).unwrap() > 0 {}
+        assert!(organizer_search(&index, scope, "asdfquick ").contains(&quick_reg.id));
+        assert!(organizer_search(&index, scope, "qwertzslow ").is_empty());
+
+        // The slow writer commits last; its entry lies below everything applied so far.
+        exec(&mut slow, "COMMIT");
+        while follower.step(&mut conn, &index).unwrap() > 0 {}
+        assert!(organizer_search(&index, scope, "qwertzslow ").contains(&slow_reg.id));
+
+        // A follower started afresh from the stored position agrees.
+        let mut restarted = Follower::default();
+        while restarted.step(&mut conn, &index).unwrap() > 0 {}
+        assert!(organizer_search(&index, scope, "qwertzslow ").contains(&slow_reg.id));
+        assert!(organizer_search(&index, scope, "asdfquick ").contains(&quick_reg.id));
+    }
+
+    /// Pruning the outbox past an index's position makes that index rebuild rather than miss
+    /// the pruned changes.
+    #[test]
+    fn an_index_left_behind_by_pruning_rebuilds() {
+        let db = TestDatabase::new();
+        let mut conn = db.connect();
+        let hash = crate::auth::hash_password("demo").unwrap();
+        rdv_db::seed::seed_demo(&mut conn, &hash).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let index = open(dir.path()).unwrap();
+        reindex(&mut conn, &index).unwrap();
+        let (reg, person) = search_feed::batch_after(&mut conn, RegistrationId(0), 1)
+            .unwrap()
+            .remove(0);
+        let scope = Scope {
+            organization_id: reg.organization_id,
+            event_id: reg.event_id,
+        };
+        diesel::sql_query("UPDATE persons SET company = 'Prunedzz' WHERE id = $1")
+            .bind::<diesel::sql_types::BigInt, _>(person.id.0)
+            .execute(&mut conn)
+            .unwrap();
+        // Other tests' transactions may hold the horizon back for a moment.
+        let mut pruned = 0;
+        for _ in 0..100 {
+            pruned = search_feed::prune_outbox(&mut conn, chrono::Duration::seconds(-60)).unwrap();
+            if pruned > 0 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        assert!(pruned > 0);
+        let mut follower = Follower::default();
+        follower.step(&mut conn, &index).unwrap();
+        assert!(organizer_search(&index, scope, "prunedzz ").contains(&reg.id));
+    }
+
+    #[derive(QueryableByName)]
+    struct CountRow {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        count: i64,
+    }
+}

@@ -1,0 +1,218 @@
+//! Settings: `config/base.toml`, then `config/{profile}.toml`, then `APP__SECTION__KEY`
+//! environment variables (and `DATABASE_URL`). One section per crate, each defined by the
+//! crate that reads it; the binary loads them all and passes each where it belongs. Never
+//! global.
+//!
+//! The profile fails closed: it must be one of `local`, `test` or `production`; the
+//! development secret of the repository signs tokens only in `local` and `test`, and only on
+//! a loopback address; `production` refuses any secret shorter than 32 bytes or with few
+//! distinct characters.
+
+use rdv_api::ServerSettings;
+use rdv_app::auth::AuthSettings;
+use rdv_app::jobs::JobSettings;
+use rdv_app::search::SearchSettings;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr;
+
+/// Where the binary runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    /// A developer's machine (`make run`).
+    Local,
+    /// The test suites.
+    Test,
+    Production,
+}
+
+impl FromStr for Profile {
+    type Err = SettingsError;
+    fn from_str(s: &str) -> Result<Self, SettingsError> {
+        match s {
+            "local" => Ok(Self::Local),
+            "test" => Ok(Self::Test),
+            "production" => Ok(Self::Production),
+            other => Err(SettingsError::Invalid(format!(
+                "unknown profile `{}`: expected local, test or production",
+                other.chars().take(40).collect::<String>()
+            ))),
+        }
+    }
+}
+
+impl fmt::Display for Profile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Local => "local",
+            Self::Test => "test",
+            Self::Production => "production",
+        })
+    }
+}
+
+/// The `[database]` section.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DatabaseSettings {
+    pub url: SecretString,
+    pub pool_size: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub profile: Profile,
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub auth: AuthSettings,
+    pub jobs: JobSettings,
+    pub search: SearchSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct Sections {
+    server: ServerSettings,
+    database: DatabaseSettings,
+    auth: AuthSettings,
+    jobs: JobSettings,
+    search: SearchSettings,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("configuration: {0}")]
+    Load(#[from] config::ConfigError),
+    #[error("configuration: {0}")]
+    Invalid(String),
+}
+
+/// The secret of `config/local.toml` and `config/test.toml`, known to anyone holding the
+/// repository.
+const DEV_SECRET_PREFIX: &str = "dev-only-";
+
+impl Settings {
+    pub fn load(config_dir: &Path, profile: &str) -> Result<Self, SettingsError> {
+        let profile: Profile = profile.parse()?;
+        let mut builder = config::Config::builder()
+            .add_source(config::File::from(config_dir.join("base.toml")))
+            .add_source(
+                config::File::from(config_dir.join(format!("{profile}.toml"))).required(false),
+            )
+            .add_source(
+                config::Environment::with_prefix("APP")
+                    .prefix_separator("__")
+                    .separator("__"),
+            );
+        if let Ok(url) = std::env::var("DATABASE_URL") {
+            builder = builder.set_override("database.url", url)?;
+        }
+        let sections: Sections = builder.build()?.try_deserialize()?;
+        let settings = Settings {
+            profile,
+            server: sections.server,
+            database: sections.database,
+            auth: sections.auth,
+            jobs: sections.jobs,
+            search: sections.search,
+        };
+        settings.check()?;
+        Ok(settings)
+    }
+
+    fn check(&self) -> Result<(), SettingsError> {
+        check_secret(
+            self.profile,
+            self.auth.jwt_secret.expose_secret(),
+            &self.server.host,
+        )?;
+        self.auth.check().map_err(SettingsError::Invalid)?;
+        if self.jobs.lease_seconds <= 0 || self.jobs.max_attempts <= 0 {
+            return Err(SettingsError::Invalid(
+                "jobs.lease_seconds and jobs.max_attempts must be positive".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .map(|ip| ip.is_loopback())
+            .unwrap_or(false)
+}
+
+fn check_secret(profile: Profile, secret: &str, host: &str) -> Result<(), SettingsError> {
+    let invalid = |m: &str| Err(SettingsError::Invalid(m.to_owned()));
+    if secret.starts_with(DEV_SECRET_PREFIX) {
+        return match profile {
+            Profile::Production => invalid(
+                "the production profile needs its own auth.jwt_secret (set APP__AUTH__JWT_SECRET \
+                 to at least 32 random bytes, e.g. `openssl rand -base64 48`)",
+            ),
+            _ if !is_loopback(host) => invalid(
+                "the development auth.jwt_secret only serves on a loopback address; set \
+                 APP__AUTH__JWT_SECRET to serve on another",
+            ),
+            _ => Ok(()),
+        };
+    }
+    let distinct = secret.bytes().collect::<std::collections::BTreeSet<u8>>().len();
+    if secret.len() < 32 || distinct < 16 {
+        return invalid(
+            "auth.jwt_secret must be at least 32 random bytes (e.g. `openssl rand -base64 48`)",
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config_dir() -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config")
+    }
+
+    const DEV: &str = "dev-only-secret-change-me-0123456789abcdef";
+    const STRONG: &str = "k3Jx9Qw2Lm8Zp4Rt7Vy1Bn6Cd5Fg0Hs2Ju8Kl";
+
+    #[test]
+    fn the_development_secret_works_only_in_local_and_test_on_loopback() {
+        assert!(check_secret(Profile::Local, DEV, "127.0.0.1").is_ok());
+        assert!(check_secret(Profile::Test, DEV, "::1").is_ok());
+        assert!(check_secret(Profile::Local, DEV, "0.0.0.0").is_err());
+        assert!(check_secret(Profile::Production, DEV, "127.0.0.1").is_err());
+    }
+
+    #[test]
+    fn production_refuses_short_or_repetitive_secrets() {
+        assert!(check_secret(Profile::Production, "short", "0.0.0.0").is_err());
+        assert!(check_secret(Profile::Production, &"a".repeat(64), "0.0.0.0").is_err());
+        assert!(check_secret(Profile::Production, "abababababababababababababababababab", "0.0.0.0").is_err());
+        assert!(check_secret(Profile::Production, STRONG, "0.0.0.0").is_ok());
+    }
+
+    #[test]
+    fn an_unknown_or_misspelled_profile_is_an_error() {
+        for p in ["prod", "Production", "", "staging"] {
+            let err = Settings::load(&config_dir(), p).unwrap_err();
+            assert!(err.to_string().contains("unknown profile"), "{p}: {err}");
+        }
+    }
+
+    #[test]
+    fn the_repository_files_load_for_local_and_test_and_fail_for_production() {
+        // DATABASE_URL may be set by the test harness; it does not matter here.
+        assert_eq!(Settings::load(&config_dir(), "test").unwrap().profile, Profile::Test);
+        assert_eq!(Settings::load(&config_dir(), "local").unwrap().profile, Profile::Local);
+        // The production file has no secret of its own: without one set in the environment,
+        // production does not start.
+        if std::env::var("APP__AUTH__JWT_SECRET").is_err() {
+            let err = Settings::load(&config_dir(), "production").unwrap_err();
+            assert!(err.to_string().contains("jwt_secret"), "{err}");
+        }
+    }
+}
