@@ -83,7 +83,7 @@ async fn refresh_rotates_and_logout_revokes() {
 }
 
 #[actix_web::test]
-async fn repeated_failures_lock_the_account_for_a_while() {
+async fn repeated_failures_make_that_address_wait_for_that_account() {
     let app = TestApp::spawn().await;
     for _ in 0..5 {
         let (status, _) = app.login_full("admin@demo.example", "guess").await;

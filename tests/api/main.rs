@@ -11,5 +11,6 @@ mod docs_page;
 mod openapi;
 mod privacy;
 mod search;
+mod security;
 mod tenancy;
 mod validation;

@@ -117,7 +117,9 @@ fn bearer(req: &HttpRequest) -> Result<&str, ApiError> {
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| ApiError::unauthorized("log in first: missing Authorization: Bearer token"))?;
+        .ok_or_else(|| {
+            ApiError::unauthorized("log in first: missing Authorization: Bearer token")
+        })?;
     let (scheme, token) = header.trim().split_once(' ').unwrap_or((header, ""));
     if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
         return Err(ApiError::new(

@@ -50,7 +50,11 @@ pub async fn request_span(
     let status = res.status().as_u16();
     let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
     span.in_scope(|| {
-        tracing::info!(http.status = status, http.duration_ms = duration_ms, "request")
+        tracing::info!(
+            http.status = status,
+            http.duration_ms = duration_ms,
+            "request"
+        )
     });
     Ok(res)
 }

@@ -62,8 +62,14 @@ impl AuthSettings {
             ("pair_max_delay_seconds", self.pair_max_delay_seconds),
             ("pair_window_seconds", self.pair_window_seconds),
             ("address_window_seconds", self.address_window_seconds),
-            ("free_attempts_per_pair", i64::from(self.free_attempts_per_pair)),
-            ("max_attempts_per_address", i64::from(self.max_attempts_per_address)),
+            (
+                "free_attempts_per_pair",
+                i64::from(self.free_attempts_per_pair),
+            ),
+            (
+                "max_attempts_per_address",
+                i64::from(self.max_attempts_per_address),
+            ),
         ];
         for (name, v) in positive {
             if v <= 0 {
@@ -241,7 +247,12 @@ fn open_session(
     })
 }
 
-fn audit_session(conn: &mut Conn, actor: &Actor, action: &str, session: SessionId) -> AppResult<()> {
+fn audit_session(
+    conn: &mut Conn,
+    actor: &Actor,
+    action: &str,
+    session: SessionId,
+) -> AppResult<()> {
     audit::record(
         conn,
         actor,
@@ -420,9 +431,8 @@ pub fn authenticate(
     session: SessionId,
     client_address: Option<String>,
 ) -> AppResult<(Actor, SessionId)> {
-    let (session, membership) = accounts::live_session(conn, session)?.ok_or_else(|| {
-        AppError::unauthenticated("the session has ended; log in again")
-    })?;
+    let (session, membership) = accounts::live_session(conn, session)?
+        .ok_or_else(|| AppError::unauthenticated("the session has ended; log in again"))?;
     Ok((actor_of(&membership, client_address)?, session.id))
 }
 

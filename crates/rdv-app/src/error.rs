@@ -114,15 +114,51 @@ impl AppError {
 /// Unique and check constraints the callers can run into, and the field each concerns.
 const CONSTRAINTS: &[(&str, &str, &str)] = &[
     // (constraint, field, message)
-    ("organizations_slug_key", "slug", "an organization with this slug exists already"),
-    ("persons_org_email", "email", "a person with this email exists already in the organization"),
-    ("user_accounts_email", "email", "an account with this email exists already"),
-    ("memberships_unique", "role", "the account holds this role already"),
-    ("events_organization_id_slug_key", "slug", "an event with this slug exists already"),
-    ("event_days_event_id_day_key", "day", "this day exists already in the event"),
-    ("meeting_slots_event_id_starts_at_key", "starts_at", "a slot starts at this time already"),
-    ("meeting_tables_event_id_number_key", "number", "a table has this number already"),
-    ("registrations_event_id_person_id_key", "person_id", "this person is registered for the event already"),
+    (
+        "organizations_slug_key",
+        "slug",
+        "an organization with this slug exists already",
+    ),
+    (
+        "persons_org_email",
+        "email",
+        "a person with this email exists already in the organization",
+    ),
+    (
+        "user_accounts_email",
+        "email",
+        "an account with this email exists already",
+    ),
+    (
+        "memberships_unique",
+        "role",
+        "the account holds this role already",
+    ),
+    (
+        "events_organization_id_slug_key",
+        "slug",
+        "an event with this slug exists already",
+    ),
+    (
+        "event_days_event_id_day_key",
+        "day",
+        "this day exists already in the event",
+    ),
+    (
+        "meeting_slots_event_id_starts_at_key",
+        "starts_at",
+        "a slot starts at this time already",
+    ),
+    (
+        "meeting_tables_event_id_number_key",
+        "number",
+        "a table has this number already",
+    ),
+    (
+        "registrations_event_id_person_id_key",
+        "person_id",
+        "this person is registered for the event already",
+    ),
 ];
 
 fn known_constraint(name: &str) -> Option<(&'static str, &'static str)> {

@@ -113,7 +113,10 @@ pub enum Ran {
     Idle,
     Done(JobId),
     /// Failed; left `queued` for a retry or `dead`.
-    Failed { job: JobId, state: String },
+    Failed {
+        job: JobId,
+        state: String,
+    },
     /// The lease was lost before the outcome could be recorded (another worker took over).
     LostLease(JobId),
 }
@@ -149,7 +152,10 @@ impl Worker {
     pub fn housekeeping(&self, conn: &mut Conn) -> AppResult<()> {
         let buried = jobs::bury_exhausted(conn)?;
         if buried > 0 {
-            tracing::warn!(jobs.buried = buried, "jobs dead after their last worker stopped");
+            tracing::warn!(
+                jobs.buried = buried,
+                "jobs dead after their last worker stopped"
+            );
         }
         for p in &self.registry.periodic {
             let run_at = jobs::last_done(conn, p.kind)?.map_or_else(Utc::now, |t| t + p.every);
@@ -175,14 +181,16 @@ impl Worker {
             return Ok(Ran::Idle);
         };
         let Some(handler) = self.registry.handlers.get(job.kind.as_str()).cloned() else {
-            return Err(AppError::internal(format!("no handler for job kind {}", job.kind)));
+            return Err(AppError::internal(format!(
+                "no handler for job kind {}",
+                job.kind
+            )));
         };
         let span = tracing::info_span!("job", job.id = %job.id, job.kind = %job.kind, job.attempt = job.attempts);
         let _entered = span.enter();
         let started = std::time::Instant::now();
-        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            handler.run(conn, &job)
-        }));
+        let outcome =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler.run(conn, &job)));
         let error = match outcome {
             Ok(Ok(())) => None,
             Ok(Err(e)) => Some(format!("{e:#}")),
@@ -288,7 +296,14 @@ mod tests {
     fn failures_are_retried_with_backoff_then_the_job_is_dead_with_its_last_error() {
         let db = TestDatabase::new();
         let mut conn = db.connect();
-        let id = enqueue(&mut conn, "test.fail", serde_json::json!({"n": 1}), Utc::now(), 2).unwrap();
+        let id = enqueue(
+            &mut conn,
+            "test.fail",
+            serde_json::json!({"n": 1}),
+            Utc::now(),
+            2,
+        )
+        .unwrap();
         let calls = Arc::new(AtomicUsize::new(0));
         let seen = calls.clone();
         let worker = Worker::new(
@@ -301,10 +316,16 @@ mod tests {
         );
         assert_eq!(
             worker.run_once(&mut conn).unwrap(),
-            Ran::Failed { job: id, state: "queued".into() }
+            Ran::Failed {
+                job: id,
+                state: "queued".into()
+            }
         );
         let job = jobs::get(&mut conn, id).unwrap();
-        assert!(job.run_at > Utc::now() + Duration::seconds(5), "retried later, not at once");
+        assert!(
+            job.run_at > Utc::now() + Duration::seconds(5),
+            "retried later, not at once"
+        );
         assert_eq!(job.last_error.as_deref(), Some("attempt 1 refused"));
         // Not due yet: nothing to claim.
         assert_eq!(worker.run_once(&mut conn).unwrap(), Ran::Idle);
@@ -313,7 +334,10 @@ mod tests {
             .unwrap();
         assert_eq!(
             worker.run_once(&mut conn).unwrap(),
-            Ran::Failed { job: id, state: "dead".into() }
+            Ran::Failed {
+                job: id,
+                state: "dead".into()
+            }
         );
         let job = jobs::get(&mut conn, id).unwrap();
         assert_eq!(job.state, "dead");
@@ -328,16 +352,25 @@ mod tests {
         let mut conn = db.connect();
         let id = enqueue(&mut conn, "test.slow", serde_json::json!({}), Utc::now(), 2).unwrap();
         // A worker claims it and dies: its lease runs out.
-        let claimed = jobs::claim(&mut conn, "dead-worker", &["test.slow"], Duration::seconds(60))
-            .unwrap()
-            .unwrap();
+        let claimed = jobs::claim(
+            &mut conn,
+            "dead-worker",
+            &["test.slow"],
+            Duration::seconds(60),
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!(claimed.id, id);
         let worker = Worker::new(
             "alive",
             Registry::default().handle("test.slow", |_: &mut Conn, _: &Job| Ok(())),
             settings(),
         );
-        assert_eq!(worker.run_once(&mut conn).unwrap(), Ran::Idle, "leased to another");
+        assert_eq!(
+            worker.run_once(&mut conn).unwrap(),
+            Ran::Idle,
+            "leased to another"
+        );
         diesel::sql_query("UPDATE jobs SET locked_until = now() - interval '1 second'")
             .execute(&mut conn)
             .unwrap();
@@ -347,12 +380,19 @@ mod tests {
 
         // A job whose last allowed attempt dies with its worker ends dead, not claimed forever.
         let id = enqueue(&mut conn, "test.slow", serde_json::json!({}), Utc::now(), 1).unwrap();
-        jobs::claim(&mut conn, "dead-worker", &["test.slow"], Duration::seconds(60))
-            .unwrap()
-            .unwrap();
-        diesel::sql_query("UPDATE jobs SET locked_until = now() - interval '1 second' WHERE state = 'running'")
-            .execute(&mut conn)
-            .unwrap();
+        jobs::claim(
+            &mut conn,
+            "dead-worker",
+            &["test.slow"],
+            Duration::seconds(60),
+        )
+        .unwrap()
+        .unwrap();
+        diesel::sql_query(
+            "UPDATE jobs SET locked_until = now() - interval '1 second' WHERE state = 'running'",
+        )
+        .execute(&mut conn)
+        .unwrap();
         worker.housekeeping(&mut conn).unwrap();
         let job = jobs::get(&mut conn, id).unwrap();
         assert_eq!(job.state, "dead");
@@ -364,7 +404,14 @@ mod tests {
         let db = TestDatabase::new();
         let mut conn = db.connect();
         for i in 0..40 {
-            enqueue(&mut conn, "test.count", serde_json::json!({ "i": i }), Utc::now(), 3).unwrap();
+            enqueue(
+                &mut conn,
+                "test.count",
+                serde_json::json!({ "i": i }),
+                Utc::now(),
+                3,
+            )
+            .unwrap();
         }
         let runs = Arc::new(std::sync::Mutex::new(Vec::new()));
         let threads: Vec<_> = (0..4)

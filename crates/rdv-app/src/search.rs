@@ -146,7 +146,10 @@ impl Follower {
         };
         if !full {
             // Everything below the horizon is applied.
-            new_pos = new_pos.max(OutboxPosition { xid: horizon, id: 0 });
+            new_pos = new_pos.max(OutboxPosition {
+                xid: horizon,
+                id: 0,
+            });
         }
         let mut fresh: Vec<(OutboxPosition, RegistrationId)> = settled
             .into_iter()

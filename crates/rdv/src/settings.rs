@@ -159,7 +159,10 @@ fn check_secret(profile: Profile, secret: &str, host: &str) -> Result<(), Settin
             _ => Ok(()),
         };
     }
-    let distinct = secret.bytes().collect::<std::collections::BTreeSet<u8>>().len();
+    let distinct = secret
+        .bytes()
+        .collect::<std::collections::BTreeSet<u8>>()
+        .len();
     if secret.len() < 32 || distinct < 16 {
         return invalid(
             "auth.jwt_secret must be at least 32 random bytes (e.g. `openssl rand -base64 48`)",
@@ -191,7 +194,12 @@ mod tests {
     fn production_refuses_short_or_repetitive_secrets() {
         assert!(check_secret(Profile::Production, "short", "0.0.0.0").is_err());
         assert!(check_secret(Profile::Production, &"a".repeat(64), "0.0.0.0").is_err());
-        assert!(check_secret(Profile::Production, "abababababababababababababababababab", "0.0.0.0").is_err());
+        assert!(check_secret(
+            Profile::Production,
+            "abababababababababababababababababab",
+            "0.0.0.0"
+        )
+        .is_err());
         assert!(check_secret(Profile::Production, STRONG, "0.0.0.0").is_ok());
     }
 
@@ -206,8 +214,14 @@ mod tests {
     #[test]
     fn the_repository_files_load_for_local_and_test_and_fail_for_production() {
         // DATABASE_URL may be set by the test harness; it does not matter here.
-        assert_eq!(Settings::load(&config_dir(), "test").unwrap().profile, Profile::Test);
-        assert_eq!(Settings::load(&config_dir(), "local").unwrap().profile, Profile::Local);
+        assert_eq!(
+            Settings::load(&config_dir(), "test").unwrap().profile,
+            Profile::Test
+        );
+        assert_eq!(
+            Settings::load(&config_dir(), "local").unwrap().profile,
+            Profile::Local
+        );
         // The production file has no secret of its own: without one set in the environment,
         // production does not start.
         if std::env::var("APP__AUTH__JWT_SECRET").is_err() {

@@ -150,7 +150,10 @@ pub struct LoggedOut {
     responses((status = 200, body = LoggedOut), (status = 401, body = crate::error::ErrorBody))
 )]
 #[post("/auth/logout-all")]
-pub async fn logout_all(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
+pub async fn logout_all(
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> Result<HttpResponse, ApiError> {
     let actor = caller.0;
     let n = state
         .app_tx(move |conn| rdv_app::auth::logout_all(conn, &actor))

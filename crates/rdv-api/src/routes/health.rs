@@ -1,9 +1,9 @@
 //! Liveness and database reachability.
 
 use crate::AppState;
-use rdv_app::search::FollowerState;
 use actix_web::{get, web, HttpResponse};
 use diesel::RunQueryDsl;
+use rdv_app::search::FollowerState;
 use serde::Serialize;
 use utoipa::ToSchema;
 

@@ -2,12 +2,12 @@
 
 use super::Check;
 use crate::auth::Caller;
-use rdv_app::auth::hash_password;
 use crate::error::ApiError;
 use crate::extract::ValidJson;
 use crate::AppState;
 use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
+use rdv_app::auth::hash_password;
 use rdv_db::models::Organization;
 use rdv_db::queries::{accounts, organizations};
 use rdv_domain::{OrganizationId, RetentionPolicy, Role, Slug};

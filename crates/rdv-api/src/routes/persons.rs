@@ -227,13 +227,11 @@ pub(crate) fn person_changes(p: PersonPatch) -> Result<PersonChanges, ApiError> 
 
 fn conflict_on_email(e: rdv_db::DbError) -> ApiError {
     match e {
-        rdv_db::DbError::Conflict(_) => {
-            rdv_app::AppError::conflict_on(
-                "email",
-                "another person of the organization has this email",
-            )
-            .into()
-        }
+        rdv_db::DbError::Conflict(_) => rdv_app::AppError::conflict_on(
+            "email",
+            "another person of the organization has this email",
+        )
+        .into(),
         other => ApiError::from_db("person", other),
     }
 }

@@ -124,13 +124,11 @@ fn hit_out(h: rdv_search::Hit) -> HitOut {
 
 fn search_error(e: SearchError) -> ApiError {
     match e {
-        SearchError::Query(q) => {
-            ApiError::with_fields(
-                ErrorCode::ValidationFailed,
-                "the search request is invalid",
-                std::collections::BTreeMap::from([(q.field().to_owned(), q.to_string())]),
-            )
-        }
+        SearchError::Query(q) => ApiError::with_fields(
+            ErrorCode::ValidationFailed,
+            "the search request is invalid",
+            std::collections::BTreeMap::from([(q.field().to_owned(), q.to_string())]),
+        ),
         SearchError::NotIndexed(_) => ApiError::new(
             ErrorCode::NotFound,
             "your profile is not in the search index yet; try again in a moment",

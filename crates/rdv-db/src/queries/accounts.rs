@@ -155,7 +155,11 @@ pub fn revoke_session(conn: &mut Conn, session: SessionId, reason: &str) -> DbRe
 }
 
 /// Ends every live session of an account; returns how many.
-pub fn revoke_sessions_of(conn: &mut Conn, account: UserAccountId, reason: &str) -> DbResult<usize> {
+pub fn revoke_sessions_of(
+    conn: &mut Conn,
+    account: UserAccountId,
+    reason: &str,
+) -> DbResult<usize> {
     Ok(diesel::update(
         sessions::table
             .filter(sessions::user_account_id.eq(account))
@@ -314,10 +318,9 @@ pub fn prune_throttle(conn: &mut Conn, max_window: Duration) -> DbResult<usize> 
 /// Forgets sessions and refresh tokens past their deadline (a periodic job).
 pub fn prune_sessions(conn: &mut Conn) -> DbResult<usize> {
     let now = Utc::now();
-    let tokens =
-        diesel::delete(refresh_tokens::table.filter(refresh_tokens::expires_at.lt(now)))
-            .execute(conn)?;
-    let sessions = diesel::delete(sessions::table.filter(sessions::expires_at.lt(now)))
+    let tokens = diesel::delete(refresh_tokens::table.filter(refresh_tokens::expires_at.lt(now)))
         .execute(conn)?;
+    let sessions =
+        diesel::delete(sessions::table.filter(sessions::expires_at.lt(now))).execute(conn)?;
     Ok(tokens + sessions)
 }

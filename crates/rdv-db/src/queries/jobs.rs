@@ -180,7 +180,9 @@ pub fn prune(conn: &mut Conn, keep: Duration, keep_dead: Duration) -> DbResult<u
             jobs::state
                 .eq("done")
                 .and(jobs::finished_at.lt(now - keep))
-                .or(jobs::state.eq("dead").and(jobs::finished_at.lt(now - keep_dead))),
+                .or(jobs::state
+                    .eq("dead")
+                    .and(jobs::finished_at.lt(now - keep_dead))),
         ),
     )
     .execute(conn)?)

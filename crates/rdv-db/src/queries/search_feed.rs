@@ -66,13 +66,17 @@ pub fn settled_after(
     Ok(search_outbox::table
         .filter(search_outbox::xid.lt(horizon))
         .filter(
-            search_outbox::xid
-                .gt(after.xid)
-                .or(search_outbox::xid.eq(after.xid).and(search_outbox::id.gt(after.id))),
+            search_outbox::xid.gt(after.xid).or(search_outbox::xid
+                .eq(after.xid)
+                .and(search_outbox::id.gt(after.id))),
         )
         .order((search_outbox::xid, search_outbox::id))
         .limit(limit)
-        .select((search_outbox::xid, search_outbox::id, search_outbox::registration_id))
+        .select((
+            search_outbox::xid,
+            search_outbox::id,
+            search_outbox::registration_id,
+        ))
         .load::<(i64, i64, i64)>(conn)?
         .into_iter()
         .map(|(xid, id, r)| (OutboxPosition { xid, id }, RegistrationId(r)))
@@ -90,7 +94,11 @@ pub fn unsettled(
         .filter(search_outbox::xid.ge(horizon))
         .order((search_outbox::xid, search_outbox::id))
         .limit(limit)
-        .select((search_outbox::xid, search_outbox::id, search_outbox::registration_id))
+        .select((
+            search_outbox::xid,
+            search_outbox::id,
+            search_outbox::registration_id,
+        ))
         .load::<(i64, i64, i64)>(conn)?
         .into_iter()
         .map(|(xid, id, r)| (OutboxPosition { xid, id }, RegistrationId(r)))
