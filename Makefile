@@ -46,7 +46,7 @@ openapi:
 	$(CARGO) run -q -p rdv -- openapi > docs/openapi.json
 
 bench-planner: deps
-	$(CARGO) bench -p rdv-planner --bench planner
+	$(CARGO) bench -p rdv-planner --bench planner --features baselines
 
 bench-search: deps
 	@set -e; url=$$(scripts/db.sh); export DATABASE_URL=$$url; \

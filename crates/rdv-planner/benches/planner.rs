@@ -353,9 +353,7 @@ fn instance_name(f: &Path) -> String {
 fn jair_dir() -> PathBuf {
     std::env::var_os("RDV_JAIR_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/bench/b2b-jair")
-        })
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/b2b-jair"))
 }
 
 fn target_dir() -> PathBuf {

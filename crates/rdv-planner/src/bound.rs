@@ -239,8 +239,10 @@ pub(crate) enum WeightModel {
     /// No time index: per-participant capacity and per-session-set tables. Small and fast.
     Aggregated,
     /// LP relaxation of the time-indexed model.
+    #[cfg(feature = "baselines")]
     TimeIndexedLp,
     /// The time-indexed model with binary variables (the plain-MIP baseline).
+    #[cfg(feature = "baselines")]
     TimeIndexedMip,
 }
 
@@ -248,7 +250,9 @@ pub(crate) enum WeightModel {
 pub(crate) fn weight_model(p: &Prep, kind: WeightModel, time_limit: f64) -> MipResult {
     match kind {
         WeightModel::Aggregated => aggregated_lp(p, time_limit),
+        #[cfg(feature = "baselines")]
         WeightModel::TimeIndexedLp => time_indexed(p, false, time_limit),
+        #[cfg(feature = "baselines")]
         WeightModel::TimeIndexedMip => time_indexed(p, true, time_limit),
     }
 }
@@ -313,6 +317,7 @@ fn aggregated_lp(p: &Prep, time_limit: f64) -> MipResult {
     solve_max(problem, time_limit, false, |_| None)
 }
 
+#[cfg(feature = "baselines")]
 fn time_indexed(p: &Prep, integer: bool, time_limit: f64) -> MipResult {
     let mut vars = ProblemVariables::new();
     let mut x: Vec<Vec<(usize, Variable)>> = Vec::with_capacity(p.nr);

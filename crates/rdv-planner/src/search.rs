@@ -134,6 +134,7 @@ pub(crate) fn best_slot(p: &Prep, s: &State, r: usize, rng: &mut ChaCha8Rng) -> 
 }
 
 /// First feasible slot in time order: the "quick schedule" baseline.
+#[cfg(feature = "baselines")]
 pub(crate) fn first_free(p: &Prep, s: &mut State, order: &[usize]) {
     for &r in order {
         let mut m = p.allowed[r];

@@ -2,7 +2,7 @@
 //! incremental bookkeeping of tables, quotas, breaks and the fairness spread.
 
 use crate::model::Instance;
-use crate::validate::{uses_table, Plan};
+use crate::validate::{uses_table, Plan, Rules};
 
 pub(crate) const NONE: u32 = u32::MAX;
 pub(crate) const UNSCHEDULED: u8 = u8::MAX;
@@ -265,6 +265,11 @@ impl State {
             table: Vec::new(),
         }
     }
+}
+
+/// Whether `s` keeps the spread of breaks within the fairness cap of `rules`.
+pub(crate) fn fair_ok(s: &State, rules: Rules) -> bool {
+    rules.fairness.is_none_or(|d| s.spread() <= d)
 }
 
 /// A state holding exactly these slots, if they satisfy the hard constraints.

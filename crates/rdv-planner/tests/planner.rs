@@ -160,18 +160,22 @@ fn validator_rejects_each_broken_hard_constraint() {
     );
 }
 
-fn jair_dir() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/bench/b2b-jair")
+/// A file of the JAIR benchmark, kept in the repository (`tests/data/b2b-jair`, source in its
+/// README).
+fn jair_file(name: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/b2b-jair")
+        .join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 #[test]
 fn dzn_reader_accepts_all_twenty_benchmark_files_with_their_sizes() {
-    let csv = std::fs::read_to_string(jair_dir().join("optima.csv")).unwrap();
+    let csv = jair_file("optima.csv");
     let mut n = 0;
     for line in csv.lines().skip(1) {
         let f: Vec<&str> = line.split(',').collect();
-        let text =
-            std::fs::read_to_string(jair_dir().join(format!("{}.original.dzn", f[0]))).unwrap();
+        let text = jair_file(&format!("{}.original.dzn", f[0]));
         let inst = parse_dzn(&text).unwrap_or_else(|e| panic!("{}: {e}", f[0]));
         assert_eq!(
             inst.participants.len(),
