@@ -23,7 +23,8 @@ build: deps
 	$(CARGO) build -p rdv
 
 run: deps
-	@set -e; url=$$(scripts/db.sh); export DATABASE_URL=$$url; \
+	@set -e; url=$$(scripts/db.sh); export APP__DATABASE__OWNER_URL=$$url; \
+	export DATABASE_URL=$$(scripts/app-url.sh $$url); \
 	$(CARGO) build -p rdv; \
 	target/debug/rdv migrate; \
 	target/debug/rdv seed-demo; \

@@ -38,7 +38,7 @@ impl TestApp {
             let hash = rdv_app::auth::hash_password("demo").unwrap();
             rdv_db::seed::seed_demo(&mut conn, &hash).unwrap();
         }
-        Self::serve(state(&settings(&db.url)), db)
+        Self::serve(state(&settings(&db.app_url())), db)
     }
 
     pub fn serve(state: AppState, db: TestDatabase) -> Self {
@@ -147,10 +147,10 @@ impl TestApp {
         let index = rdv_app::search::open(dir.path()).unwrap();
         let index = std::sync::Arc::new(index);
         rdv_app::search::reindex(&mut db.connect(), &index).unwrap();
-        let status = rdv_app::search::spawn_follower(db.url.clone(), index.clone()).unwrap();
+        let status = rdv_app::search::spawn_follower(db.app_url(), index.clone()).unwrap();
         (
             Self::serve(
-                state(&settings(&db.url)).with_search(index, Some(status)),
+                state(&settings(&db.app_url())).with_search(index, Some(status)),
                 db,
             ),
             dir,

@@ -15,7 +15,7 @@ async fn behind_proxy() -> TestApp {
         let hash = rdv_app::auth::hash_password("demo").unwrap();
         rdv_db::seed::seed_demo(&mut conn, &hash).unwrap();
     }
-    let mut s = settings(&db.url);
+    let mut s = settings(&db.app_url());
     s.server.trusted_proxy_hops = 1;
     TestApp::serve(state(&s), db)
 }
@@ -357,4 +357,31 @@ async fn health_reports_the_search_follower() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     panic!("search never reported ok: {last}");
+}
+
+#[actix_web::test]
+async fn the_application_role_may_add_to_the_audit_log_but_never_rewrite_it() {
+    let app = TestApp::spawn().await;
+    app.login("admin@demo.example", "demo").await;
+    let mut conn = <rdv_db::Conn as diesel::Connection>::establish(&app.db.app_url()).unwrap();
+    let who: String = diesel::select(diesel::dsl::sql::<diesel::sql_types::Text>("current_user"))
+        .get_result(&mut conn)
+        .unwrap();
+    assert_eq!(who, "rdv_app");
+    diesel::sql_query("INSERT INTO audit_log (action, subject_type) VALUES ('test', 'test')")
+        .execute(&mut conn)
+        .unwrap();
+    for sql in [
+        "UPDATE audit_log SET action = 'nothing happened'",
+        "DELETE FROM audit_log",
+        "TRUNCATE audit_log",
+        "DROP TABLE audit_log",
+        "ALTER TABLE persons ADD COLUMN x int",
+    ] {
+        let err = diesel::sql_query(sql).execute(&mut conn).unwrap_err();
+        assert!(
+            err.to_string().contains("denied") || err.to_string().contains("owner"),
+            "{sql}: {err}"
+        );
+    }
 }

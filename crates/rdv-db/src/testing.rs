@@ -40,6 +40,14 @@ pub fn with_database(url: &str, name: &str) -> String {
     out
 }
 
+/// `url` with the application role rdv_app (see scripts/db.sh) in place of its user.
+pub fn as_app_role(url: &str) -> String {
+    let password = std::env::var("RDV_APP_DB_PASSWORD").unwrap_or_else(|_| "rdv_app".into());
+    let (scheme, rest) = url.split_once("://").unwrap_or(("postgres", url));
+    let host = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+    format!("{scheme}://rdv_app:{password}@{host}")
+}
+
 /// A database that exists for the lifetime of this value and is dropped with it.
 pub struct TestDatabase {
     pub name: String,
@@ -48,6 +56,11 @@ pub struct TestDatabase {
 }
 
 impl TestDatabase {
+    /// The URL the application uses: the role rdv_app.
+    pub fn app_url(&self) -> String {
+        as_app_role(&self.url)
+    }
+
     pub fn new() -> Self {
         let admin_url = with_database(&server_url(), "postgres");
         let template = format!("{TEMPLATE_PREFIX}{}", env!("RDV_MIGRATIONS_HASH"));

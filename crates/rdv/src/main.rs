@@ -89,7 +89,9 @@ fn connection(settings: &Settings) -> anyhow::Result<rdv_db::Conn> {
 }
 
 fn migrate(settings: &Settings) -> anyhow::Result<()> {
-    let mut conn = connection(settings)?;
+    use rdv_db::Connection;
+    let mut conn = rdv_db::Conn::establish(settings.database.owner_url().expose_secret())
+        .context("cannot connect to PostgreSQL as the owner (check database.owner_url)")?;
     let applied = rdv_db::run_migrations(&mut conn)?;
     if applied.is_empty() {
         eprintln!("database schema is up to date");
@@ -103,8 +105,8 @@ fn seed_demo(settings: &Settings) -> anyhow::Result<()> {
     if settings.profile == Profile::Production {
         anyhow::bail!("the demo seed is refused in the production profile");
     }
+    migrate(settings)?;
     let mut conn = connection(settings)?;
-    rdv_db::run_migrations(&mut conn)?;
     let hash = rdv_app::auth::hash_password("demo").map_err(|e| anyhow::anyhow!("{e}"))?;
     let summary = rdv_db::seed::seed_demo(&mut conn, &hash)?;
     eprintln!(

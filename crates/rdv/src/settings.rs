@@ -56,8 +56,20 @@ impl fmt::Display for Profile {
 /// The `[database]` section.
 #[derive(Debug, Clone, Deserialize)]
 pub struct DatabaseSettings {
+    /// What the application connects as: the role rdv_app, which may not change the schema or
+    /// rewrite the audit log.
     pub url: SecretString,
+    /// The owner, for migrations (`rdv migrate`, and at start-up); `url` when absent.
+    #[serde(default)]
+    pub owner_url: Option<SecretString>,
     pub pool_size: u32,
+}
+
+impl DatabaseSettings {
+    /// Where migrations run.
+    pub fn owner_url(&self) -> &SecretString {
+        self.owner_url.as_ref().unwrap_or(&self.url)
+    }
 }
 
 #[derive(Debug, Clone)]
