@@ -204,7 +204,9 @@ pub enum RefreshLookup {
 /// Consumes a live refresh token, or reports a replay of one already consumed. The row is
 /// locked, so of two concurrent uses exactly one consumes it and the other is a replay.
 pub fn consume_refresh_token(conn: &mut Conn, token_sha256: &str) -> DbResult<RefreshLookup> {
-    let row: Option<(i64, SessionId, Option<DateTime<Utc>>, DateTime<Utc>)> = refresh_tokens::table
+    /// Id, session, when it was spent, when it expires.
+    type TokenRow = (i64, SessionId, Option<DateTime<Utc>>, DateTime<Utc>);
+    let row: Option<TokenRow> = refresh_tokens::table
         .filter(refresh_tokens::token_sha256.eq(token_sha256))
         .select((
             refresh_tokens::id,
