@@ -165,7 +165,8 @@ impl FromRequest for Caller {
                 )
             })?;
             let mut caller = state.keys.verify(token.trim())?;
-            caller.0.client_address = client_address(req, state.settings.server.trust_forwarded_for);
+            caller.0.client_address =
+                client_address(req, state.settings.server.trust_forwarded_for);
             Ok(caller)
         })())
     }

@@ -94,8 +94,10 @@ pub fn configure_extractors(cfg: &mut web::ServiceConfig) {
             .nth(1)
             .map(str::to_owned)
             .unwrap_or_else(|| "query".to_owned());
+        // A query string that does not decode is a malformed request (400), as before the
+        // error type moved; values that decode but break a rule are 422.
         ApiError::with_fields(
-            ErrorCode::ValidationFailed,
+            ErrorCode::BadRequest,
             "the query string is invalid",
             std::collections::BTreeMap::from([(field, message)]),
         )

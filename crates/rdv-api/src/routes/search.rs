@@ -124,13 +124,11 @@ fn hit_out(h: rdv_search::Hit) -> HitOut {
 
 fn search_error(e: SearchError) -> ApiError {
     match e {
-        SearchError::Query(q) => {
-            ApiError::with_fields(
-                ErrorCode::ValidationFailed,
-                "the search request is invalid",
-                std::collections::BTreeMap::from([(q.field().to_owned(), q.to_string())]),
-            )
-        }
+        SearchError::Query(q) => ApiError::with_fields(
+            ErrorCode::ValidationFailed,
+            "the search request is invalid",
+            std::collections::BTreeMap::from([(q.field().to_owned(), q.to_string())]),
+        ),
         SearchError::NotIndexed(_) => ApiError::new(
             ErrorCode::NotFound,
             "your profile is not in the search index yet; try again in a moment",
@@ -271,7 +269,7 @@ pub async fn search(
         state
             .tx(move |conn| {
                 let persons = registrations::person_ids(conn, ev.organization_id, &ids)?;
-                audit::record(
+                Ok(audit::record(
                     conn,
                     &caller,
                     Audit {
@@ -290,7 +288,7 @@ pub async fn search(
                             "company_description",
                         ],
                     },
-                )
+                )?)
             })
             .await?;
     }
