@@ -318,3 +318,29 @@ async fn a_password_for_an_existing_account_is_refused_not_ignored() {
     let fields = assert_error(status, &body, 422, "validation_failed");
     assert!(fields.get("password").is_some(), "{body}");
 }
+
+#[actix_web::test]
+async fn registrations_store_only_sectors_the_search_can_filter_on() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let event = app.demo_event(&admin).await;
+    let (_, person) = app
+        .post(
+            "/api/persons",
+            &admin,
+            json!({"first_name": "Éloïse", "last_name": "Roux", "email": "eloise@example.com"}),
+        )
+        .await;
+    let register = |sectors: Value| json!({"person_id": person["id"], "participant_type": "buyer", "sectors": sectors});
+    let path = format!("/api/events/{event}/registrations");
+    let (status, body) = app
+        .post(&path, &admin, register(json!(["industry", "énergie"])))
+        .await;
+    let fields = assert_error(status, &body, 422, "validation_failed");
+    assert!(fields.get("sectors[1]").is_some(), "{body}");
+    let (status, reg) = app
+        .post(&path, &admin, register(json!(["Energy/Solar"])))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{reg}");
+    assert_eq!(reg["sectors"], json!(["energy/solar"]));
+}

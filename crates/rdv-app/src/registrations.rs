@@ -15,7 +15,7 @@ use rdv_db::queries::{events, persons};
 use rdv_db::{Conn, DbError};
 use rdv_domain::{
     DataSource, EventId, LegalBasis, ParticipantType, PersonId, RegistrationId, RegistrationStatus,
-    RetentionPolicy,
+    RetentionPolicy, SectorPath,
 };
 
 /// A registration with the person it registers.
@@ -78,6 +78,7 @@ pub fn transition_allowed(from: RegistrationStatus, to: RegistrationStatus) -> b
     }
 }
 
+/// Sector paths as the search parses them: what is stored here is what a search can filter on.
 fn sectors(c: &mut Check, v: Vec<String>) -> Vec<String> {
     if v.len() > 20 {
         c.add("sectors", "at most 20 sectors");
@@ -85,23 +86,8 @@ fn sectors(c: &mut Check, v: Vec<String>) -> Vec<String> {
     v.iter()
         .enumerate()
         .filter_map(|(i, s)| {
-            let ok = !s.is_empty()
-                && s.len() <= 100
-                && s.split('/').all(|part| {
-                    !part.is_empty()
-                        && part
-                            .chars()
-                            .all(|ch| ch.is_alphanumeric() || ch == '-' || ch == '_')
-                });
-            if ok {
-                Some(s.to_lowercase())
-            } else {
-                c.add(
-                    &format!("sectors[{i}]"),
-                    "must be a path of words separated by /, such as industry/machining",
-                );
-                None
-            }
+            c.0.check(&format!("sectors[{i}]"), SectorPath::parse(s))
+                .map(SectorPath::into_inner)
         })
         .collect()
 }
@@ -441,5 +427,29 @@ mod tests {
         assert!(!transition_allowed(Cancelled, Refused));
         assert!(!transition_allowed(Validated, Pending));
         assert!(!transition_allowed(Pending, Cancelled));
+    }
+
+    #[test]
+    fn every_stored_sector_is_one_the_search_filters_on() {
+        let mut c = Check::new();
+        let stored = sectors(
+            &mut c,
+            vec![
+                "Industry/Machining".into(),
+                "energy".into(),
+                "énergie".into(),
+            ],
+        );
+        assert_eq!(stored, ["industry/machining", "energy"]);
+        for s in &stored {
+            let parsed = rdv_search::SectorPath::parse(s).unwrap();
+            assert_eq!(parsed.as_str(), s, "the search reads back what was stored");
+        }
+        match c.finish() {
+            Err(AppError::Invalid { fields, .. }) => {
+                assert_eq!(fields.keys().collect::<Vec<_>>(), ["sectors[2]"]);
+            }
+            other => panic!("énergie accepted: {other:?}"),
+        }
     }
 }

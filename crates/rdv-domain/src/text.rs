@@ -22,6 +22,8 @@ pub enum ValueError {
     Slug,
     #[error("must not contain control characters")]
     Control,
+    #[error("must be a path of lowercase words separated by /, such as industry/machining (letters a-z, digits, - and _)")]
+    Sector,
     #[error("must not contain bidirectional control characters (U+200E, U+200F, U+202A to U+202E, U+2066 to U+2069)")]
     Bidi,
 }
@@ -254,6 +256,44 @@ impl Slug {
     }
 }
 
+/// A hierarchical sector such as `industry/machining`: segments of ASCII lowercase letters,
+/// digits, `-` and `_`, at most 60 bytes each and 200 in all. ASCII capitals are lowered and
+/// surrounding slashes dropped. Registrations store it and the search filters on it, so both
+/// sides accept exactly the same paths.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct SectorPath(String);
+
+impl SectorPath {
+    pub fn parse(input: &str) -> Result<Self, ValueError> {
+        let path = input.trim().trim_matches('/').to_ascii_lowercase();
+        let valid_segment = |s: &str| {
+            !s.is_empty()
+                && s.len() <= 60
+                && s.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        };
+        if path.is_empty() || path.len() > 200 || !path.split('/').all(valid_segment) {
+            return Err(ValueError::Sector);
+        }
+        Ok(Self(path))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+impl fmt::Display for SectorPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 macro_rules! deserialize_via_parse {
     ($($t:ty),*) => {$(
         impl<'de> Deserialize<'de> for $t {
@@ -265,7 +305,7 @@ macro_rules! deserialize_via_parse {
     )*};
 }
 
-deserialize_via_parse!(EmailAddress, PhoneNumber, Slug);
+deserialize_via_parse!(EmailAddress, PhoneNumber, Slug, SectorPath);
 
 #[cfg(test)]
 mod tests {
@@ -377,7 +417,35 @@ mod tests {
         assert!(Slug::parse("salon-2027").is_ok());
     }
 
+    #[test]
+    fn sectors_are_lowercase_ascii_paths() {
+        assert_eq!(
+            SectorPath::parse(" /Industry/Machining/ ")
+                .unwrap()
+                .as_str(),
+            "industry/machining"
+        );
+        for bad in [
+            "",
+            "/",
+            "énergie",
+            "industry//x",
+            "a b",
+            "x/énergie",
+            "Not A Sector!",
+        ] {
+            assert_eq!(SectorPath::parse(bad), Err(ValueError::Sector), "{bad}");
+        }
+    }
+
     proptest! {
+        #[test]
+        fn parsed_sectors_reparse_to_themselves(s in "\\PC{0,40}") {
+            if let Ok(p) = SectorPath::parse(&s) {
+                prop_assert_eq!(SectorPath::parse(p.as_str()), Ok(p.clone()));
+            }
+        }
+
         #[test]
         fn parsed_phones_reparse_to_themselves(s in "\\PC{0,30}") {
             if let Ok(p) = PhoneNumber::parse(&s) {
