@@ -10,6 +10,7 @@ mod calendar;
 mod docs_page;
 mod openapi;
 mod privacy;
+mod rules;
 mod search;
 mod security;
 mod tenancy;

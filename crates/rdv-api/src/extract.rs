@@ -94,6 +94,7 @@ pub fn configure_extractors(cfg: &mut web::ServiceConfig) {
             .nth(1)
             .map(str::to_owned)
             .unwrap_or_else(|| "query".to_owned());
+        // A value of the wrong type is invalid input, as in a JSON body: 422 naming the field.
         ApiError::with_fields(
             ErrorCode::ValidationFailed,
             "the query string is invalid",

@@ -3,10 +3,11 @@
 //! shown and nothing changes.
 
 use crate::actor::Actor;
-use crate::error::AppError;
-use rdv_db::models::NewAuditEntry;
+use crate::error::{AppError, AppResult};
+use crate::paging::{self, Listed};
+use rdv_db::models::{AuditEntry, NewAuditEntry};
 use rdv_db::Conn;
-use rdv_domain::{OrganizationId, UserAccountId};
+use rdv_domain::{OrganizationId, PersonId, UserAccountId};
 
 pub struct Audit<'a> {
     pub action: &'a str,
@@ -68,3 +69,18 @@ pub const PERSON_FIELDS: &[&str] = &[
     "country",
     "preferred_language",
 ];
+
+/// The entries of the actor's organization that concern a person, newest first: for the
+/// organization's admins, who answer the person's access requests.
+pub fn for_person(
+    conn: &mut Conn,
+    actor: &Actor,
+    person: PersonId,
+    page: Option<u32>,
+    per_page: Option<u32>,
+) -> AppResult<Listed<AuditEntry>> {
+    let org = actor.admin_org()?;
+    let paging = paging::page(page, per_page)?;
+    let found = rdv_db::queries::audit::for_person(conn, org, person, paging.page)?;
+    Ok(Listed::new(found, paging))
+}

@@ -112,6 +112,7 @@ impl AppError {
 }
 
 /// Unique and check constraints the callers can run into, and the field each concerns.
+#[rustfmt::skip]
 const CONSTRAINTS: &[(&str, &str, &str)] = &[
     // (constraint, field, message)
     (

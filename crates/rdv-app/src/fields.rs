@@ -1,7 +1,9 @@
 //! Field checks that collect every problem of an input, so one answer names every bad field.
 
 use crate::error::AppError;
-use rdv_domain::{BoundedText, CountryCode, EmailAddress, LanguageCode, PhoneNumber};
+use rdv_domain::{
+    BoundedText, CountryCode, EmailAddress, LanguageCode, MultilineText, PhoneNumber,
+};
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -58,6 +60,25 @@ impl Check {
     pub fn opt_text<const MAX: usize>(&mut self, field: &str, v: Option<&str>) -> Option<String> {
         match v {
             Some(s) if !s.trim().is_empty() => self.text::<MAX>(field, s),
+            _ => None,
+        }
+    }
+
+    /// Text that may span lines, such as a description.
+    pub fn multiline<const MAX: usize>(&mut self, field: &str, v: &str) -> Option<String> {
+        self.0
+            .check(field, MultilineText::<MAX>::parse(v))
+            .map(MultilineText::into_inner)
+    }
+
+    /// Optional multi-line text: `None` stays `None`, blank text becomes `None`.
+    pub fn opt_multiline<const MAX: usize>(
+        &mut self,
+        field: &str,
+        v: Option<&str>,
+    ) -> Option<String> {
+        match v {
+            Some(s) if !s.trim().is_empty() => self.multiline::<MAX>(field, s),
             _ => None,
         }
     }

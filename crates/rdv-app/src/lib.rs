@@ -6,7 +6,14 @@
 pub mod actor;
 pub mod audit;
 pub mod error;
+pub mod events;
 pub mod fields;
+pub mod me;
+pub mod organizations;
+pub mod paging;
+pub mod persons;
+pub mod registrations;
+mod restriction;
 
 pub use actor::Actor;
 pub use error::{AppError, AppResult};

@@ -11,6 +11,7 @@ pub use ids::*;
 pub use privacy::{DataSource, LegalBasis, RetentionPolicy};
 pub use slots::{generate_slots, DayPlan, GeneratedSlot, SlotError, TimeRange};
 pub use text::{
-    BoundedText, CountryCode, EmailAddress, LanguageCode, PhoneNumber, Slug, ValueError,
+    BoundedText, CountryCode, EmailAddress, LanguageCode, MultilineText, PhoneNumber, SectorPath,
+    Slug, ValueError,
 };
 pub use vocab::{EventStatus, ParticipantType, RegistrationStatus, Role};

@@ -22,30 +22,49 @@ pub enum ValueError {
     Slug,
     #[error("must not contain control characters")]
     Control,
+    #[error("must be a path of lowercase words separated by /, such as industry/machining (letters a-z, digits, - and _)")]
+    Sector,
+    #[error("must not contain bidirectional control characters (U+200E, U+200F, U+202A to U+202E, U+2066 to U+2069)")]
+    Bidi,
 }
 
-/// Trimmed text of 1 to `MAX` characters with no control characters but newline and tab.
+/// Characters that reorder or hide the text around them: the bidirectional embeddings,
+/// overrides and isolates, and the directional marks. A name holding one can display as
+/// something else than it is ("Trojan Source"), so no text field accepts them.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Trims `input` and checks its length and characters; `multiline` also lets line breaks and
+/// tabs through.
+fn parse_text(input: &str, max: usize, multiline: bool) -> Result<String, ValueError> {
+    let trimmed = input.trim();
+    if trimmed.is_empty() {
+        return Err(ValueError::Empty);
+    }
+    let len = trimmed.chars().count();
+    if len > max {
+        return Err(ValueError::TooLong { max, len });
+    }
+    let allowed = |c: char| multiline && matches!(c, '\n' | '\r' | '\t');
+    if trimmed.chars().any(|c| c.is_control() && !allowed(c)) {
+        return Err(ValueError::Control);
+    }
+    if trimmed.chars().any(is_bidi_control) {
+        return Err(ValueError::Bidi);
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// Trimmed single-line text of 1 to `MAX` characters: no control characters at all (no line
+/// break, no tab) and no bidirectional controls. Names, titles, addresses, labels.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
 pub struct BoundedText<const MAX: usize>(String);
 
 impl<const MAX: usize> BoundedText<MAX> {
     pub fn parse(input: &str) -> Result<Self, ValueError> {
-        let trimmed = input.trim();
-        if trimmed.is_empty() {
-            return Err(ValueError::Empty);
-        }
-        let len = trimmed.chars().count();
-        if len > MAX {
-            return Err(ValueError::TooLong { max: MAX, len });
-        }
-        if trimmed
-            .chars()
-            .any(|c| c.is_control() && c != '\n' && c != '\t')
-        {
-            return Err(ValueError::Control);
-        }
-        Ok(Self(trimmed.to_owned()))
+        parse_text(input, MAX, false).map(Self)
     }
 
     pub fn as_str(&self) -> &str {
@@ -60,6 +79,26 @@ impl<const MAX: usize> BoundedText<MAX> {
 impl<const MAX: usize> fmt::Display for BoundedText<MAX> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+/// Trimmed text of 1 to `MAX` characters that may span lines (descriptions, reasons): line
+/// breaks and tabs are kept, other control characters and bidirectional controls are not.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct MultilineText<const MAX: usize>(String);
+
+impl<const MAX: usize> MultilineText<MAX> {
+    pub fn parse(input: &str) -> Result<Self, ValueError> {
+        parse_text(input, MAX, true).map(Self)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
     }
 }
 
@@ -217,6 +256,44 @@ impl Slug {
     }
 }
 
+/// A hierarchical sector such as `industry/machining`: segments of ASCII lowercase letters,
+/// digits, `-` and `_`, at most 60 bytes each and 200 in all. ASCII capitals are lowered and
+/// surrounding slashes dropped. Registrations store it and the search filters on it, so both
+/// sides accept exactly the same paths.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct SectorPath(String);
+
+impl SectorPath {
+    pub fn parse(input: &str) -> Result<Self, ValueError> {
+        let path = input.trim().trim_matches('/').to_ascii_lowercase();
+        let valid_segment = |s: &str| {
+            !s.is_empty()
+                && s.len() <= 60
+                && s.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        };
+        if path.is_empty() || path.len() > 200 || !path.split('/').all(valid_segment) {
+            return Err(ValueError::Sector);
+        }
+        Ok(Self(path))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+impl fmt::Display for SectorPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 macro_rules! deserialize_via_parse {
     ($($t:ty),*) => {$(
         impl<'de> Deserialize<'de> for $t {
@@ -228,7 +305,7 @@ macro_rules! deserialize_via_parse {
     )*};
 }
 
-deserialize_via_parse!(EmailAddress, PhoneNumber, Slug);
+deserialize_via_parse!(EmailAddress, PhoneNumber, Slug, SectorPath);
 
 #[cfg(test)]
 mod tests {
@@ -290,6 +367,48 @@ mod tests {
     }
 
     #[test]
+    fn short_text_refuses_line_breaks_and_bidi_controls() {
+        for bad in ["Eve\nAdmin", "Eve\tA", "Eve\rA", "a\u{0}b", "a\u{85}b"] {
+            assert_eq!(
+                BoundedText::<20>::parse(bad),
+                Err(ValueError::Control),
+                "{bad:?}"
+            );
+        }
+        for c in [
+            '\u{200E}', '\u{200F}', '\u{202A}', '\u{202E}', '\u{2066}', '\u{2069}',
+        ] {
+            let s = format!("Eve{c}nimda");
+            assert_eq!(BoundedText::<20>::parse(&s), Err(ValueError::Bidi), "{c:?}");
+            assert_eq!(
+                MultilineText::<20>::parse(&s),
+                Err(ValueError::Bidi),
+                "{c:?}"
+            );
+        }
+        // Right-to-left scripts themselves are fine; only the invisible controls are not.
+        assert!(BoundedText::<20>::parse("مرحبا Zoë").is_ok());
+    }
+
+    #[test]
+    fn multiline_text_keeps_line_breaks_only() {
+        assert_eq!(
+            MultilineText::<20>::parse(" one\r\ntwo\tthree ")
+                .unwrap()
+                .as_str(),
+            "one\r\ntwo\tthree"
+        );
+        assert_eq!(
+            MultilineText::<20>::parse("a\u{7}b"),
+            Err(ValueError::Control)
+        );
+        assert_eq!(
+            MultilineText::<3>::parse("abcd"),
+            Err(ValueError::TooLong { max: 3, len: 4 })
+        );
+    }
+
+    #[test]
     fn codes() {
         assert_eq!(CountryCode::parse("fr").unwrap().as_str(), "FR");
         assert!(CountryCode::parse("FRA").is_err());
@@ -298,7 +417,35 @@ mod tests {
         assert!(Slug::parse("salon-2027").is_ok());
     }
 
+    #[test]
+    fn sectors_are_lowercase_ascii_paths() {
+        assert_eq!(
+            SectorPath::parse(" /Industry/Machining/ ")
+                .unwrap()
+                .as_str(),
+            "industry/machining"
+        );
+        for bad in [
+            "",
+            "/",
+            "énergie",
+            "industry//x",
+            "a b",
+            "x/énergie",
+            "Not A Sector!",
+        ] {
+            assert_eq!(SectorPath::parse(bad), Err(ValueError::Sector), "{bad}");
+        }
+    }
+
     proptest! {
+        #[test]
+        fn parsed_sectors_reparse_to_themselves(s in "\\PC{0,40}") {
+            if let Ok(p) = SectorPath::parse(&s) {
+                prop_assert_eq!(SectorPath::parse(p.as_str()), Ok(p.clone()));
+            }
+        }
+
         #[test]
         fn parsed_phones_reparse_to_themselves(s in "\\PC{0,30}") {
             if let Ok(p) = PhoneNumber::parse(&s) {

@@ -177,37 +177,9 @@ impl FromStr for FacetName {
     }
 }
 
-/// A hierarchical sector such as `industry/machining`; filtering on `industry` also
-/// finds everyone under it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
-#[serde(transparent)]
-pub struct SectorPath(String);
-
-impl SectorPath {
-    pub fn parse(input: &str) -> Result<Self, QueryError> {
-        let trimmed = input.trim().trim_matches('/');
-        let valid_segment = |s: &str| {
-            !s.is_empty()
-                && s.len() <= 60
-                && s.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
-        };
-        if trimmed.is_empty() || trimmed.len() > 200 || !trimmed.split('/').all(valid_segment) {
-            return Err(QueryError::InvalidSector(input.chars().take(60).collect()));
-        }
-        Ok(Self(trimmed.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for SectorPath {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+/// A hierarchical sector such as `industry/machining`; filtering on `industry` also finds
+/// everyone under it. The domain's type, so that the API stores exactly what the search parses.
+pub use rdv_domain::SectorPath;
 
 /// Which event's people are searched, and on whose behalf. An event belongs to one
 /// organization; both are checked so that a wrong pair finds nobody.

@@ -1,12 +1,10 @@
 //! Who consulted or changed a person's data: for organization admins.
 
-use super::page;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::AppState;
 use actix_web::{get, web, HttpResponse};
 use chrono::{DateTime, Utc};
-use rdv_db::queries::audit;
 use rdv_domain::PersonId;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -43,7 +41,7 @@ pub struct AuditPage {
     pub per_page: u32,
 }
 
-/// The audit entries that concern a person, newest first.
+/// The audit entries that concern a person, newest first; organization admins only.
 #[utoipa::path(tag = "audit", security(("bearer" = [])), params(AuditQuery),
     responses((status = 200, body = AuditPage), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
 #[get("/audit")]
@@ -52,33 +50,28 @@ pub async fn list(
     caller: Caller,
     query: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let org = caller.admin_org()?;
     let q = query.into_inner();
-    let (pg, page_no, per_page) = page(q.page, q.per_page)?;
-    let person = PersonId(q.person_id);
-    let out = state
-        .tx(move |conn| {
-            let found = audit::for_person(conn, org, person, pg)?;
-            Ok(AuditPage {
-                items: found
-                    .items
-                    .into_iter()
-                    .map(|a| AuditOut {
-                        id: a.id.0,
-                        actor_user_id: a.actor_user_id.map(|u| u.0),
-                        action: a.action,
-                        subject_type: a.subject_type,
-                        subject_ids: a.subject_ids,
-                        field_names: a.field_names,
-                        client_address: a.client_address,
-                        occurred_at: a.occurred_at,
-                    })
-                    .collect(),
-                total: found.total,
-                page: page_no,
-                per_page,
-            })
-        })
+    let (actor, person) = (caller.0, PersonId(q.person_id));
+    let found = state
+        .app_tx(move |conn| rdv_app::audit::for_person(conn, &actor, person, q.page, q.per_page))
         .await?;
-    Ok(HttpResponse::Ok().json(out))
+    Ok(HttpResponse::Ok().json(AuditPage {
+        items: found
+            .items
+            .into_iter()
+            .map(|a| AuditOut {
+                id: a.id.0,
+                actor_user_id: a.actor_user_id.map(|u| u.0),
+                action: a.action,
+                subject_type: a.subject_type,
+                subject_ids: a.subject_ids,
+                field_names: a.field_names,
+                client_address: a.client_address,
+                occurred_at: a.occurred_at,
+            })
+            .collect(),
+        total: found.total,
+        page: found.page,
+        per_page: found.per_page,
+    }))
 }

@@ -1,16 +1,15 @@
-//! Events and their calendar (days, generated slots, tables), for organizers.
+//! Events and their calendar (days, generated slots, tables): the HTTP shapes of
+//! `rdv_app::events`. Organizers read them; organization admins change them.
 
-use super::Check;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{double_option, ValidJson};
 use crate::AppState;
 use actix_web::{get, patch, post, put, web, HttpResponse};
-use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
-use chrono_tz::Tz;
-use rdv_db::models::{Event, EventChanges, EventDay, MeetingSlot, MeetingTable, NewEvent};
-use rdv_db::queries::events;
-use rdv_domain::{DayPlan, EventId, EventStatus, Slug, TimeRange};
+use chrono::{DateTime, NaiveDate, Utc};
+use rdv_app::events;
+use rdv_db::models::{Event, MeetingTable};
+use rdv_domain::EventId;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -156,16 +155,17 @@ impl From<MeetingTable> for TableOut {
     }
 }
 
-fn day_out(day: EventDay, slots: Vec<MeetingSlot>, tz: Tz) -> DayOut {
+fn day_out(d: events::CalendarDay) -> DayOut {
+    let tz = d.time_zone;
     DayOut {
-        id: day.id.0,
-        date: day.day,
-        starts_at: day.starts_at.format("%H:%M").to_string(),
-        ends_at: day.ends_at.format("%H:%M").to_string(),
-        slot_minutes: day.slot_minutes,
-        slots: slots
+        id: d.day.id.0,
+        date: d.day.day,
+        starts_at: d.day.starts_at.format("%H:%M").to_string(),
+        ends_at: d.day.ends_at.format("%H:%M").to_string(),
+        slot_minutes: d.day.slot_minutes,
+        slots: d
+            .slots
             .into_iter()
-            .filter(|s| s.event_day_id == day.id)
             .map(|s| SlotOut {
                 id: s.id.0,
                 starts_at: s.starts_at,
@@ -177,68 +177,77 @@ fn day_out(day: EventDay, slots: Vec<MeetingSlot>, tz: Tz) -> DayOut {
     }
 }
 
-fn parse_time(check: &mut Check, field: &str, v: &str) -> Option<NaiveTime> {
-    let parsed =
-        NaiveTime::parse_from_str(v, "%H:%M").or_else(|_| NaiveTime::parse_from_str(v, "%H:%M:%S"));
-    check
-        .0
-        .check(field, parsed.map_err(|_| "must be a time such as 09:30"))
+impl From<EventIn> for events::EventInput {
+    fn from(b: EventIn) -> Self {
+        Self {
+            slug: b.slug,
+            name: b.name,
+            time_zone: b.time_zone,
+            venue: b.venue,
+            starts_on: b.starts_on,
+            ends_on: b.ends_on,
+            status: b.status,
+        }
+    }
 }
 
-fn check_time_zone(check: &mut Check, v: &str) -> Option<String> {
-    check.0.check(
-        "time_zone",
-        v.parse::<Tz>()
-            .map(|_| v.to_owned())
-            .map_err(|_| "is not an IANA time zone such as Europe/Paris"),
-    )
+impl From<EventPatch> for events::EventPatch {
+    fn from(b: EventPatch) -> Self {
+        Self {
+            name: b.name,
+            time_zone: b.time_zone,
+            venue: b.venue,
+            starts_on: b.starts_on,
+            ends_on: b.ends_on,
+            status: b.status,
+        }
+    }
+}
+
+impl From<DayIn> for events::DayInput {
+    fn from(b: DayIn) -> Self {
+        Self {
+            date: b.date,
+            starts_at: b.starts_at,
+            ends_at: b.ends_at,
+            slot_minutes: b.slot_minutes,
+            breaks: b
+                .breaks
+                .into_iter()
+                .map(|br| events::BreakInput {
+                    starts_at: br.starts_at,
+                    ends_at: br.ends_at,
+                })
+                .collect(),
+        }
+    }
+}
+
+fn tables_out(tables: Vec<MeetingTable>) -> Vec<TableOut> {
+    tables.into_iter().map(TableOut::from).collect()
 }
 
 /// The events of the caller's organization, latest first.
 #[utoipa::path(tag = "events", security(("bearer" = [])), responses((status = 200, body = [EventOut])))]
 #[get("/events")]
 pub async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
-    let org = caller.organizer_org()?;
-    let rows = state.tx(move |conn| Ok(events::list(conn, org)?)).await?;
+    let actor = caller.0;
+    let rows = state.app_tx(move |conn| events::list(conn, &actor)).await?;
     Ok(HttpResponse::Ok().json(rows.into_iter().map(EventOut::from).collect::<Vec<_>>()))
 }
 
-/// Creates an event in the caller's organization.
+/// Creates an event in the caller's organization; organization admins only.
 #[utoipa::path(tag = "events", security(("bearer" = [])), request_body = EventIn,
-    responses((status = 201, body = EventOut), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 201, body = EventOut), (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 #[post("/events")]
 pub async fn create(
     state: web::Data<AppState>,
     caller: Caller,
     body: ValidJson<EventIn>,
 ) -> Result<HttpResponse, ApiError> {
-    let org = caller.organizer_org()?;
-    let b = body.0;
-    let mut check = Check::new();
-    let slug = check.0.check("slug", Slug::parse(&b.slug));
-    let name = check.text::<200>("name", &b.name);
-    let tz = check_time_zone(&mut check, &b.time_zone);
-    let venue = check.opt_text::<300>("venue", b.venue.as_deref());
-    let status: Option<EventStatus> = check.word("status", b.status.as_deref().unwrap_or("draft"));
-    if b.ends_on < b.starts_on {
-        check.0.add("ends_on", "must not be before starts_on");
-    }
-    check.finish()?;
-    let (Some(slug), Some(name), Some(time_zone), Some(status)) = (slug, name, tz, status) else {
-        return Err(ApiError::internal("checked fields missing"));
-    };
-    let new = NewEvent {
-        organization_id: org,
-        slug: slug.as_str().to_owned(),
-        name,
-        time_zone,
-        venue,
-        starts_on: b.starts_on,
-        ends_on: b.ends_on,
-        status: status.as_str().to_owned(),
-    };
+    let (actor, input) = (caller.0, body.0.into());
     let event = state
-        .tx(move |conn| Ok(events::create(conn, &new)?))
+        .app_tx(move |conn| events::create(conn, &actor, input))
         .await?;
     Ok(HttpResponse::Created().json(EventOut::from(event)))
 }
@@ -252,17 +261,16 @@ pub async fn get_one(
     caller: Caller,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let org = caller.organizer_org()?;
-    let id = EventId(id.into_inner());
+    let (actor, id) = (caller.0, EventId(id.into_inner()));
     let event = state
-        .tx(move |conn| events::get(conn, org, id).map_err(|e| ApiError::from_db("event", e)))
+        .app_tx(move |conn| events::get(conn, &actor, id))
         .await?;
     Ok(HttpResponse::Ok().json(EventOut::from(event)))
 }
 
-/// Changes an event's name, time zone, venue, dates or status.
+/// Changes an event's name, time zone, venue, dates or status; organization admins only.
 #[utoipa::path(tag = "events", security(("bearer" = [])), params(("id" = i64, Path)), request_body = EventPatch,
-    responses((status = 200, body = EventOut), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = EventOut), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 #[patch("/events/{id}")]
 pub async fn update(
     state: web::Data<AppState>,
@@ -270,49 +278,18 @@ pub async fn update(
     id: web::Path<i64>,
     body: ValidJson<EventPatch>,
 ) -> Result<HttpResponse, ApiError> {
-    let org = caller.organizer_org()?;
-    let id = EventId(id.into_inner());
-    let b = body.0;
-    let mut check = Check::new();
-    let changes = EventChanges {
-        name: b.name.as_deref().and_then(|v| check.text::<200>("name", v)),
-        time_zone: b
-            .time_zone
-            .as_deref()
-            .and_then(|v| check_time_zone(&mut check, v)),
-        venue: b
-            .venue
-            .map(|v| check.opt_text::<300>("venue", v.as_deref())),
-        starts_on: b.starts_on,
-        ends_on: b.ends_on,
-        status: b
-            .status
-            .as_deref()
-            .and_then(|v| check.word::<EventStatus>("status", v))
-            .map(|s| s.as_str().to_owned()),
-    };
-    check.finish()?;
+    let (actor, id, patch) = (caller.0, EventId(id.into_inner()), body.0.into());
     let event = state
-        .tx(move |conn| {
-            let current = events::get(conn, org, id).map_err(|e| ApiError::from_db("event", e))?;
-            let (start, end) = (
-                changes.starts_on.unwrap_or(current.starts_on),
-                changes.ends_on.unwrap_or(current.ends_on),
-            );
-            if end < start {
-                return Err(ApiError::field("ends_on", "must not be before starts_on"));
-            }
-            Ok(events::update(conn, org, id, &changes)?)
-        })
+        .app_tx(move |conn| events::update(conn, &actor, id, patch))
         .await?;
     Ok(HttpResponse::Ok().json(EventOut::from(event)))
 }
 
 /// Adds a day to the event and generates its meeting slots from the hours, slot length and
 /// breaks. Slots never overlap a break; sessions (morning, afternoon) are the runs of slots
-/// between breaks.
+/// between breaks. Organization admins only.
 #[utoipa::path(tag = "events", security(("bearer" = [])), params(("id" = i64, Path)), request_body = DayIn,
-    responses((status = 201, body = DayOut), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 201, body = DayOut), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 #[post("/events/{id}/days")]
 pub async fn add_day(
     state: web::Data<AppState>,
@@ -320,61 +297,11 @@ pub async fn add_day(
     id: web::Path<i64>,
     body: ValidJson<DayIn>,
 ) -> Result<HttpResponse, ApiError> {
-    let org = caller.organizer_org()?;
-    let id = EventId(id.into_inner());
-    let b = body.0;
-    let mut check = Check::new();
-    let start = parse_time(&mut check, "starts_at", &b.starts_at);
-    let end = parse_time(&mut check, "ends_at", &b.ends_at);
-    let hours = match (start, end) {
-        (Some(s), Some(e)) => check.0.check("ends_at", TimeRange::new(s, e)),
-        _ => None,
-    };
-    if !(5..=240).contains(&b.slot_minutes) {
-        check.0.add("slot_minutes", "must be between 5 and 240");
-    }
-    if b.breaks.len() > 20 {
-        check.0.add("breaks", "at most 20 breaks a day");
-    }
-    let mut breaks = Vec::new();
-    for (i, br) in b.breaks.iter().enumerate() {
-        let s = parse_time(&mut check, &format!("breaks[{i}].starts_at"), &br.starts_at);
-        let e = parse_time(&mut check, &format!("breaks[{i}].ends_at"), &br.ends_at);
-        if let (Some(s), Some(e)) = (s, e) {
-            if let Some(r) = check
-                .0
-                .check(&format!("breaks[{i}].ends_at"), TimeRange::new(s, e))
-            {
-                breaks.push(r);
-            }
-        }
-    }
-    check.finish()?;
-    let Some(hours) = hours else {
-        return Err(ApiError::internal("checked fields missing"));
-    };
-    let plan = DayPlan {
-        hours,
-        slot_minutes: b.slot_minutes,
-        breaks,
-    };
-    let date = b.date;
-    let out = state
-        .tx(move |conn| {
-            let event = events::get(conn, org, id).map_err(|e| ApiError::from_db("event", e))?;
-            let tz: Tz = event.time_zone.parse().map_err(ApiError::internal)?;
-            let (day, slots) = events::add_day(conn, &event, date, &plan).map_err(|e| match e {
-                rdv_db::DbError::Rejected(m) => ApiError::field("date", m),
-                rdv_db::DbError::Conflict(_) => ApiError::new(
-                    crate::error::ErrorCode::Conflict,
-                    format!("the event already has a day on {date}"),
-                ),
-                other => other.into(),
-            })?;
-            Ok(day_out(day, slots, tz))
-        })
+    let (actor, id, input) = (caller.0, EventId(id.into_inner()), body.0.into());
+    let day = state
+        .app_tx(move |conn| events::add_day(conn, &actor, id, input))
         .await?;
-    Ok(HttpResponse::Created().json(out))
+    Ok(HttpResponse::Created().json(day_out(day)))
 }
 
 /// The event's days with their slots, in order.
@@ -386,25 +313,16 @@ pub async fn list_days(
     caller: Caller,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let org = caller.organizer_org()?;
-    let id = EventId(id.into_inner());
-    let out = state
-        .tx(move |conn| {
-            let event = events::get(conn, org, id).map_err(|e| ApiError::from_db("event", e))?;
-            let tz: Tz = event.time_zone.parse().map_err(ApiError::internal)?;
-            let slots = events::slots(conn, id)?;
-            Ok(events::days(conn, id)?
-                .into_iter()
-                .map(|d| day_out(d, slots.clone(), tz))
-                .collect::<Vec<_>>())
-        })
+    let (actor, id) = (caller.0, EventId(id.into_inner()));
+    let days = state
+        .app_tx(move |conn| events::days(conn, &actor, id))
         .await?;
-    Ok(HttpResponse::Ok().json(out))
+    Ok(HttpResponse::Ok().json(days.into_iter().map(day_out).collect::<Vec<_>>()))
 }
 
-/// Sets the number of shared meeting tables (numbered from 1).
+/// Sets the number of shared meeting tables (numbered from 1); organization admins only.
 #[utoipa::path(tag = "events", security(("bearer" = [])), params(("id" = i64, Path)), request_body = TablesIn,
-    responses((status = 200, body = [TableOut]), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = [TableOut]), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 #[put("/events/{id}/tables")]
 pub async fn set_tables(
     state: web::Data<AppState>,
@@ -412,19 +330,11 @@ pub async fn set_tables(
     id: web::Path<i64>,
     body: ValidJson<TablesIn>,
 ) -> Result<HttpResponse, ApiError> {
-    let org = caller.organizer_org()?;
-    let id = EventId(id.into_inner());
-    let count = body.0.count;
-    if !(0..=2000).contains(&count) {
-        return Err(ApiError::field("count", "must be between 0 and 2000"));
-    }
-    let out = state
-        .tx(move |conn| {
-            events::get(conn, org, id).map_err(|e| ApiError::from_db("event", e))?;
-            Ok(events::set_table_count(conn, id, count)?)
-        })
+    let (actor, id, count) = (caller.0, EventId(id.into_inner()), body.0.count);
+    let tables = state
+        .app_tx(move |conn| events::set_tables(conn, &actor, id, count))
         .await?;
-    Ok(HttpResponse::Ok().json(out.into_iter().map(TableOut::from).collect::<Vec<_>>()))
+    Ok(HttpResponse::Ok().json(tables_out(tables)))
 }
 
 /// The event's shared meeting tables.
@@ -436,13 +346,9 @@ pub async fn list_tables(
     caller: Caller,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let org = caller.organizer_org()?;
-    let id = EventId(id.into_inner());
-    let out = state
-        .tx(move |conn| {
-            events::get(conn, org, id).map_err(|e| ApiError::from_db("event", e))?;
-            Ok(events::tables(conn, id)?)
-        })
+    let (actor, id) = (caller.0, EventId(id.into_inner()));
+    let tables = state
+        .app_tx(move |conn| events::tables(conn, &actor, id))
         .await?;
-    Ok(HttpResponse::Ok().json(out.into_iter().map(TableOut::from).collect::<Vec<_>>()))
+    Ok(HttpResponse::Ok().json(tables_out(tables)))
 }

@@ -1,13 +1,13 @@
 //! Participant self-service: a participant sees and rectifies their own data only.
 
-use super::persons::{person_changes, PersonOut, PersonPatch};
+use super::persons::PersonOut;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{double_option, ValidJson};
 use crate::AppState;
 use actix_web::{get, patch, web, HttpResponse};
 use chrono::NaiveDate;
-use rdv_db::queries::{accounts, events, persons, registrations};
+use rdv_app::me as self_service;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -80,33 +80,46 @@ pub struct MyRegistration {
     pub meeting_quota: Option<i32>,
 }
 
+impl From<MePatch> for self_service::MePatch {
+    fn from(b: MePatch) -> Self {
+        Self {
+            first_name: b.first_name,
+            last_name: b.last_name,
+            mobile_phone: b.mobile_phone,
+            landline_phone: b.landline_phone,
+            job_title: b.job_title,
+            address_line1: b.address_line1,
+            address_line2: b.address_line2,
+            postal_code: b.postal_code,
+            city: b.city,
+            country: b.country,
+            preferred_language: b.preferred_language,
+            optout_marketing_email: b.optout_marketing_email,
+            optout_sms: b.optout_sms,
+            optout_phone_prospecting: b.optout_phone_prospecting,
+        }
+    }
+}
+
 /// The caller's account and, for participants, their personal data.
 #[utoipa::path(tag = "me", security(("bearer" = [])), responses((status = 200, body = MeOut), (status = 401, body = crate::error::ErrorBody)))]
 #[get("/me")]
 pub async fn me(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
-    let out = state
-        .tx(move |conn| {
-            let account = accounts::get(conn, caller.user)
-                .map_err(|_| ApiError::unauthorized("the account no longer exists"))?;
-            let person = match (caller.organization, caller.person) {
-                (Some(org), Some(p)) => Some(PersonOut::from(
-                    persons::get(conn, org, p).map_err(|e| ApiError::from_db("person", e))?,
-                )),
-                _ => None,
-            };
-            Ok(MeOut {
-                user_account_id: account.id.0,
-                email: account.email,
-                role: caller.role,
-                organization_id: caller.organization.map(|o| o.0),
-                person,
-            })
-        })
+    let actor = caller.0;
+    let (role, organization) = (actor.role, actor.organization);
+    let found = state
+        .app_tx(move |conn| self_service::me(conn, &actor))
         .await?;
-    Ok(HttpResponse::Ok().json(out))
+    Ok(HttpResponse::Ok().json(MeOut {
+        user_account_id: found.account.id.0,
+        email: found.account.email,
+        role,
+        organization_id: organization.map(|o| o.0),
+        person: found.person.map(PersonOut::from),
+    }))
 }
 
-/// Rectifies the participant's own data or records their opt-outs.
+/// Rectifies the participant's own data or records their opt-outs; audited.
 #[utoipa::path(tag = "me", security(("bearer" = [])), request_body = MePatch,
     responses((status = 200, body = PersonOut), (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 #[patch("/me")]
@@ -115,37 +128,11 @@ pub async fn update_me(
     caller: Caller,
     body: ValidJson<MePatch>,
 ) -> Result<HttpResponse, ApiError> {
-    let (org, person) = caller.participant()?;
-    let b = body.0;
-    let changes = person_changes(PersonPatch {
-        first_name: b.first_name,
-        last_name: b.last_name,
-        mobile_phone: b.mobile_phone,
-        landline_phone: b.landline_phone,
-        job_title: b.job_title,
-        address_line1: b.address_line1,
-        address_line2: b.address_line2,
-        postal_code: b.postal_code,
-        city: b.city,
-        country: b.country,
-        preferred_language: b.preferred_language,
-        optout_marketing_email: b.optout_marketing_email,
-        optout_sms: b.optout_sms,
-        optout_phone_prospecting: b.optout_phone_prospecting,
-        ..Default::default()
-    })?;
-    let out = state
-        .tx(move |conn| {
-            let mut changes = changes;
-            // The person checked their own data just now.
-            changes.last_verified_at = Some(Some(chrono::Utc::now()));
-            Ok(PersonOut::from(
-                persons::update(conn, org, person, &changes)
-                    .map_err(|e| ApiError::from_db("person", e))?,
-            ))
-        })
+    let (actor, patch) = (caller.0, body.0.into());
+    let person = state
+        .app_tx(move |conn| self_service::update(conn, &actor, patch))
         .await?;
-    Ok(HttpResponse::Ok().json(out))
+    Ok(HttpResponse::Ok().json(PersonOut::from(person)))
 }
 
 /// The participant's own registrations.
@@ -155,33 +142,27 @@ pub async fn my_registrations(
     state: web::Data<AppState>,
     caller: Caller,
 ) -> Result<HttpResponse, ApiError> {
-    let (org, person) = caller.participant()?;
-    let out = state
-        .tx(move |conn| {
-            let mut out = Vec::new();
-            for r in registrations::of_person(conn, person)? {
-                if r.organization_id != org {
-                    continue;
-                }
-                let ev = events::get(conn, org, r.event_id)?;
-                out.push(MyRegistration {
-                    id: r.id.0,
-                    event_id: ev.id.0,
-                    event_name: ev.name,
-                    starts_on: ev.starts_on,
-                    ends_on: ev.ends_on,
-                    participant_type: r.participant_type,
-                    status: r.status,
-                    company_description: r.company_description,
-                    offers: r.offers,
-                    needs: r.needs,
-                    sectors: r.sectors,
-                    profile_visible: r.profile_visible,
-                    meeting_quota: r.meeting_quota,
-                });
-            }
-            Ok(out)
-        })
+    let actor = caller.0;
+    let rows = state
+        .app_tx(move |conn| self_service::registrations(conn, &actor))
         .await?;
+    let out: Vec<MyRegistration> = rows
+        .into_iter()
+        .map(|(r, ev)| MyRegistration {
+            id: r.id.0,
+            event_id: ev.id.0,
+            event_name: ev.name,
+            starts_on: ev.starts_on,
+            ends_on: ev.ends_on,
+            participant_type: r.participant_type,
+            status: r.status,
+            company_description: r.company_description,
+            offers: r.offers,
+            needs: r.needs,
+            sectors: r.sectors,
+            profile_visible: r.profile_visible,
+            meeting_quota: r.meeting_quota,
+        })
+        .collect();
     Ok(HttpResponse::Ok().json(out))
 }

@@ -11,10 +11,9 @@ pub mod persons;
 pub mod registrations;
 pub mod search;
 
-use crate::error::{ApiError, FieldErrors};
+use crate::error::ApiError;
 use actix_web::web;
 use chrono::{DateTime, Utc};
-use rdv_db::queries::Page;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -35,32 +34,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .default_service(web::to(|| async {
         Err::<actix_web::HttpResponse, _>(ApiError::not_found("route"))
     }));
-}
-
-pub const DEFAULT_PER_PAGE: u32 = 50;
-pub const MAX_PER_PAGE: u32 = 200;
-
-/// `page` is 1-based; `per_page` defaults to 50 and may not exceed 200.
-pub fn page(page: Option<u32>, per_page: Option<u32>) -> Result<(Page, u32, u32), ApiError> {
-    let mut errs = FieldErrors::default();
-    let page = page.unwrap_or(1);
-    let per_page = per_page.unwrap_or(DEFAULT_PER_PAGE);
-    if page == 0 || page > 1_000_000 {
-        errs.add("page", "must be between 1 and 1000000");
-    }
-    if per_page == 0 || per_page > MAX_PER_PAGE {
-        errs.add("per_page", format!("must be between 1 and {MAX_PER_PAGE}"));
-    }
-    errs.finish()?;
-    let limit = i64::from(per_page);
-    Ok((
-        Page {
-            limit,
-            offset: (i64::from(page) - 1) * limit,
-        },
-        page,
-        per_page,
-    ))
 }
 
 /// The privacy state every record with personal data carries.

@@ -1,16 +1,14 @@
 //! Organizations (tenants) and their organizer accounts; platform admins only.
 
-use super::Check;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::ValidJson;
 use crate::AppState;
 use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
-use rdv_app::auth::hash_password;
+use rdv_app::organizations;
 use rdv_db::models::Organization;
-use rdv_db::queries::{accounts, organizations};
-use rdv_domain::{OrganizationId, RetentionPolicy, Role, Slug};
+use rdv_domain::{OrganizationId, Role};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -53,10 +51,11 @@ pub struct OrganizationIn {
 #[serde(deny_unknown_fields)]
 pub struct MemberIn {
     pub email: String,
-    /// At least 10 characters. Ignored when the account already exists.
-    pub password: String,
+    /// The new account's password, 10 to 200 characters: required when no account has this
+    /// email, and refused (409, field `password`) when one does, since that account's
+    /// password is its owner's and is never changed here.
+    pub password: Option<String>,
     /// `org_admin` or `org_staff`.
-    /// `platform_admin`, `org_admin`, `org_staff` or `participant`.
     #[schema(value_type = String)]
     pub role: String,
 }
@@ -71,12 +70,33 @@ pub struct MemberOut {
     pub organization_id: i64,
 }
 
+impl From<OrganizationIn> for organizations::OrganizationInput {
+    fn from(b: OrganizationIn) -> Self {
+        Self {
+            slug: b.slug,
+            name: b.name,
+        }
+    }
+}
+
+impl From<MemberIn> for organizations::MemberInput {
+    fn from(b: MemberIn) -> Self {
+        Self {
+            email: b.email,
+            password: b.password,
+            role: b.role,
+        }
+    }
+}
+
 /// Every organization of the platform.
 #[utoipa::path(tag = "organizations", security(("bearer" = [])), responses((status = 200, body = [OrganizationOut]), (status = 403, body = crate::error::ErrorBody)))]
 #[get("/organizations")]
 pub async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
-    caller.require_platform_admin()?;
-    let orgs = state.tx(|conn| Ok(organizations::list(conn)?)).await?;
+    let actor = caller.0;
+    let orgs = state
+        .app_tx(move |conn| organizations::list(conn, &actor))
+        .await?;
     Ok(HttpResponse::Ok().json(
         orgs.into_iter()
             .map(OrganizationOut::from)
@@ -93,16 +113,9 @@ pub async fn create(
     caller: Caller,
     body: ValidJson<OrganizationIn>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_platform_admin()?;
-    let mut check = Check::new();
-    let slug = check.0.check("slug", Slug::parse(&body.0.slug));
-    let name = check.text::<200>("name", &body.0.name);
-    check.finish()?;
-    let (Some(slug), Some(name)) = (slug, name) else {
-        return Err(ApiError::internal("checked fields missing"));
-    };
+    let (actor, input) = (caller.0, body.0.into());
     let org = state
-        .tx(move |conn| Ok(organizations::create(conn, slug.as_str(), &name)?))
+        .app_tx(move |conn| organizations::create(conn, &actor, input))
         .await?;
     Ok(HttpResponse::Created().json(OrganizationOut::from(org)))
 }
@@ -116,19 +129,18 @@ pub async fn get_one(
     caller: Caller,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_platform_admin()?;
-    let id = OrganizationId(id.into_inner());
+    let (actor, id) = (caller.0, OrganizationId(id.into_inner()));
     let org = state
-        .tx(move |conn| {
-            organizations::get(conn, id).map_err(|e| ApiError::from_db("organization", e))
-        })
+        .app_tx(move |conn| organizations::get(conn, &actor, id))
         .await?;
     Ok(HttpResponse::Ok().json(OrganizationOut::from(org)))
 }
 
-/// Gives an account (created if needed) an organizer role in the organization.
+/// Gives an account an organizer role in the organization; audited. With a password, creates
+/// the account; an account that exists already is given the role without a password (one
+/// given is refused with 409 on `password`: its password is never changed here).
 #[utoipa::path(tag = "organizations", security(("bearer" = [])), params(("id" = i64, Path)), request_body = MemberIn,
-    responses((status = 201, body = MemberOut), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 201, body = MemberOut), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 #[post("/organizations/{id}/members")]
 pub async fn add_member(
     state: web::Data<AppState>,
@@ -136,39 +148,14 @@ pub async fn add_member(
     id: web::Path<i64>,
     body: ValidJson<MemberIn>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_platform_admin()?;
-    let id = OrganizationId(id.into_inner());
-    let body = body.0;
-    let mut check = Check::new();
-    let email = check.email("email", &body.email);
-    let role: Option<Role> = check.word("role", &body.role);
-    if let Some(r) = role {
-        if !r.is_organizer() {
-            check.0.add("role", "must be org_admin or org_staff");
-        }
-    }
-    let len = body.password.chars().count();
-    if !(10..=200).contains(&len) {
-        check.0.add("password", "must be 10 to 200 characters");
-    }
-    check.finish()?;
-    let (Some(email), Some(role)) = (email, role) else {
-        return Err(ApiError::internal("checked fields missing"));
-    };
-    let hash = web::block(move || hash_password(&body.password)).await??;
-    let out = state
-        .tx(move |conn| {
-            organizations::get(conn, id).map_err(|e| ApiError::from_db("organization", e))?;
-            let retention = RetentionPolicy::ContractualProof.deadline(Utc::now());
-            let account = accounts::ensure_account(conn, &email, &hash, retention, "admin")?;
-            accounts::ensure_membership(conn, account.id, Some(id), role, None)?;
-            Ok(MemberOut {
-                user_account_id: account.id.0,
-                email: account.email,
-                role,
-                organization_id: id.0,
-            })
-        })
+    let (actor, id, input) = (caller.0, OrganizationId(id.into_inner()), body.0.into());
+    let m = state
+        .app_tx(move |conn| organizations::add_member(conn, &actor, id, input))
         .await?;
-    Ok(HttpResponse::Created().json(out))
+    Ok(HttpResponse::Created().json(MemberOut {
+        user_account_id: m.account.id.0,
+        email: m.account.email,
+        role: m.role,
+        organization_id: m.organization.0,
+    }))
 }

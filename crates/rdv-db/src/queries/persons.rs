@@ -2,7 +2,7 @@
 
 use super::{like_pattern, Page, Paged};
 use crate::models::{NewPerson, Person, PersonChanges};
-use crate::schema::persons;
+use crate::schema::{memberships, persons, user_accounts};
 use crate::{Conn, DbResult};
 use chrono::Utc;
 use diesel::dsl::count_star;
@@ -14,6 +14,9 @@ pub struct PersonFilter {
     /// Matches first name, last name, email or company, case-insensitively.
     pub text: Option<String>,
     pub country: Option<String>,
+    /// Lists persons under restriction of processing too; only their organization's admins
+    /// see them.
+    pub include_restricted: bool,
 }
 
 pub fn create(conn: &mut Conn, new: &NewPerson) -> DbResult<Person> {
@@ -62,6 +65,9 @@ pub fn list(
             .filter(persons::organization_id.eq(org))
             .filter(persons::erased_at.is_null())
             .into_boxed();
+        if !filter.include_restricted {
+            q = q.filter(persons::restricted_at.is_null());
+        }
         if let Some(text) = &filter.text {
             let p = like_pattern(text);
             q = q.filter(
@@ -102,4 +108,25 @@ pub fn update(
     .set((changes, persons::updated_at.eq(Utc::now())))
     .returning(Person::as_returning())
     .get_result(conn)?)
+}
+
+/// Gives the login accounts of the person's participant memberships the person's email, so
+/// that the person logs in with the address the organization holds. Returns the number of
+/// accounts changed; another account holding that email is a conflict on
+/// `user_accounts_email`.
+pub fn set_login_email(conn: &mut Conn, person: PersonId, email: &str) -> DbResult<usize> {
+    let accounts = memberships::table
+        .filter(memberships::person_id.eq(person))
+        .filter(memberships::role.eq(rdv_domain::Role::Participant.as_str()))
+        .select(memberships::user_account_id);
+    Ok(diesel::update(
+        user_accounts::table
+            .filter(user_accounts::id.eq_any(accounts))
+            .filter(user_accounts::erased_at.is_null()),
+    )
+    .set((
+        user_accounts::email.eq(email),
+        user_accounts::updated_at.eq(Utc::now()),
+    ))
+    .execute(conn)?)
 }

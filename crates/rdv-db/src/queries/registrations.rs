@@ -15,6 +15,9 @@ pub struct RegistrationFilter {
     pub participant_type: Option<String>,
     /// Matches the person's name, email or company, case-insensitively.
     pub text: Option<String>,
+    /// Lists registrations under restriction (theirs or their person's) too; only their
+    /// organization's admins see them.
+    pub include_restricted: bool,
 }
 
 pub fn create(conn: &mut Conn, new: &NewRegistration) -> DbResult<Registration> {
@@ -24,6 +27,7 @@ pub fn create(conn: &mut Conn, new: &NewRegistration) -> DbResult<Registration> 
         .get_result(conn)?)
 }
 
+/// A registration of `org` and its person, neither erased; restricted ones included.
 pub fn get(
     conn: &mut Conn,
     org: OrganizationId,
@@ -34,6 +38,7 @@ pub fn get(
         .filter(registrations::organization_id.eq(org))
         .filter(registrations::id.eq(id))
         .filter(registrations::erased_at.is_null())
+        .filter(persons::erased_at.is_null())
         .select((Registration::as_select(), Person::as_select()))
         .first(conn)?)
 }
@@ -51,7 +56,13 @@ pub fn list(
             .filter(registrations::organization_id.eq(org))
             .filter(registrations::event_id.eq(event))
             .filter(registrations::erased_at.is_null())
+            .filter(persons::erased_at.is_null())
             .into_boxed();
+        if !filter.include_restricted {
+            q = q
+                .filter(registrations::restricted_at.is_null())
+                .filter(persons::restricted_at.is_null());
+        }
         if let Some(status) = &filter.status {
             q = q.filter(registrations::status.eq(status.clone()));
         }
