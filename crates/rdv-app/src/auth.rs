@@ -184,17 +184,18 @@ pub struct Granted {
     pub refresh_token: String,
 }
 
-fn role_rank(role: &str) -> u8 {
+/// Which membership a login without an organization picks: the widest role first.
+fn role_rank(role: Role) -> u8 {
     match role {
-        "platform_admin" => 0,
-        "org_admin" => 1,
-        "org_staff" => 2,
-        _ => 3,
+        Role::PlatformAdmin => 0,
+        Role::OrgAdmin => 1,
+        Role::OrgStaff => 2,
+        Role::Participant => 3,
     }
 }
 
 fn pick_membership(mut all: Vec<Membership>, org: Option<OrganizationId>) -> Option<Membership> {
-    all.sort_by_key(|m| (role_rank(&m.role), m.id));
+    all.sort_by_key(|m| (role_rank(m.role), m.id));
     match org {
         Some(org) => all.into_iter().find(|m| m.organization_id == Some(org)),
         None => all.into_iter().next(),
@@ -207,7 +208,7 @@ pub fn actor_of(m: &Membership, client_address: Option<String>) -> AppResult<Act
         user: m.user_account_id,
         membership: m.id,
         organization: m.organization_id,
-        role: m.role.parse::<Role>().map_err(AppError::internal)?,
+        role: m.role,
         person: m.person_id,
         client_address,
     })

@@ -126,7 +126,7 @@ pub fn create(conn: &mut Conn, actor: &Actor, input: EventInput) -> AppResult<Ev
             venue,
             starts_on: b.starts_on,
             ends_on: b.ends_on,
-            status: status.as_str().to_owned(),
+            status,
         },
     )?)
 }
@@ -155,8 +155,7 @@ pub fn update(conn: &mut Conn, actor: &Actor, id: EventId, patch: EventPatch) ->
         status: b
             .status
             .as_deref()
-            .and_then(|v| check.word::<EventStatus>("status", v))
-            .map(|s| s.as_str().to_owned()),
+            .and_then(|v| check.word::<EventStatus>("status", v)),
     };
     check.finish()?;
     let current = own_event(conn, actor, id)?;

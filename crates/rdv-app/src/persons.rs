@@ -280,11 +280,10 @@ pub fn create(conn: &mut Conn, actor: &Actor, input: PersonInput) -> AppResult<P
                 "legal_basis",
                 b.legal_basis.as_deref().unwrap_or("legitimate_interest"),
             )
-            .map(|l| l.as_str())
-            .unwrap_or_default()
-            .to_owned(),
+            // A bad word is reported by `finish` below; the placeholder is never stored.
+            .unwrap_or(LegalBasis::LegitimateInterest),
         retention_until: RetentionPolicy::EventData.deadline(Utc::now()),
-        source: source.map(|s| s.as_str()).unwrap_or_default().to_owned(),
+        source: source.unwrap_or(DataSource::Admin),
     };
     c.finish()?;
     let person = persons::create(conn, &new).map_err(|e| match e {
@@ -307,7 +306,7 @@ pub fn create(conn: &mut Conn, actor: &Actor, input: PersonInput) -> AppResult<P
 pub fn get(conn: &mut Conn, actor: &Actor, id: PersonId) -> AppResult<Person> {
     let org = actor.organizer_org()?;
     let person = persons::get(conn, org, id).map_err(|e| AppError::from_db("person", e))?;
-    ensure_visible(actor, person.restricted_at, "person")?;
+    ensure_visible(actor, person.privacy.restricted_at, "person")?;
     audit_person(conn, actor, "person.read", id, PERSON_FIELDS.to_vec())?;
     Ok(person)
 }
@@ -322,8 +321,8 @@ pub fn update(
     let org = actor.organizer_org()?;
     let mut changes = changes(patch)?;
     let current = persons::get(conn, org, id).map_err(|e| AppError::from_db("person", e))?;
-    ensure_visible(actor, current.restricted_at, "person")?;
-    ensure_changeable(current.restricted_at, "person")?;
+    ensure_visible(actor, current.privacy.restricted_at, "person")?;
+    ensure_changeable(current.privacy.restricted_at, "person")?;
     keep_what_holds(&mut changes, &current);
     let person = apply(conn, org, current, &changes)?;
     audit_person(conn, actor, "person.update", id, changes.changed_fields())?;
@@ -356,12 +355,15 @@ mod tests {
             optout_marketing_email_at: None,
             optout_sms_at: None,
             optout_phone_prospecting_at: None,
-            legal_basis: "contract".into(),
-            retention_until: now,
-            restricted_at: None,
-            erased_at: None,
-            source: "admin".into(),
-            last_verified_at: None,
+            privacy: rdv_db::models::Privacy {
+                legal_basis: LegalBasis::Contract,
+                retention_until: now,
+                restricted_at: None,
+                erased_at: None,
+                source: DataSource::Admin,
+                last_verified_at: None,
+                table: std::marker::PhantomData,
+            },
             created_at: now,
             updated_at: now,
         }

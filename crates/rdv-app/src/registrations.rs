@@ -153,7 +153,11 @@ fn visible(conn: &mut Conn, actor: &Actor, id: RegistrationId) -> AppResult<Regi
     let org = actor.organizer_org()?;
     let (r, p) =
         registrations::get(conn, org, id).map_err(|e| AppError::from_db("registration", e))?;
-    ensure_visible(actor, r.restricted_at.or(p.restricted_at), "registration")?;
+    ensure_visible(
+        actor,
+        r.privacy.restricted_at.or(p.privacy.restricted_at),
+        "registration",
+    )?;
     Ok((r, p))
 }
 
@@ -164,7 +168,10 @@ fn changeable(
     id: RegistrationId,
 ) -> AppResult<RegistrationOfPerson> {
     let (r, p) = visible(conn, actor, id)?;
-    ensure_changeable(r.restricted_at.or(p.restricted_at), "registration")?;
+    ensure_changeable(
+        r.privacy.restricted_at.or(p.privacy.restricted_at),
+        "registration",
+    )?;
     Ok((r, p))
 }
 
@@ -245,7 +252,7 @@ pub fn create(
     let ev = events::get(conn, org, event).map_err(|e| AppError::from_db("event", e))?;
     let no_such_person = || AppError::field("person_id", "no such person in this organization");
     let person = persons::get(conn, org, b.person_id).map_err(|_| no_such_person())?;
-    if person.restricted_at.is_some() {
+    if person.privacy.restricted_at.is_some() {
         if !sees_restricted(actor) {
             return Err(no_such_person());
         }
@@ -266,8 +273,8 @@ pub fn create(
             organization_id: org,
             event_id: event,
             person_id: b.person_id,
-            participant_type: participant_type.as_str().into(),
-            status: status.as_str().into(),
+            participant_type,
+            status,
             company_description,
             offers,
             needs,
@@ -276,9 +283,9 @@ pub fn create(
             profile_visible: b.profile_visible.unwrap_or(true),
             meeting_quota,
             stand,
-            legal_basis: LegalBasis::Contract.as_str().into(),
+            legal_basis: LegalBasis::Contract,
             retention_until: retention,
-            source: DataSource::Admin.as_str().into(),
+            source: DataSource::Admin,
         },
     )
     .map_err(|e| match e {
@@ -324,8 +331,7 @@ pub fn update(
         participant_type: b
             .participant_type
             .as_deref()
-            .and_then(|v| c.word::<ParticipantType>("participant_type", v))
-            .map(|t| t.as_str().into()),
+            .and_then(|v| c.word::<ParticipantType>("participant_type", v)),
         status: None,
         status_reason: None,
         company_description: b
@@ -369,14 +375,14 @@ fn set_status(
 ) -> AppResult<RegistrationOfPerson> {
     let org = actor.organizer_org()?;
     let (current, person) = changeable(conn, actor, id)?;
-    let from: RegistrationStatus = current.status.parse().map_err(AppError::internal)?;
+    let from: RegistrationStatus = current.status;
     if !transition_allowed(from, to) {
         return Err(AppError::conflict(format!(
             "a {from} registration cannot become {to}"
         )));
     }
     let changes = RegistrationChanges {
-        status: Some(to.as_str().into()),
+        status: Some(to),
         status_reason: Some(reason),
         ..Default::default()
     };

@@ -36,11 +36,10 @@ pub fn open(index_dir: &Path) -> anyhow::Result<SearchIndex> {
         .with_context(|| format!("opening the search index in {}", index_dir.display()))
 }
 
-/// The search profile of a registration row. Values the database should never hold (an
-/// unknown type or status) make the row unsearchable rather than stop the follower.
+/// The search profile of a registration row.
 pub fn profile(r: &Registration, p: &Person) -> Option<Profile> {
-    let participant_type = r.participant_type.parse().ok()?;
-    let status = r.status.parse().ok()?;
+    let participant_type = r.participant_type;
+    let status = r.status;
     let name = format!("{} {}", p.first_name, p.last_name);
     Some(Profile {
         registration_id: r.id,
@@ -69,8 +68,8 @@ pub fn profile(r: &Registration, p: &Person) -> Option<Profile> {
             .collect(),
         status,
         profile_visible: r.profile_visible,
-        restricted: r.restricted_at.is_some() || p.restricted_at.is_some(),
-        erased: r.erased_at.is_some() || p.erased_at.is_some(),
+        restricted: r.privacy.restricted_at.is_some() || p.privacy.restricted_at.is_some(),
+        erased: r.privacy.erased_at.is_some() || p.privacy.erased_at.is_some(),
     })
 }
 

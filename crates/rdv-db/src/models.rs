@@ -23,15 +23,89 @@ pub struct NewOrganization<'a> {
     pub name: &'a str,
 }
 
-/// The privacy columns every table with personal data carries.
+/// The privacy columns every table with personal data carries, as read from table `T`: rows
+/// embed one (`row.privacy`) instead of copies of the six columns.
 #[derive(Debug, Clone, Serialize)]
-pub struct Privacy {
-    pub legal_basis: String,
+pub struct Privacy<T> {
+    pub legal_basis: LegalBasis,
     pub retention_until: DateTime<Utc>,
     pub restricted_at: Option<DateTime<Utc>>,
     pub erased_at: Option<DateTime<Utc>>,
-    pub source: String,
+    pub source: DataSource,
     pub last_verified_at: Option<DateTime<Utc>>,
+    #[serde(skip)]
+    pub table: std::marker::PhantomData<T>,
+}
+
+type PrivacySql = (
+    diesel::sql_types::Text,
+    diesel::sql_types::Timestamptz,
+    diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>,
+    diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>,
+    diesel::sql_types::Text,
+    diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>,
+);
+
+impl<T> Queryable<PrivacySql, diesel::pg::Pg> for Privacy<T> {
+    type Row = (
+        LegalBasis,
+        DateTime<Utc>,
+        Option<DateTime<Utc>>,
+        Option<DateTime<Utc>>,
+        DataSource,
+        Option<DateTime<Utc>>,
+    );
+
+    fn build(row: Self::Row) -> diesel::deserialize::Result<Self> {
+        Ok(Self {
+            legal_basis: row.0,
+            retention_until: row.1,
+            restricted_at: row.2,
+            erased_at: row.3,
+            source: row.4,
+            last_verified_at: row.5,
+            table: std::marker::PhantomData,
+        })
+    }
+}
+
+/// Makes the privacy columns of each listed table selectable as one `Privacy`.
+macro_rules! privacy_of {
+    ($($table:ident),* $(,)?) => {$(
+        impl Selectable<diesel::pg::Pg> for Privacy<$table::table> {
+            type SelectExpression = (
+                $table::legal_basis,
+                $table::retention_until,
+                $table::restricted_at,
+                $table::erased_at,
+                $table::source,
+                $table::last_verified_at,
+            );
+
+            fn construct_selection() -> Self::SelectExpression {
+                (
+                    $table::legal_basis,
+                    $table::retention_until,
+                    $table::restricted_at,
+                    $table::erased_at,
+                    $table::source,
+                    $table::last_verified_at,
+                )
+            }
+        }
+    )*};
+}
+
+privacy_of!(persons, registrations, user_accounts);
+
+impl<T> Privacy<T> {
+    pub fn is_restricted(&self) -> bool {
+        self.restricted_at.is_some()
+    }
+
+    pub fn is_erased(&self) -> bool {
+        self.erased_at.is_some()
+    }
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -56,27 +130,10 @@ pub struct Person {
     pub optout_marketing_email_at: Option<DateTime<Utc>>,
     pub optout_sms_at: Option<DateTime<Utc>>,
     pub optout_phone_prospecting_at: Option<DateTime<Utc>>,
-    pub legal_basis: String,
-    pub retention_until: DateTime<Utc>,
-    pub restricted_at: Option<DateTime<Utc>>,
-    pub erased_at: Option<DateTime<Utc>>,
-    pub source: String,
-    pub last_verified_at: Option<DateTime<Utc>>,
+    #[diesel(embed)]
+    pub privacy: Privacy<persons::table>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-}
-
-impl Person {
-    pub fn privacy(&self) -> Privacy {
-        Privacy {
-            legal_basis: self.legal_basis.clone(),
-            retention_until: self.retention_until,
-            restricted_at: self.restricted_at,
-            erased_at: self.erased_at,
-            source: self.source.clone(),
-            last_verified_at: self.last_verified_at,
-        }
-    }
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -97,9 +154,9 @@ pub struct NewPerson {
     pub city: Option<String>,
     pub country: Option<String>,
     pub preferred_language: String,
-    pub legal_basis: String,
+    pub legal_basis: LegalBasis,
     pub retention_until: DateTime<Utc>,
-    pub source: String,
+    pub source: DataSource,
 }
 
 /// A partial update: `None` leaves a column alone, `Some(None)` clears it.
@@ -174,7 +231,7 @@ pub struct Membership {
     pub id: MembershipId,
     pub user_account_id: UserAccountId,
     pub organization_id: Option<OrganizationId>,
-    pub role: String,
+    pub role: Role,
     pub person_id: Option<PersonId>,
 }
 
@@ -189,7 +246,7 @@ pub struct Event {
     pub venue: Option<String>,
     pub starts_on: NaiveDate,
     pub ends_on: NaiveDate,
-    pub status: String,
+    pub status: EventStatus,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -204,7 +261,7 @@ pub struct NewEvent {
     pub venue: Option<String>,
     pub starts_on: NaiveDate,
     pub ends_on: NaiveDate,
-    pub status: String,
+    pub status: EventStatus,
 }
 
 #[derive(Debug, Clone, Default, AsChangeset)]
@@ -215,7 +272,7 @@ pub struct EventChanges {
     pub venue: Option<Option<String>>,
     pub starts_on: Option<NaiveDate>,
     pub ends_on: Option<NaiveDate>,
-    pub status: Option<String>,
+    pub status: Option<EventStatus>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, Serialize)]
@@ -266,8 +323,8 @@ pub struct Registration {
     pub organization_id: OrganizationId,
     pub event_id: EventId,
     pub person_id: PersonId,
-    pub participant_type: String,
-    pub status: String,
+    pub participant_type: ParticipantType,
+    pub status: RegistrationStatus,
     pub status_reason: Option<String>,
     pub company_description: Option<String>,
     pub offers: Option<String>,
@@ -277,27 +334,10 @@ pub struct Registration {
     pub profile_visible: bool,
     pub meeting_quota: Option<i32>,
     pub stand: Option<String>,
-    pub legal_basis: String,
-    pub retention_until: DateTime<Utc>,
-    pub restricted_at: Option<DateTime<Utc>>,
-    pub erased_at: Option<DateTime<Utc>>,
-    pub source: String,
-    pub last_verified_at: Option<DateTime<Utc>>,
+    #[diesel(embed)]
+    pub privacy: Privacy<registrations::table>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-}
-
-impl Registration {
-    pub fn privacy(&self) -> Privacy {
-        Privacy {
-            legal_basis: self.legal_basis.clone(),
-            retention_until: self.retention_until,
-            restricted_at: self.restricted_at,
-            erased_at: self.erased_at,
-            source: self.source.clone(),
-            last_verified_at: self.last_verified_at,
-        }
-    }
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -306,8 +346,8 @@ pub struct NewRegistration {
     pub organization_id: OrganizationId,
     pub event_id: EventId,
     pub person_id: PersonId,
-    pub participant_type: String,
-    pub status: String,
+    pub participant_type: ParticipantType,
+    pub status: RegistrationStatus,
     pub company_description: Option<String>,
     pub offers: Option<String>,
     pub needs: Option<String>,
@@ -316,16 +356,16 @@ pub struct NewRegistration {
     pub profile_visible: bool,
     pub meeting_quota: Option<i32>,
     pub stand: Option<String>,
-    pub legal_basis: String,
+    pub legal_basis: LegalBasis,
     pub retention_until: DateTime<Utc>,
-    pub source: String,
+    pub source: DataSource,
 }
 
 #[derive(Debug, Clone, Default, AsChangeset)]
 #[diesel(table_name = registrations)]
 pub struct RegistrationChanges {
-    pub participant_type: Option<String>,
-    pub status: Option<String>,
+    pub participant_type: Option<ParticipantType>,
+    pub status: Option<RegistrationStatus>,
     pub status_reason: Option<Option<String>>,
     pub company_description: Option<Option<String>>,
     pub offers: Option<Option<String>>,

@@ -10,7 +10,10 @@ use chrono::{NaiveDate, NaiveTime, TimeZone, Utc};
 use diesel::prelude::*;
 use rand::{seq::SliceRandom, Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use rdv_domain::{DayPlan, RetentionPolicy, Role, TimeRange};
+use rdv_domain::{
+    DataSource, DayPlan, EventStatus, LegalBasis, ParticipantType, RegistrationStatus,
+    RetentionPolicy, Role, TimeRange,
+};
 
 pub const DEMO_ORG_SLUG: &str = "demo";
 pub const DEMO_EVENT_SLUG: &str = "rdv-industrie-2027";
@@ -308,7 +311,7 @@ fn seed_in_transaction(conn: &mut Conn, password_hash: &str) -> DbResult<SeedSum
                 venue: Some("Eurexpo Lyon, Hall 5".into()),
                 starts_on: first_day,
                 ends_on: last_day,
-                status: "open".into(),
+                status: EventStatus::Open,
             },
         )?,
     };
@@ -415,9 +418,9 @@ fn seed_in_transaction(conn: &mut Conn, password_hash: &str) -> DbResult<SeedSum
                             city: Some(city.into()),
                             country: Some(country.into()),
                             preferred_language: lang.into(),
-                            legal_basis: "contract".into(),
+                            legal_basis: LegalBasis::Contract,
                             retention_until: retention,
-                            source: "registration".into(),
+                            source: DataSource::Registration,
                         },
                     )?
                 }
@@ -430,9 +433,17 @@ fn seed_in_transaction(conn: &mut Conn, password_hash: &str) -> DbResult<SeedSum
                     organization_id: org.id,
                     event_id: event.id,
                     person_id: person.id,
-                    participant_type: kind.into(),
+                    participant_type: if kind == "buyer" {
+                        ParticipantType::Buyer
+                    } else {
+                        ParticipantType::Supplier
+                    },
                     // A few registrations await validation, as on a real event.
-                    status: if n % 25 == 0 { "pending" } else { "validated" }.into(),
+                    status: if n % 25 == 0 {
+                        RegistrationStatus::Pending
+                    } else {
+                        RegistrationStatus::Validated
+                    },
                     company_description: Some(description),
                     offers: (kind == "supplier").then_some(offers),
                     needs: Some(needs),
@@ -445,9 +456,9 @@ fn seed_in_transaction(conn: &mut Conn, password_hash: &str) -> DbResult<SeedSum
                     profile_visible: true,
                     meeting_quota: Some(if kind == "buyer" { 12 } else { 16 }),
                     stand: None,
-                    legal_basis: "contract".into(),
+                    legal_basis: LegalBasis::Contract,
                     retention_until: retention,
-                    source: "registration".into(),
+                    source: DataSource::Registration,
                 })
                 .on_conflict((registrations::event_id, registrations::person_id))
                 .do_nothing()

@@ -1,93 +1,32 @@
 //! The privacy vocabulary stored with every record that holds personal data, and the
 //! retention periods the platform enforces.
 
-use crate::vocab::UnknownWord;
+use crate::vocab::{vocabulary, UnknownWord};
 use chrono::{DateTime, Months, Utc};
 use serde::{Deserialize, Serialize};
+use std::fmt;
 use std::str::FromStr;
 
-/// Why the platform may process a record (GDPR art. 6).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LegalBasis {
-    Consent,
-    Contract,
-    LegalObligation,
-    LegitimateInterest,
-}
-
-/// Where a record came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DataSource {
-    Registration,
-    Import,
-    Prospect,
-    Admin,
-    System,
-}
-
-impl LegalBasis {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LegalBasis::Consent => "consent",
-            LegalBasis::Contract => "contract",
-            LegalBasis::LegalObligation => "legal_obligation",
-            LegalBasis::LegitimateInterest => "legitimate_interest",
-        }
+vocabulary!(
+    /// Why the platform may process a record (GDPR art. 6).
+    LegalBasis, "legal basis" {
+        Consent => "consent",
+        Contract => "contract",
+        LegalObligation => "legal_obligation",
+        LegitimateInterest => "legitimate_interest",
     }
-}
+);
 
-impl FromStr for LegalBasis {
-    type Err = UnknownWord;
-    fn from_str(s: &str) -> Result<Self, UnknownWord> {
-        Ok(match s {
-            "consent" => LegalBasis::Consent,
-            "contract" => LegalBasis::Contract,
-            "legal_obligation" => LegalBasis::LegalObligation,
-            "legitimate_interest" => LegalBasis::LegitimateInterest,
-            _ => {
-                return Err(UnknownWord {
-                    kind: "legal basis",
-                    value: s.chars().take(40).collect(),
-                    allowed: "consent, contract, legal_obligation, legitimate_interest".into(),
-                })
-            }
-        })
+vocabulary!(
+    /// Where a record came from.
+    DataSource, "data source" {
+        Registration => "registration",
+        Import => "import",
+        Prospect => "prospect",
+        Admin => "admin",
+        System => "system",
     }
-}
-
-impl DataSource {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DataSource::Registration => "registration",
-            DataSource::Import => "import",
-            DataSource::Prospect => "prospect",
-            DataSource::Admin => "admin",
-            DataSource::System => "system",
-        }
-    }
-}
-
-impl FromStr for DataSource {
-    type Err = UnknownWord;
-    fn from_str(s: &str) -> Result<Self, UnknownWord> {
-        Ok(match s {
-            "registration" => DataSource::Registration,
-            "import" => DataSource::Import,
-            "prospect" => DataSource::Prospect,
-            "admin" => DataSource::Admin,
-            "system" => DataSource::System,
-            _ => {
-                return Err(UnknownWord {
-                    kind: "data source",
-                    value: s.chars().take(40).collect(),
-                    allowed: "registration, import, prospect, admin, system".into(),
-                })
-            }
-        })
-    }
-}
+);
 
 /// The retention periods: event data 36 months, contractual proof 5 years, accounting 10 years.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -34,7 +34,9 @@ pub struct EventOut {
     pub venue: Option<String>,
     pub starts_on: NaiveDate,
     pub ends_on: NaiveDate,
-    pub status: String,
+    /// `draft`, `open`, `closed` or `archived`.
+    #[schema(value_type = String)]
+    pub status: rdv_domain::EventStatus,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

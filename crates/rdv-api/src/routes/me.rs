@@ -70,8 +70,12 @@ pub struct MyRegistration {
     pub event_name: String,
     pub starts_on: NaiveDate,
     pub ends_on: NaiveDate,
-    pub participant_type: String,
-    pub status: String,
+    /// `buyer`, `supplier`, `visitor`, `exhibitor` or `speaker`.
+    #[schema(value_type = String)]
+    pub participant_type: rdv_domain::ParticipantType,
+    /// `pending`, `validated`, `refused` or `cancelled`.
+    #[schema(value_type = String)]
+    pub status: rdv_domain::RegistrationStatus,
     pub company_description: Option<String>,
     pub offers: Option<String>,
     pub needs: Option<String>,

@@ -39,15 +39,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// The privacy state every record with personal data carries.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PrivacyOut {
-    pub legal_basis: String,
+    /// `consent`, `contract`, `legal_obligation` or `legitimate_interest`.
+    #[schema(value_type = String)]
+    pub legal_basis: rdv_domain::LegalBasis,
     pub retention_until: DateTime<Utc>,
     pub restricted_at: Option<DateTime<Utc>>,
-    pub source: String,
+    /// `registration`, `import`, `prospect`, `admin` or `system`.
+    #[schema(value_type = String)]
+    pub source: rdv_domain::DataSource,
     pub last_verified_at: Option<DateTime<Utc>>,
 }
 
-impl From<rdv_db::models::Privacy> for PrivacyOut {
-    fn from(p: rdv_db::models::Privacy) -> Self {
+impl<T> From<rdv_db::models::Privacy<T>> for PrivacyOut {
+    fn from(p: rdv_db::models::Privacy<T>) -> Self {
         Self {
             legal_basis: p.legal_basis,
             retention_until: p.retention_until,

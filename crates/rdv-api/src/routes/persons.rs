@@ -54,7 +54,7 @@ pub struct PersonOut {
 
 impl From<Person> for PersonOut {
     fn from(p: Person) -> Self {
-        let privacy = p.privacy().into();
+        let privacy = p.privacy.into();
         Self {
             id: p.id.0,
             organization_id: p.organization_id.0,

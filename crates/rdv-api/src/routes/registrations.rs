@@ -38,8 +38,12 @@ pub struct RegistrationOut {
     pub id: i64,
     pub event_id: i64,
     pub person: PersonSummary,
-    pub participant_type: String,
-    pub status: String,
+    /// `buyer`, `supplier`, `visitor`, `exhibitor` or `speaker`.
+    #[schema(value_type = String)]
+    pub participant_type: rdv_domain::ParticipantType,
+    /// `pending`, `validated`, `refused` or `cancelled`.
+    #[schema(value_type = String)]
+    pub status: rdv_domain::RegistrationStatus,
     pub status_reason: Option<String>,
     pub company_description: Option<String>,
     pub offers: Option<String>,
@@ -55,7 +59,7 @@ pub struct RegistrationOut {
 }
 
 pub(crate) fn registration_out(r: Registration, p: Person) -> RegistrationOut {
-    let privacy = r.privacy().into();
+    let privacy = r.privacy.into();
     RegistrationOut {
         id: r.id.0,
         event_id: r.event_id.0,

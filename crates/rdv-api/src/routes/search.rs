@@ -185,7 +185,7 @@ fn audience(
         .into_iter()
         .find(|r| r.event_id == event)
         .ok_or_else(|| ApiError::not_found("event"))?;
-    if mine.status != RegistrationStatus::Validated.as_str() {
+    if mine.status != RegistrationStatus::Validated {
         return Err(ApiError::forbidden(
             "your registration to this event is not validated yet",
         ));

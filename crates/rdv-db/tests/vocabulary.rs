@@ -1,0 +1,100 @@
+//! The closed vocabularies of rdv-domain and the database's check constraints say the same
+//! words: a word the code may write is accepted by the database, and a word the database
+//! accepts can be read back into a row.
+
+#![allow(clippy::unwrap_used)]
+
+use diesel::prelude::*;
+use rdv_db::testing::TestDatabase;
+use rdv_domain::{DataSource, EventStatus, LegalBasis, ParticipantType, RegistrationStatus, Role};
+use std::collections::BTreeSet;
+
+#[derive(QueryableByName)]
+struct Def {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    def: String,
+}
+
+/// The words a column's `IN (...)` check constraint allows.
+fn allowed(conn: &mut PgConnection, table: &str, column: &str) -> BTreeSet<String> {
+    let defs: Vec<Def> = diesel::sql_query(
+        "SELECT pg_get_constraintdef(c.oid) AS def FROM pg_constraint c \
+         JOIN pg_class t ON t.oid = c.conrelid \
+         WHERE t.relname = $1 AND c.contype = 'c'",
+    )
+    .bind::<diesel::sql_types::Text, _>(table)
+    .load(conn)
+    .unwrap();
+    let def = defs
+        .into_iter()
+        .map(|d| d.def)
+        .find(|d| d.contains(&format!("({column} = ANY")))
+        .unwrap_or_else(|| panic!("no vocabulary check on {table}.{column}"));
+    def.split('\'')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_owned)
+        .collect()
+}
+
+fn words<T: Copy>(all: &[T], as_str: fn(T) -> &'static str) -> BTreeSet<String> {
+    all.iter().map(|w| as_str(*w).to_owned()).collect()
+}
+
+#[test]
+fn every_vocabulary_matches_its_check_constraints() {
+    let db = TestDatabase::new();
+    let mut conn = db.connect();
+    let roles = words(Role::ALL, Role::as_str);
+    let types = words(ParticipantType::ALL, ParticipantType::as_str);
+    let statuses = words(RegistrationStatus::ALL, RegistrationStatus::as_str);
+    let event_statuses = words(EventStatus::ALL, EventStatus::as_str);
+    let bases = words(LegalBasis::ALL, LegalBasis::as_str);
+    let sources = words(DataSource::ALL, DataSource::as_str);
+    assert_eq!(allowed(&mut conn, "memberships", "role"), roles);
+    assert_eq!(
+        allowed(&mut conn, "registrations", "participant_type"),
+        types
+    );
+    assert_eq!(allowed(&mut conn, "registrations", "status"), statuses);
+    assert_eq!(allowed(&mut conn, "events", "status"), event_statuses);
+    for table in [
+        "persons",
+        "registrations",
+        "user_accounts",
+        "consent_records",
+        "audit_log",
+    ] {
+        assert_eq!(allowed(&mut conn, table, "legal_basis"), bases, "{table}");
+        assert_eq!(allowed(&mut conn, table, "source"), sources, "{table}");
+    }
+}
+
+#[test]
+fn typed_rows_read_what_the_database_holds() {
+    let db = TestDatabase::new();
+    let mut conn = db.connect();
+    rdv_db::seed::seed_demo(&mut conn, "not-a-real-hash").unwrap();
+    let regs: Vec<rdv_db::models::Registration> = rdv_db::schema::registrations::table
+        .select(rdv_db::models::Registration::as_select())
+        .load(&mut conn)
+        .unwrap();
+    assert!(regs.iter().any(|r| r.status == RegistrationStatus::Pending));
+    assert!(regs
+        .iter()
+        .all(|r| r.privacy.legal_basis == LegalBasis::Contract));
+    // A word the code does not know cannot be read silently as something else.
+    diesel::sql_query("ALTER TABLE registrations DROP CONSTRAINT registrations_status_check")
+        .execute(&mut conn)
+        .unwrap();
+    diesel::sql_query("UPDATE registrations SET status = 'maybe' WHERE id = $1")
+        .bind::<diesel::sql_types::BigInt, _>(regs[0].id.0)
+        .execute(&mut conn)
+        .unwrap();
+    let err = rdv_db::schema::registrations::table
+        .find(regs[0].id)
+        .select(rdv_db::models::Registration::as_select())
+        .first(&mut conn)
+        .unwrap_err();
+    assert!(err.to_string().contains("status"), "{err}");
+}
