@@ -58,3 +58,57 @@ pub async fn request_span(
     });
     Ok(res)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use actix_web::{test, web, App, HttpResponse};
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    /// Collects what the log subscriber writes.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[actix_web::test]
+    async fn the_access_log_names_the_path_and_request_id_but_never_the_query_string() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let app = test::init_service(
+            App::new()
+                .wrap(actix_web::middleware::from_fn(request_span))
+                .route("/api/people", web::get().to(HttpResponse::Ok)),
+        )
+        .await;
+        let req = test::TestRequest::get()
+            .uri("/api/people?q=Marie%20Curie&email=marie%40example.com")
+            .insert_header(("x-request-id", "req-42"))
+            .to_request();
+        let resp = test::call_service(&app, req).await;
+        assert_eq!(resp.headers().get(&REQUEST_ID).unwrap(), "req-42");
+        let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        assert!(log.contains("/api/people"), "{log}");
+        assert!(log.contains("req-42"), "{log}");
+        assert!(log.contains("http.status=200"), "{log}");
+        assert!(!log.contains("Curie"), "{log}");
+        assert!(!log.contains("example.com"), "{log}");
+        assert!(!log.contains("q="), "{log}");
+    }
+}

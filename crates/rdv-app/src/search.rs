@@ -484,6 +484,43 @@ mod tests {
         assert!(organizer_search(&index, scope, "prunedzz ").contains(&reg.id));
     }
 
+    /// A follower that cannot reach its database reports stopped, is started again, and
+    /// reports ok once the database is back.
+    #[test]
+    fn a_dead_follower_is_restarted_and_recovers() {
+        let db = TestDatabase::new();
+        let mut conn = db.connect();
+        let hash = crate::auth::hash_password("demo").unwrap();
+        rdv_db::seed::seed_demo(&mut conn, &hash).unwrap();
+        let refuse = |allow: bool| {
+            diesel::sql_query(format!(
+                "ALTER DATABASE \"{}\" ALLOW_CONNECTIONS {allow}",
+                db.name
+            ))
+            .execute(&mut db.connect_admin())
+            .unwrap();
+        };
+        refuse(false);
+        let dir = tempfile::tempdir().unwrap();
+        let index = Arc::new(open(dir.path()).unwrap());
+        let status = spawn_follower(db.url.clone(), index.clone()).unwrap();
+        let wait_for = |what: &dyn Fn() -> bool| {
+            let started = std::time::Instant::now();
+            while !what() {
+                assert!(started.elapsed() < Duration::from_secs(30), "timed out");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        };
+        wait_for(&|| status.restarts.load(Ordering::Relaxed) >= 1);
+        assert_eq!(status.state(), FollowerState::Stopped);
+        refuse(true);
+        wait_for(&|| status.state() == FollowerState::Ok);
+        assert!(
+            index.len() > 0,
+            "the index was built once the database answered"
+        );
+    }
+
     #[derive(QueryableByName)]
     struct CountRow {
         #[diesel(sql_type = diesel::sql_types::BigInt)]

@@ -89,6 +89,11 @@ impl TestDatabase {
     pub fn connect(&self) -> Conn {
         Conn::establish(&self.url).expect("connect to test database")
     }
+
+    /// A connection to the server's maintenance database, to act on this database as a whole.
+    pub fn connect_admin(&self) -> Conn {
+        Conn::establish(&self.admin_url).expect("connect to the maintenance database")
+    }
 }
 
 impl Default for TestDatabase {
