@@ -516,7 +516,7 @@ mod tests {
         refuse(true);
         wait_for(&|| status.state() == FollowerState::Ok);
         assert!(
-            index.len() > 0,
+            !index.is_empty(),
             "the index was built once the database answered"
         );
     }
