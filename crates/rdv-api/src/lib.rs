@@ -2,7 +2,6 @@
 //! the OpenAPI document generated from the handlers. API nodes keep no state of their own:
 //! everything shared lives in PostgreSQL.
 
-pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod extract;
@@ -53,24 +52,8 @@ impl AppState {
         self
     }
 
-    /// Runs `f` on a pooled connection, off the async threads, inside one transaction: a
-    /// request changes everything it asked for or nothing.
-    pub async fn tx<T, F>(&self, f: F) -> Result<T, ApiError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut Conn) -> Result<T, ApiError> + Send + 'static,
-    {
-        let pool = self.pool.clone();
-        web::block(move || {
-            use rdv_db::Connection;
-            let mut pooled = pool.get().map_err(DbError::from)?;
-            let conn: &mut Conn = &mut pooled;
-            conn.transaction(f)
-        })
-        .await?
-    }
-
-    /// Runs an application use case in one transaction, like [`AppState::tx`].
+    /// Runs an application use case on a pooled connection, off the async threads, inside one
+    /// transaction: a request changes everything it asked for or nothing.
     pub async fn app_tx<T, F>(&self, f: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
@@ -102,12 +85,6 @@ impl AppState {
         })
         .await?;
         Ok(result?)
-    }
-}
-
-impl From<diesel::result::Error> for ApiError {
-    fn from(e: diesel::result::Error) -> Self {
-        DbError::from(e).into()
     }
 }
 

@@ -13,11 +13,19 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::audit::{self, Audit};
+use crate::{Actor, AppError, AppResult, Check};
 use anyhow::Context;
-use rdv_db::models::{Person, Registration};
+use rdv_db::models::{Event, Person, Registration};
 use rdv_db::queries::search_feed::{self, OutboxPosition};
-use rdv_domain::{CountryCode, LanguageCode, RegistrationId};
-use rdv_search::{Change, IndexOptions, Profile, SearchIndex, SectorPath};
+use rdv_db::queries::{events, registrations};
+use rdv_db::Conn;
+use rdv_domain::vocab::UnknownWord;
+use rdv_domain::{CountryCode, EventId, LanguageCode, RegistrationId, RegistrationStatus};
+use rdv_search::{
+    Audience, Change, FacetName, Filters, IndexOptions, Match, Page, Profile, QueryText, Scope,
+    SearchError, SearchIndex, SearchRequest, SearchResults, SectorPath,
+};
 
 /// Rows read per database round trip.
 const BATCH: i64 = 1000;
@@ -313,6 +321,192 @@ pub fn spawn_follower(
             }
         })?;
     Ok(status)
+}
+
+/// A search as the edge received it: raw values, checked here.
+#[derive(Debug, Clone, Default)]
+pub struct SearchInput {
+    pub q: Option<String>,
+    /// Comma-separated lists.
+    pub participant_type: Option<String>,
+    pub country: Option<String>,
+    pub sector: Option<String>,
+    pub language: Option<String>,
+    pub facets: Option<String>,
+    pub offset: Option<usize>,
+    pub limit: Option<usize>,
+}
+
+/// At most this many values in one comma-separated filter.
+const MAX_LIST: usize = 20;
+
+fn list<T>(
+    check: &mut Check,
+    field: &str,
+    v: Option<&str>,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Vec<T> {
+    let Some(v) = v else { return Vec::new() };
+    let items: Vec<&str> = v
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    if items.len() > MAX_LIST {
+        check.add(field, format!("at most {MAX_LIST} values"));
+        return Vec::new();
+    }
+    items
+        .into_iter()
+        .filter_map(|s| check.0.check(field, parse(s)))
+        .collect()
+}
+
+fn search_error(e: SearchError) -> AppError {
+    match e {
+        SearchError::Query(q) => AppError::Invalid {
+            message: "the search request is invalid".into(),
+            fields: std::collections::BTreeMap::from([(q.field().to_owned(), q.to_string())]),
+        },
+        SearchError::NotIndexed(_) => AppError::not_found(
+            "your profile in the search index (it is added within moments of a change; try again)",
+        ),
+        other => AppError::internal(other),
+    }
+}
+
+/// Who is searching in this event: an organizer of its organization, or one of its validated
+/// participants. Anyone else finds no such event.
+pub fn audience(conn: &mut Conn, actor: &Actor, event: EventId) -> AppResult<(Event, Audience)> {
+    if let Ok(org) = actor.organizer_org() {
+        let ev = events::get(conn, org, event).map_err(|e| AppError::from_db("event", e))?;
+        return Ok((ev, Audience::Organizer));
+    }
+    let (org, person) = actor.participant()?;
+    let ev = events::get(conn, org, event).map_err(|e| AppError::from_db("event", e))?;
+    let mine = registrations::of_person(conn, person)?
+        .into_iter()
+        .find(|r| r.event_id == event)
+        .ok_or_else(|| AppError::not_found("event"))?;
+    if mine.status != RegistrationStatus::Validated {
+        return Err(AppError::forbidden(
+            "your registration to this event is not validated yet",
+        ));
+    }
+    Ok((ev, Audience::Participant { me: mine.id }))
+}
+
+/// Searches an event's participants by text, with filters, facet counts and highlights, as the
+/// actor may see them. An organizer's search is a staff read of personal data: its audit row
+/// is written in the caller's transaction, and without it nothing is shown.
+pub fn search_event(
+    conn: &mut Conn,
+    actor: &Actor,
+    index: &SearchIndex,
+    event: EventId,
+    input: SearchInput,
+) -> AppResult<SearchResults> {
+    let mut check = Check::new();
+    let text = match input.q.as_deref() {
+        Some(t) => check.0.check("q", QueryText::parse(t)),
+        None => None,
+    };
+    let filters = Filters {
+        participant_types: list(
+            &mut check,
+            "participant_type",
+            input.participant_type.as_deref(),
+            |s| s.parse().map_err(|e: UnknownWord| e.to_string()),
+        ),
+        countries: list(&mut check, "country", input.country.as_deref(), |s| {
+            CountryCode::parse(s).map_err(|e| e.to_string())
+        }),
+        sectors: list(&mut check, "sector", input.sector.as_deref(), |s| {
+            SectorPath::parse(s).map_err(|e| e.to_string())
+        }),
+        languages: list(&mut check, "language", input.language.as_deref(), |s| {
+            LanguageCode::parse(s).map_err(|e| e.to_string())
+        }),
+        meetable_types: None,
+    };
+    let facets: Vec<FacetName> = list(&mut check, "facets", input.facets.as_deref(), |s| {
+        s.parse::<FacetName>().map_err(|e| e.to_string())
+    });
+    let page = check.0.check(
+        "limit",
+        Page::new(input.offset.unwrap_or(0), input.limit.unwrap_or(20)),
+    );
+    check.finish()?;
+    let (ev, aud) = audience(conn, actor, event)?;
+    let mut request = SearchRequest::new(
+        Scope {
+            organization_id: ev.organization_id,
+            event_id: ev.id,
+        },
+        aud,
+    );
+    request.text = text;
+    request.filters = filters;
+    request.facets = facets;
+    if let Some(p) = page {
+        request.page = p;
+    }
+    let results = index.search(&request).map_err(search_error)?;
+    if matches!(aud, Audience::Organizer) && !results.hits.is_empty() {
+        let ids: Vec<RegistrationId> = results.hits.iter().map(|h| h.registration_id).collect();
+        let persons = registrations::person_ids(conn, ev.organization_id, &ids)?;
+        audit::record(
+            conn,
+            actor,
+            Audit {
+                action: "registration.search",
+                subject_type: "registration",
+                subject_ids: ids.iter().map(|i| i.0).collect(),
+                person_ids: persons,
+                fields: vec![
+                    "first_name",
+                    "last_name",
+                    "company",
+                    "job_title",
+                    "country",
+                    "offers",
+                    "needs",
+                    "company_description",
+                ],
+            },
+        )?;
+    }
+    Ok(results)
+}
+
+/// The participants whose offers answer the actor's needs and the reverse, ranked, each with
+/// the words that matched; for validated participants of the event.
+pub fn matches_for_me(
+    conn: &mut Conn,
+    actor: &Actor,
+    index: &SearchIndex,
+    event: EventId,
+    limit: Option<usize>,
+) -> AppResult<Vec<Match>> {
+    actor.participant()?;
+    let limit = limit.unwrap_or(20);
+    if !(1..=rdv_search::MAX_LIMIT).contains(&limit) {
+        return Err(AppError::field(
+            "limit",
+            format!("must be between 1 and {}", rdv_search::MAX_LIMIT),
+        ));
+    }
+    let (ev, aud) = audience(conn, actor, event)?;
+    let Audience::Participant { me } = aud else {
+        return Err(AppError::forbidden("this endpoint is for participants"));
+    };
+    let scope = Scope {
+        organization_id: ev.organization_id,
+        event_id: ev.id,
+    };
+    index
+        .matches_for(&scope, me, &Filters::default(), limit)
+        .map_err(search_error)
 }
 
 #[cfg(test)]

@@ -62,8 +62,6 @@ impl<T> From<rdv_db::models::Privacy<T>> for PrivacyOut {
     }
 }
 
-pub(crate) use rdv_app::Check;
-
 /// A list query's paging parameters, shared by every list.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]

@@ -1,18 +1,12 @@
 //! Participant search and "matches for me" over the node's search index, which follows the
 //! database. Organizers search their whole event; participants see validated, visible profiles.
 
-use super::Check;
-use crate::audit::{self, Audit};
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorCode};
 use crate::AppState;
 use actix_web::{get, web, HttpResponse};
-use rdv_db::models::Event;
-use rdv_db::queries::{events, registrations};
-use rdv_domain::{CountryCode, EventId, LanguageCode, RegistrationId, RegistrationStatus};
-use rdv_search::{
-    Audience, FacetName, Filters, Page, QueryText, Scope, SearchError, SearchRequest, SectorPath,
-};
+use rdv_app::search::SearchInput;
+use rdv_domain::EventId;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -122,43 +116,6 @@ fn hit_out(h: rdv_search::Hit) -> HitOut {
     }
 }
 
-fn search_error(e: SearchError) -> ApiError {
-    match e {
-        SearchError::Query(q) => ApiError::with_fields(
-            ErrorCode::ValidationFailed,
-            "the search request is invalid",
-            std::collections::BTreeMap::from([(q.field().to_owned(), q.to_string())]),
-        ),
-        SearchError::NotIndexed(_) => ApiError::new(
-            ErrorCode::NotFound,
-            "your profile is not in the search index yet; try again in a moment",
-        ),
-        other => ApiError::internal(other),
-    }
-}
-
-fn list<T>(
-    check: &mut Check,
-    field: &str,
-    v: Option<&str>,
-    parse: impl Fn(&str) -> Result<T, String>,
-) -> Vec<T> {
-    let Some(v) = v else { return Vec::new() };
-    let items: Vec<&str> = v
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .collect();
-    if items.len() > 20 {
-        check.0.add(field, "at most 20 values");
-        return Vec::new();
-    }
-    items
-        .into_iter()
-        .filter_map(|s| check.0.check(field, parse(s)))
-        .collect()
-}
-
 fn index(state: &AppState) -> Result<std::sync::Arc<rdv_search::SearchIndex>, ApiError> {
     state.search.clone().ok_or_else(|| {
         ApiError::new(
@@ -166,31 +123,6 @@ fn index(state: &AppState) -> Result<std::sync::Arc<rdv_search::SearchIndex>, Ap
             "search is not available on this node",
         )
     })
-}
-
-/// Who is searching in this event: an organizer of its organization, or one of its validated
-/// participants. Anyone else finds no such event.
-fn audience(
-    conn: &mut rdv_db::Conn,
-    caller: &Caller,
-    event: EventId,
-) -> Result<(Event, Audience), ApiError> {
-    if let Ok(org) = caller.organizer_org() {
-        let ev = events::get(conn, org, event).map_err(|e| ApiError::from_db("event", e))?;
-        return Ok((ev, Audience::Organizer));
-    }
-    let (org, person) = caller.participant()?;
-    let ev = events::get(conn, org, event).map_err(|e| ApiError::from_db("event", e))?;
-    let mine = registrations::of_person(conn, person)?
-        .into_iter()
-        .find(|r| r.event_id == event)
-        .ok_or_else(|| ApiError::not_found("event"))?;
-    if mine.status != RegistrationStatus::Validated {
-        return Err(ApiError::forbidden(
-            "your registration to this event is not validated yet",
-        ));
-    }
-    Ok((ev, Audience::Participant { me: mine.id }))
 }
 
 /// Searches the event's participants by text, with filters, facet counts and highlights.
@@ -206,87 +138,19 @@ pub async fn search(
     let idx = index(&state)?;
     let event = EventId(id.into_inner());
     let q = query.into_inner();
-    let mut check = Check::new();
-    let text = match q.q.as_deref() {
-        Some(t) => check.0.check("q", QueryText::parse(t)),
-        None => None,
+    let input = SearchInput {
+        q: q.q,
+        participant_type: q.participant_type,
+        country: q.country,
+        sector: q.sector,
+        language: q.language,
+        facets: q.facets,
+        offset: q.offset,
+        limit: q.limit,
     };
-    let filters = Filters {
-        participant_types: list(
-            &mut check,
-            "participant_type",
-            q.participant_type.as_deref(),
-            |s| {
-                s.parse()
-                    .map_err(|e: rdv_domain::vocab::UnknownWord| e.to_string())
-            },
-        ),
-        countries: list(&mut check, "country", q.country.as_deref(), |s| {
-            CountryCode::parse(s).map_err(|e| e.to_string())
-        }),
-        sectors: list(&mut check, "sector", q.sector.as_deref(), |s| {
-            SectorPath::parse(s).map_err(|e| e.to_string())
-        }),
-        languages: list(&mut check, "language", q.language.as_deref(), |s| {
-            LanguageCode::parse(s).map_err(|e| e.to_string())
-        }),
-        meetable_types: None,
-    };
-    let facets: Vec<FacetName> = list(&mut check, "facets", q.facets.as_deref(), |s| {
-        s.parse::<FacetName>().map_err(|e| e.to_string())
-    });
-    let page = check.0.check(
-        "limit",
-        Page::new(q.offset.unwrap_or(0), q.limit.unwrap_or(20)),
-    );
-    check.finish()?;
-    // Who may search, the search itself and, for organizers, the audit row of what they saw
-    // happen in one transaction: when the audit row cannot be written, nothing is shown.
+    let actor = caller.0;
     let results = state
-        .tx(move |conn| {
-            let (ev, aud) = audience(conn, &caller, event)?;
-            let mut request = SearchRequest::new(
-                Scope {
-                    organization_id: ev.organization_id,
-                    event_id: ev.id,
-                },
-                aud,
-            );
-            request.text = text;
-            request.filters = filters;
-            request.facets = facets;
-            if let Some(p) = page {
-                request.page = p;
-            }
-            let results = idx.search(&request).map_err(search_error)?;
-            if matches!(aud, Audience::Organizer) && !results.hits.is_empty() {
-                // Organizer searches show people: a staff read of personal data.
-                let ids: Vec<RegistrationId> =
-                    results.hits.iter().map(|h| h.registration_id).collect();
-                let persons = registrations::person_ids(conn, ev.organization_id, &ids)?;
-                audit::record(
-                    conn,
-                    &caller,
-                    Audit {
-                        action: "registration.search",
-                        subject_type: "registration",
-                        subject_ids: ids.iter().map(|i| i.0).collect(),
-                        person_ids: persons,
-                        fields: vec![
-                            "first_name",
-                            "last_name",
-                            "company",
-                            "job_title",
-                            "country",
-                            "offers",
-                            "needs",
-                            "company_description",
-                        ],
-                    },
-                )?;
-            }
-            Ok(results)
-        })
+        .app_tx(move |conn| rdv_app::search::search_event(conn, &actor, &idx, event, input))
         .await?;
     Ok(HttpResponse::Ok().json(SearchOut {
         total: results.total,
@@ -328,26 +192,12 @@ pub async fn matches_me(
     query: web::Query<MatchesQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let idx = index(&state)?;
-    caller.participant()?;
     let event = EventId(id.into_inner());
-    let limit = query.limit.unwrap_or(20);
-    if !(1..=rdv_search::MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::field(
-            "limit",
-            format!("must be between 1 and {}", rdv_search::MAX_LIMIT),
-        ));
-    }
-    let (ev, aud) = state.tx(move |conn| audience(conn, &caller, event)).await?;
-    let Audience::Participant { me } = aud else {
-        return Err(ApiError::forbidden("this endpoint is for participants"));
-    };
-    let scope = Scope {
-        organization_id: ev.organization_id,
-        event_id: ev.id,
-    };
-    let found = web::block(move || idx.matches_for(&scope, me, &Filters::default(), limit))
-        .await?
-        .map_err(search_error)?;
+    let limit = query.limit;
+    let actor = caller.0;
+    let found = state
+        .app_tx(move |conn| rdv_app::search::matches_for_me(conn, &actor, &idx, event, limit))
+        .await?;
     Ok(HttpResponse::Ok().json(
         found
             .into_iter()
