@@ -164,8 +164,8 @@ pub fn throttle_address(ip: IpAddr) -> String {
     }
 }
 
-/// A login, as the edge received it.
-#[derive(Debug, Clone)]
+/// A login, as the edge received it. Its `Debug` never shows the password.
+#[derive(Clone)]
 pub struct LoginInput {
     pub email: String,
     pub password: String,
@@ -173,6 +173,17 @@ pub struct LoginInput {
     pub organization_id: Option<OrganizationId>,
     /// The client's address, as established by the edge (see `throttle_address`).
     pub client_address: Option<String>,
+}
+
+impl std::fmt::Debug for LoginInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginInput")
+            .field("email", &self.email)
+            .field("password", &"[redacted]")
+            .field("organization_id", &self.organization_id)
+            .field("client_address", &self.client_address)
+            .finish()
+    }
 }
 
 /// What a successful login or refresh grants.
@@ -267,10 +278,36 @@ fn audit_session(
     )
 }
 
-/// Checks an email and password and opens a session. Takes a connection outside any
-/// transaction: the attempt is counted (and a failure audited) even when the login fails.
-#[tracing::instrument(skip_all)]
-pub fn login(conn: &mut Conn, settings: &AuthSettings, input: LoginInput) -> AppResult<Granted> {
+/// A login whose attempt is counted and whose account (if any) is read: what checking the
+/// password needs, without holding a database connection during the slow hash.
+pub struct LoginAttempt {
+    input: LoginInput,
+    pair_key: String,
+    address_key: String,
+    account: Option<UserAccount>,
+}
+
+impl LoginAttempt {
+    /// Verifies the password (argon2id: tens of milliseconds, on purpose). An unknown account
+    /// is checked against a dummy hash, so timing does not tell which emails have accounts.
+    pub fn password_matches(&self) -> bool {
+        let hash = self
+            .account
+            .as_ref()
+            .map(|a| a.password_hash.as_str())
+            .unwrap_or_else(|| dummy_hash());
+        verify_password(&self.input.password, hash)
+    }
+}
+
+/// First step of a login: counts the attempt on the (account, address) pair and on the
+/// address, or on neither when one is blocked (429), and reads the account. Takes a connection
+/// outside any transaction: the count stays even when the login fails.
+pub fn begin_login(
+    conn: &mut Conn,
+    settings: &AuthSettings,
+    input: LoginInput,
+) -> AppResult<LoginAttempt> {
     if input.email.len() > 254 || input.password.len() > 1024 {
         return Err(AppError::InvalidCredentials);
     }
@@ -278,9 +315,7 @@ pub fn login(conn: &mut Conn, settings: &AuthSettings, input: LoginInput) -> App
     let address = input.client_address.clone().unwrap_or_default();
     let pair_key = format!("pair:{}", sha256_hex(&format!("{email}\n{address}")));
     let address_key = format!("address:{}", sha256_hex(&address));
-
-    // Count the attempt on both keys, or on neither when one is blocked.
-    let account: Option<UserAccount> = conn.transaction(|conn| {
+    let account = conn.transaction(|conn| {
         if let Some(until) = accounts::take_attempt(conn, &pair_key, settings.pair_policy())? {
             return Err(too_many(until));
         }
@@ -290,14 +325,30 @@ pub fn login(conn: &mut Conn, settings: &AuthSettings, input: LoginInput) -> App
         }
         Ok(accounts::find_by_email(conn, &email)?)
     })?;
+    Ok(LoginAttempt {
+        input,
+        pair_key,
+        address_key,
+        account,
+    })
+}
 
-    let hash = account
-        .as_ref()
-        .map(|a| a.password_hash.as_str())
-        .unwrap_or_else(|| dummy_hash());
-    let valid = verify_password(&input.password, hash);
+/// Last step of a login, once the password is checked: a failure is audited (for a known
+/// account) and refused; a success clears the pair's count and opens a session.
+pub fn finish_login(
+    conn: &mut Conn,
+    settings: &AuthSettings,
+    attempt: LoginAttempt,
+    password_matches: bool,
+) -> AppResult<Granted> {
+    let LoginAttempt {
+        input,
+        pair_key,
+        address_key,
+        account,
+    } = attempt;
     let account = match account {
-        Some(a) if valid && a.disabled_at.is_none() => a,
+        Some(a) if password_matches && a.disabled_at.is_none() => a,
         other => {
             if let Some(a) = other {
                 audit::record_as(
@@ -329,6 +380,15 @@ pub fn login(conn: &mut Conn, settings: &AuthSettings, input: LoginInput) -> App
         audit_session(conn, &granted.actor, "login", granted.session)?;
         Ok(granted)
     })
+}
+
+/// Checks an email and password and opens a session, in one go (for callers that may hold a
+/// connection during the password check; the API splits the steps to free it meanwhile).
+#[tracing::instrument(skip_all)]
+pub fn login(conn: &mut Conn, settings: &AuthSettings, input: LoginInput) -> AppResult<Granted> {
+    let attempt = begin_login(conn, settings, input)?;
+    let matches = attempt.password_matches();
+    finish_login(conn, settings, attempt, matches)
 }
 
 fn invalid_refresh() -> AppError {
@@ -440,6 +500,17 @@ pub fn authenticate(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_login_never_prints_its_password() {
+        let input = LoginInput {
+            email: "a@b.example".into(),
+            password: "hunter2-secret".into(),
+            organization_id: None,
+            client_address: None,
+        };
+        assert!(!format!("{input:?}").contains("hunter2"));
+    }
 
     #[test]
     fn ipv6_addresses_count_per_64_and_mapped_ipv4_as_ipv4() {

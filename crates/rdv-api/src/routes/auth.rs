@@ -88,9 +88,19 @@ pub async fn login(
         organization_id: body.organization_id.map(OrganizationId),
         client_address: client_address(&req, state.server.trusted_proxy_hops),
     };
+    // The slow password check runs without holding a database connection.
+    let settings = state.auth.clone();
+    let attempt = state
+        .app_conn(move |conn| rdv_app::auth::begin_login(conn, &settings, input))
+        .await?;
+    let (attempt, matches) = web::block(move || {
+        let matches = attempt.password_matches();
+        (attempt, matches)
+    })
+    .await?;
     let settings = state.auth.clone();
     let granted = state
-        .app_conn(move |conn| rdv_app::auth::login(conn, &settings, input))
+        .app_conn(move |conn| rdv_app::auth::finish_login(conn, &settings, attempt, matches))
         .await?;
     Ok(HttpResponse::Ok().json(pair(&state, granted)?))
 }

@@ -33,6 +33,13 @@ pub fn batch_after(
         .load(conn)?)
 }
 
+/// Outbox rows (xid, id, registration id) as positions.
+fn positions(rows: Vec<(i64, i64, i64)>) -> Vec<(OutboxPosition, RegistrationId)> {
+    rows.into_iter()
+        .map(|(xid, id, r)| (OutboxPosition { xid, id }, RegistrationId(r)))
+        .collect()
+}
+
 /// A position in the outbox, in (writer's transaction id, entry id) order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
 pub struct OutboxPosition {
@@ -77,10 +84,8 @@ pub fn settled_after(
             search_outbox::id,
             search_outbox::registration_id,
         ))
-        .load::<(i64, i64, i64)>(conn)?
-        .into_iter()
-        .map(|(xid, id, r)| (OutboxPosition { xid, id }, RegistrationId(r)))
-        .collect())
+        .load::<(i64, i64, i64)>(conn)
+        .map(positions)?)
 }
 
 /// Entries of transactions at or above `horizon` that are already visible (committed early,
@@ -99,10 +104,8 @@ pub fn unsettled(
             search_outbox::id,
             search_outbox::registration_id,
         ))
-        .load::<(i64, i64, i64)>(conn)?
-        .into_iter()
-        .map(|(xid, id, r)| (OutboxPosition { xid, id }, RegistrationId(r)))
-        .collect())
+        .load::<(i64, i64, i64)>(conn)
+        .map(positions)?)
 }
 
 /// Below this transaction id the outbox was pruned: an index positioned lower must rebuild.
