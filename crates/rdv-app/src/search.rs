@@ -528,16 +528,22 @@ mod tests {
             .collect()
     }
 
+    /// A database holding the demo event. Nobody logs in here, so the accounts need no real
+    /// password hash.
+    fn seeded() -> (TestDatabase, rdv_db::Conn) {
+        let db = TestDatabase::new();
+        let mut conn = db.connect();
+        rdv_db::seed::seed_demo(&mut conn, "no login in these tests").unwrap();
+        (db, conn)
+    }
+
     fn exec(conn: &mut rdv_db::Conn, sql: &str) {
         diesel::sql_query(sql).execute(conn).unwrap();
     }
 
     #[test]
     fn the_index_follows_the_database_and_survives_a_restart() {
-        let db = TestDatabase::new();
-        let mut conn = db.connect();
-        let hash = crate::auth::hash_password("demo").unwrap();
-        rdv_db::seed::seed_demo(&mut conn, &hash).unwrap();
+        let (_db, mut conn) = seeded();
         let dir = tempfile::tempdir().unwrap();
         let index = open(dir.path()).unwrap();
         assert!(index.needs_rebuild());
@@ -586,10 +592,7 @@ mod tests {
     /// committed and applied is still applied: whatever the commit order, nothing is missed.
     #[test]
     fn a_writer_committing_after_thousands_of_newer_entries_is_not_missed() {
-        let db = TestDatabase::new();
-        let mut conn = db.connect();
-        let hash = crate::auth::hash_password("demo").unwrap();
-        rdv_db::seed::seed_demo(&mut conn, &hash).unwrap();
+        let (db, mut conn) = seeded();
         let dir = tempfile::tempdir().unwrap();
         let index = open(dir.path()).unwrap();
         reindex(&mut conn, &index).unwrap();
@@ -645,10 +648,7 @@ mod tests {
     /// the pruned changes.
     #[test]
     fn an_index_left_behind_by_pruning_rebuilds() {
-        let db = TestDatabase::new();
-        let mut conn = db.connect();
-        let hash = crate::auth::hash_password("demo").unwrap();
-        rdv_db::seed::seed_demo(&mut conn, &hash).unwrap();
+        let (_db, mut conn) = seeded();
         let dir = tempfile::tempdir().unwrap();
         let index = open(dir.path()).unwrap();
         reindex(&mut conn, &index).unwrap();
@@ -682,10 +682,7 @@ mod tests {
     /// reports ok once the database is back.
     #[test]
     fn a_dead_follower_is_restarted_and_recovers() {
-        let db = TestDatabase::new();
-        let mut conn = db.connect();
-        let hash = crate::auth::hash_password("demo").unwrap();
-        rdv_db::seed::seed_demo(&mut conn, &hash).unwrap();
+        let (db, _conn) = seeded();
         let refuse = |allow: bool| {
             diesel::sql_query(format!(
                 "ALTER DATABASE \"{}\" ALLOW_CONNECTIONS {allow}",
