@@ -3,13 +3,14 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 CARGO ?= cargo
 
-.PHONY: help deps db run test build lint openapi bench-planner bench-search
+.PHONY: help deps db run test build lint openapi conformance bench-planner bench-search
 
 help:
 	@echo "make run            start PostgreSQL if needed, migrate, seed the demo, serve on 127.0.0.1:8080"
 	@echo "make test           every test of the workspace against a real PostgreSQL"
 	@echo "make lint           rustfmt and clippy"
 	@echo "make openapi        rewrite docs/openapi.json from the code"
+	@echo "make conformance    schemathesis, every check, against a seeded server (part of make test)"
 	@echo "make bench-planner  planner benchmark -> target/bench/planner.json"
 	@echo "make bench-search   search benchmark -> target/bench/search.json"
 
@@ -37,7 +38,21 @@ test: deps
 	  $(CARGO) nextest run --workspace --no-fail-fast; \
 	else \
 	  $(CARGO) test --workspace --no-fail-fast; \
-	fi
+	fi; \
+	$(MAKE) --no-print-directory conformance
+
+# The virtual environment of the independent checkers, from PyPI (tests/conformance).
+VENV := target/conformance-venv
+$(VENV)/ready: tests/conformance/requirements.txt
+	@rm -rf $(VENV)
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check -r tests/conformance/requirements.txt
+	@touch $@
+
+conformance: deps $(VENV)/ready
+	@set -e; url=$$(scripts/db.sh); \
+	$(CARGO) build -q -p rdv; \
+	scripts/api-conformance.sh "$$url"
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -20,6 +20,9 @@ async fn demo_logins_work_and_carry_their_roles() {
     assert_error(status, &body, 401, "invalid_credentials");
     let (status, body) = app.login_full("nobody@demo.example", "demo").await;
     assert_error(status, &body, 401, "invalid_credentials");
+    // A NUL, which no stored email can hold, is a wrong email like any other.
+    let (status, body) = app.login_full("admin@demo.example\u{0}", "demo").await;
+    assert_error(status, &body, 401, "invalid_credentials");
 }
 
 #[actix_web::test]

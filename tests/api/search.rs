@@ -117,9 +117,7 @@ async fn bad_search_input_is_a_clear_4xx() {
     let event = app.demo_event(&admin).await;
     let long = "a".repeat(10_000);
     let cases = [
-        ("q=".to_owned(), "q"),
         (format!("q={long}"), "q"),
-        ("q=%22usinage".to_owned(), "q"),
         ("facets=colour".to_owned(), "facets"),
         ("limit=1000".to_owned(), "limit"),
         ("country=France".to_owned(), "country"),

@@ -2,7 +2,7 @@
 
 use crate::common::{assert_error, TestApp};
 use diesel::prelude::*;
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 fn person_count(app: &TestApp) -> i64 {
@@ -146,8 +146,59 @@ async fn persons_are_created_normalised_and_duplicates_conflict() {
         .await;
     let fields = assert_error(status, &body, 409, "conflict");
     assert!(fields.get("email").is_some());
+    // A patch naming no field changes nothing and answers the person as they are.
     let (status, body) = app
         .patch(&format!("/api/persons/{}", person["id"]), &admin, json!({}))
         .await;
-    assert_error(status, &body, 422, "validation_failed");
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["updated_at"], person["updated_at"]);
+}
+
+#[actix_web::test]
+async fn a_known_path_asked_with_another_method_is_405_with_allow() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    for (method, path, allow) in [
+        ("DELETE", "/api/persons/1", "GET, PATCH"),
+        ("PUT", "/api/events", "GET, POST"),
+        ("POST", "/api/openapi.json", "GET"),
+    ] {
+        let resp = app
+            .client
+            .request(method.parse().unwrap(), format!("{}{path}", app.base))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            resp.status(),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{method} {path}"
+        );
+        assert_eq!(
+            resp.headers().get("allow").and_then(|v| v.to_str().ok()),
+            Some(allow),
+            "{method} {path}"
+        );
+    }
+    let (status, body) = app.get("/api/persons/1/nothing", &admin).await;
+    assert_error(status, &body, 404, "not_found");
+}
+
+#[actix_web::test]
+async fn integers_written_with_a_zero_fraction_are_integers() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let event = app.demo_event(&admin).await;
+    let tables = format!("/api/events/{event}/tables");
+    let (status, body) = app
+        .request(Method::PUT, &tables, Some(&admin), Some(json!({"count": 61.0})))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body.as_array().map(Vec::len), Some(61));
+    let (status, body) = app
+        .request(Method::PUT, &tables, Some(&admin), Some(json!({"count": 61.5})))
+        .await;
+    let fields = assert_error(status, &body, 422, "validation_failed");
+    assert!(fields.get("count").is_some(), "{body}");
 }

@@ -22,6 +22,7 @@ pub enum ErrorCode {
     InvalidCredentials,
     Forbidden,
     NotFound,
+    MethodNotAllowed,
     Conflict,
     TooManyRequests,
     DatabaseUnavailable,
@@ -38,6 +39,7 @@ impl ErrorCode {
             ErrorCode::Unauthorized | ErrorCode::InvalidCredentials => StatusCode::UNAUTHORIZED,
             ErrorCode::Forbidden => StatusCode::FORBIDDEN,
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
+            ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ErrorCode::Conflict => StatusCode::CONFLICT,
             ErrorCode::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::DatabaseUnavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -61,6 +63,8 @@ pub struct ApiError {
     message: String,
     fields: BTreeMap<String, String>,
     retry_after_seconds: Option<i64>,
+    /// The methods the resource answers, for a 405.
+    allow: Option<String>,
     /// What went wrong inside, for the log only.
     internal: Option<String>,
 }
@@ -72,6 +76,7 @@ impl ApiError {
             message: message.into(),
             fields: BTreeMap::new(),
             retry_after_seconds: None,
+            allow: None,
             internal: None,
         }
     }
@@ -94,6 +99,16 @@ impl ApiError {
 
     pub fn not_found(what: &str) -> Self {
         Self::new(ErrorCode::NotFound, format!("{what} not found"))
+    }
+
+    pub fn method_not_allowed(allow: &str) -> Self {
+        Self {
+            allow: Some(allow.to_owned()),
+            ..Self::new(
+                ErrorCode::MethodNotAllowed,
+                format!("this resource answers {allow} only"),
+            )
+        }
     }
 
     pub fn forbidden(message: impl Into<String>) -> Self {
@@ -187,6 +202,9 @@ impl ResponseError for ApiError {
         let mut resp = HttpResponse::build(status);
         if let Some(s) = self.retry_after_seconds {
             resp.insert_header((header::RETRY_AFTER, s.max(1).to_string()));
+        }
+        if let Some(allow) = &self.allow {
+            resp.insert_header((header::ALLOW, allow.clone()));
         }
         if self.code == ErrorCode::Unauthorized {
             resp.insert_header((header::WWW_AUTHENTICATE, "Bearer"));

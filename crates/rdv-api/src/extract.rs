@@ -117,3 +117,69 @@ where
     use serde::Deserialize;
     Option::<T>::deserialize(de).map(Some)
 }
+
+/// An integer as JSON Schema reads one: `48` and `48.0` alike (a number without fraction),
+/// within the range of `T`.
+struct Integral<T>(T);
+
+impl<'de, T: TryFrom<i64>> serde::Deserialize<'de> for Integral<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        struct V<T>(std::marker::PhantomData<T>);
+        impl<T: TryFrom<i64>> serde::de::Visitor<'_> for V<T> {
+            type Value = Integral<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an integer")
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                T::try_from(v)
+                    .map(Integral)
+                    .map_err(|_| E::custom(format!("integer {v} is out of range")))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                let v = i64::try_from(v)
+                    .map_err(|_| E::custom(format!("integer {v} is out of range")))?;
+                self.visit_i64(v)
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                // i64::MAX as f64 rounds up to 2^63, which is out of range.
+                if v.fract() != 0.0 || !(-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&v) {
+                    return Err(E::custom(format!("{v} is not an integer")));
+                }
+                #[allow(clippy::cast_possible_truncation)]
+                self.visit_i64(v as i64)
+            }
+        }
+        de.deserialize_any(V(std::marker::PhantomData))
+    }
+}
+
+/// `#[serde(deserialize_with)]` for an integer field.
+pub fn integer<'de, T, D>(de: D) -> Result<T, D::Error>
+where
+    T: TryFrom<i64>,
+    D: serde::Deserializer<'de>,
+{
+    use serde::Deserialize;
+    Integral::<T>::deserialize(de).map(|i| i.0)
+}
+
+/// `#[serde(default, deserialize_with)]` for an optional integer field.
+pub fn opt_integer<'de, T, D>(de: D) -> Result<Option<T>, D::Error>
+where
+    T: TryFrom<i64>,
+    D: serde::Deserializer<'de>,
+{
+    use serde::Deserialize;
+    Option::<Integral<T>>::deserialize(de).map(|o| o.map(|i| i.0))
+}
+
+/// `#[serde(default, deserialize_with)]` for an integer a patch may clear: absent → `None`,
+/// `null` → `Some(None)`.
+pub fn double_opt_integer<'de, T, D>(de: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: TryFrom<i64>,
+    D: serde::Deserializer<'de>,
+{
+    use serde::Deserialize;
+    Option::<Integral<T>>::deserialize(de).map(|o| Some(o.map(|i| i.0)))
+}

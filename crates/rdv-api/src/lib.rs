@@ -8,6 +8,7 @@ pub mod extract;
 pub mod observe;
 pub mod openapi;
 pub mod routes;
+pub mod schema;
 pub mod settings;
 
 use actix_web::{web, App, HttpServer};

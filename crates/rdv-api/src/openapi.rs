@@ -43,8 +43,8 @@ use utoipa::{Modify, OpenApi};
         routes::search::search,
         routes::search::matches_me,
     ),
-    components(schemas(crate::error::ErrorBody, crate::error::ErrorCode)),
-    modifiers(&BearerAuth, &ApiPrefix),
+    components(schemas(crate::error::ErrorBody, crate::error::ErrorCode, routes::events::BreakIn)),
+    modifiers(&BearerAuth, &ApiPrefix, &ErrorResponses),
     servers((url = "/")),
 )]
 pub struct ApiDoc;
@@ -77,6 +77,99 @@ impl Modify for ApiPrefix {
             .map(|(path, item)| (format!("/api{path}"), item))
             .collect();
     }
+}
+
+/// Declares on every operation the errors its shape lets it return, with the error body: a
+/// secured operation can answer 401 (no valid session) and 403 (not allowed); one with a path
+/// parameter 404; one with a body 400 (malformed JSON), 413, 415 and 422; one with query
+/// parameters 422. What only some operations return (409, 429...) their annotations declare.
+struct ErrorResponses;
+
+impl Modify for ErrorResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::ParameterIn;
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let error = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build()
+        };
+        let secured_by_default = openapi.security.as_ref().is_some_and(|s| !s.is_empty());
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                item.get.as_mut(),
+                item.put.as_mut(),
+                item.post.as_mut(),
+                item.delete.as_mut(),
+                item.patch.as_mut(),
+            ];
+            for op in operations.into_iter().flatten() {
+                let params = op.parameters.as_deref().unwrap_or_default();
+                let has_path = params
+                    .iter()
+                    .any(|p| matches!(p.parameter_in, ParameterIn::Path));
+                let has_query = params
+                    .iter()
+                    .any(|p| matches!(p.parameter_in, ParameterIn::Query));
+                let secured = op
+                    .security
+                    .as_ref()
+                    .map_or(secured_by_default, |s| !s.is_empty());
+                let mut add = |status: &str, description: &str| {
+                    op.responses
+                        .responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| error(description).into());
+                };
+                if secured {
+                    add("401", "no valid session: missing, expired or revoked token");
+                    add("403", "the caller's role may not do this");
+                }
+                if has_path {
+                    add("404", "no such resource the caller may see");
+                }
+                if op.request_body.is_some() {
+                    add("400", "the body is not well-formed JSON");
+                    add("413", "the body is too large");
+                    add("415", "the body is not application/json");
+                    add("422", "invalid fields, each named");
+                }
+                if has_query {
+                    add("422", "invalid query parameters, each named");
+                }
+            }
+        }
+    }
+}
+
+/// The methods the document declares for each path, to answer 405 with `Allow` for the others.
+pub fn methods_by_path() -> Vec<(String, Vec<&'static str>)> {
+    let doc = ApiDoc::openapi();
+    doc.paths
+        .paths
+        .iter()
+        .map(|(path, item)| {
+            let mut methods = Vec::new();
+            for (name, present) in [
+                ("GET", item.get.is_some()),
+                ("PUT", item.put.is_some()),
+                ("POST", item.post.is_some()),
+                ("DELETE", item.delete.is_some()),
+                ("PATCH", item.patch.is_some()),
+            ] {
+                if present {
+                    methods.push(name);
+                }
+            }
+            (path.clone(), methods)
+        })
+        .collect()
 }
 
 /// The document as committed: pretty JSON with a trailing newline.

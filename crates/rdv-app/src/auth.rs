@@ -323,6 +323,10 @@ pub fn begin_login(
         {
             return Err(too_many(until));
         }
+        // No account's email holds a NUL, which PostgreSQL text cannot store anyway.
+        if email.contains('\0') {
+            return Ok(None);
+        }
         Ok(accounts::find_by_email(conn, &email)?)
     })?;
     Ok(LoginAttempt {

@@ -61,12 +61,25 @@ pub struct CalendarDay {
     pub slots: Vec<MeetingSlot>,
 }
 
+/// The shortest and longest meeting slot, in minutes.
+pub const SLOT_MINUTES: (i64, i64) = (5, 240);
+/// The most breaks a day may have.
+pub const MAX_BREAKS: usize = 20;
+/// The most shared tables an event may have.
+pub const MAX_TABLES: i32 = 2000;
+
+/// A time of day as `format::TIME_OF_DAY` states it: `HH:MM` or `HH:MM:SS`.
 fn parse_time(check: &mut Check, field: &str, v: &str) -> Option<NaiveTime> {
-    let parsed =
-        NaiveTime::parse_from_str(v, "%H:%M").or_else(|_| NaiveTime::parse_from_str(v, "%H:%M:%S"));
+    let parsed = if rdv_domain::format::TIME_OF_DAY.is_match(v) {
+        NaiveTime::parse_from_str(v, "%H:%M:%S")
+            .or_else(|_| NaiveTime::parse_from_str(v, "%H:%M"))
+            .ok()
+    } else {
+        None
+    };
     check
         .0
-        .check(field, parsed.map_err(|_| "must be a time such as 09:30"))
+        .check(field, parsed.ok_or("must be a time such as 09:30"))
 }
 
 fn check_time_zone(check: &mut Check, v: &str) -> Option<String> {
@@ -186,11 +199,15 @@ pub fn add_day(
         (Some(s), Some(e)) => check.0.check("ends_at", TimeRange::new(s, e)),
         _ => None,
     };
-    if !(5..=240).contains(&b.slot_minutes) {
-        check.add("slot_minutes", "must be between 5 and 240");
+    let (shortest, longest) = SLOT_MINUTES;
+    if !(shortest..=longest).contains(&b.slot_minutes) {
+        check.add(
+            "slot_minutes",
+            format!("must be between {shortest} and {longest}"),
+        );
     }
-    if b.breaks.len() > 20 {
-        check.add("breaks", "at most 20 breaks a day");
+    if b.breaks.len() > MAX_BREAKS {
+        check.add("breaks", format!("at most {MAX_BREAKS} breaks a day"));
     }
     let mut breaks = Vec::new();
     for (i, br) in b.breaks.iter().enumerate() {
@@ -218,7 +235,8 @@ pub fn add_day(
     let event = own_event(conn, actor, id)?;
     let tz = time_zone(&event)?;
     let (day, slots) = events::add_day(conn, &event, date, &plan).map_err(|e| match e {
-        DbError::Rejected(m) => AppError::field("date", m),
+        // The date is well-formed; whether it fits depends on the event's dates.
+        DbError::Rejected(m) => AppError::conflict_on("date", m),
         DbError::Conflict(_) => {
             AppError::conflict(format!("the event already has a day on {date}"))
         }
@@ -262,8 +280,11 @@ pub fn set_tables(
     count: i32,
 ) -> AppResult<Vec<MeetingTable>> {
     actor.admin_org()?;
-    if !(0..=2000).contains(&count) {
-        return Err(AppError::field("count", "must be between 0 and 2000"));
+    if !(0..=MAX_TABLES).contains(&count) {
+        return Err(AppError::field(
+            "count",
+            format!("must be between 0 and {MAX_TABLES}"),
+        ));
     }
     own_event(conn, actor, id)?;
     Ok(events::set_table_count(conn, id, count)?)

@@ -2,7 +2,8 @@
 
 use crate::error::AppError;
 use rdv_domain::{
-    BoundedText, CountryCode, EmailAddress, LanguageCode, MultilineText, PhoneNumber,
+    BoundedText, CountryCode, EmailAddress, LanguageCode, MultilineText, PhoneNumber, TextFormat,
+    ValueError,
 };
 use std::collections::BTreeMap;
 use std::fmt;
@@ -60,8 +61,23 @@ impl Check {
     pub fn opt_text<const MAX: usize>(&mut self, field: &str, v: Option<&str>) -> Option<String> {
         match v {
             Some(s) if !s.trim().is_empty() => self.text::<MAX>(field, s),
-            _ => None,
+            Some(s) => self.blank(field, s, BoundedText::<MAX>::format()),
+            None => None,
         }
+    }
+
+    /// A blank value reads as absent, provided it fits the field's length.
+    fn blank(&mut self, field: &str, v: &str, format: TextFormat) -> Option<String> {
+        if !format.or_blank().accepts(v) {
+            self.0.check(
+                field,
+                Err::<(), _>(ValueError::TooLong {
+                    max: format.max_chars,
+                    len: v.chars().count(),
+                }),
+            );
+        }
+        None
     }
 
     /// Text that may span lines, such as a description.
@@ -79,7 +95,8 @@ impl Check {
     ) -> Option<String> {
         match v {
             Some(s) if !s.trim().is_empty() => self.multiline::<MAX>(field, s),
-            _ => None,
+            Some(s) => self.blank(field, s, MultilineText::<MAX>::format()),
+            None => None,
         }
     }
 
@@ -95,7 +112,8 @@ impl Check {
                 .0
                 .check(field, PhoneNumber::parse(s))
                 .map(|p| p.as_str().to_owned()),
-            _ => None,
+            Some(s) => self.blank(field, s, PhoneNumber::FORMAT),
+            None => None,
         }
     }
 
@@ -105,7 +123,8 @@ impl Check {
                 .0
                 .check(field, CountryCode::parse(s))
                 .map(|c| c.as_str().to_owned()),
-            _ => None,
+            Some(s) => self.blank(field, s, CountryCode::FORMAT),
+            None => None,
         }
     }
 

@@ -17,6 +17,9 @@ pub struct OrganizationInput {
     pub name: String,
 }
 
+/// The shortest and longest password a new account may have, in characters.
+pub const PASSWORD_CHARS: (usize, usize) = (10, 200);
+
 /// An organizer to add: an existing account (no password) or a new one (with a password).
 #[derive(Debug, Clone, Default)]
 pub struct MemberInput {
@@ -81,8 +84,9 @@ pub fn add_member(
     }
     if let Some(p) = &input.password {
         let len = p.chars().count();
-        if !(10..=200).contains(&len) {
-            check.add("password", "must be 10 to 200 characters");
+        let (min, max) = PASSWORD_CHARS;
+        if !(min..=max).contains(&len) {
+            check.add("password", format!("must be {min} to {max} characters"));
         }
     }
     check.finish()?;
@@ -99,7 +103,8 @@ pub fn add_member(
         }
         (Some(existing), None) => existing,
         (None, None) => {
-            return Err(AppError::field(
+            // The body is well-formed; what it lacks depends on the accounts that exist.
+            return Err(AppError::conflict_on(
                 "password",
                 "is required: no account has this email yet",
             ))

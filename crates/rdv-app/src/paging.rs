@@ -6,6 +6,8 @@ use rdv_db::queries::Page;
 
 pub const DEFAULT_PER_PAGE: u32 = 50;
 pub const MAX_PER_PAGE: u32 = 200;
+/// The last page number a list accepts.
+pub const MAX_PAGE: u32 = 1_000_000;
 
 /// A checked page request: the rows to fetch and the numbers to echo back.
 #[derive(Debug, Clone, Copy)]
@@ -20,8 +22,8 @@ pub fn page(page: Option<u32>, per_page: Option<u32>) -> AppResult<Paging> {
     let mut errs = FieldErrors::default();
     let number = page.unwrap_or(1);
     let per_page = per_page.unwrap_or(DEFAULT_PER_PAGE);
-    if number == 0 || number > 1_000_000 {
-        errs.add("page", "must be between 1 and 1000000");
+    if number == 0 || number > MAX_PAGE {
+        errs.add("page", format!("must be between 1 and {MAX_PAGE}"));
     }
     if per_page == 0 || per_page > MAX_PER_PAGE {
         errs.add("per_page", format!("must be between 1 and {MAX_PER_PAGE}"));

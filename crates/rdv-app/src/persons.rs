@@ -72,16 +72,14 @@ pub struct PersonQuery {
     pub per_page: Option<u32>,
 }
 
+/// `mr`, `mrs` or `mx`; blank or absent for none (`format::CIVILITY_OR_BLANK`).
 fn civility(check: &mut Check, v: Option<&str>) -> Option<String> {
     match v {
-        Some(c) if !c.trim().is_empty() => {
-            if ["mr", "mrs", "mx"].contains(&c) {
-                Some(c.to_owned())
-            } else {
-                check.add("civility", "must be mr, mrs or mx");
-                None
-            }
+        Some(c) if !rdv_domain::format::CIVILITY_OR_BLANK.is_match(c) => {
+            check.add("civility", "must be mr, mrs or mx");
+            None
         }
+        Some(c) if !c.trim().is_empty() => Some(c.to_owned()),
         _ => None,
     }
 }
@@ -134,10 +132,8 @@ pub(crate) fn changes(p: PersonPatch) -> AppResult<PersonChanges> {
         optout_phone_prospecting_at: optout(p.optout_phone_prospecting),
         last_verified_at: None,
     };
+    // A patch naming no field changes nothing and answers the current state.
     c.finish()?;
-    if changes.is_empty() {
-        return Err(AppError::field("body", "names no field to change"));
-    }
     Ok(changes)
 }
 

@@ -78,10 +78,24 @@ pub fn transition_allowed(from: RegistrationStatus, to: RegistrationStatus) -> b
     }
 }
 
+/// Whether a new registration may start in `status`: pending or validated.
+pub fn may_start_in(status: RegistrationStatus) -> bool {
+    matches!(
+        status,
+        RegistrationStatus::Pending | RegistrationStatus::Validated
+    )
+}
+
+/// At most this many sectors and languages per registration.
+pub const MAX_SECTORS: usize = 20;
+pub const MAX_LANGUAGES: usize = 10;
+/// The largest meeting quota.
+pub const MAX_QUOTA: i32 = 1000;
+
 /// Sector paths as the search parses them: what is stored here is what a search can filter on.
 fn sectors(c: &mut Check, v: Vec<String>) -> Vec<String> {
-    if v.len() > 20 {
-        c.add("sectors", "at most 20 sectors");
+    if v.len() > MAX_SECTORS {
+        c.add("sectors", format!("at most {MAX_SECTORS} sectors"));
     }
     v.iter()
         .enumerate()
@@ -93,8 +107,8 @@ fn sectors(c: &mut Check, v: Vec<String>) -> Vec<String> {
 }
 
 fn languages(c: &mut Check, v: Vec<String>) -> Vec<String> {
-    if v.len() > 10 {
-        c.add("languages", "at most 10 languages");
+    if v.len() > MAX_LANGUAGES {
+        c.add("languages", format!("at most {MAX_LANGUAGES} languages"));
     }
     v.iter()
         .enumerate()
@@ -104,8 +118,8 @@ fn languages(c: &mut Check, v: Vec<String>) -> Vec<String> {
 
 fn quota(c: &mut Check, v: Option<i32>) -> Option<i32> {
     match v {
-        Some(q) if !(0..=1000).contains(&q) => {
-            c.add("meeting_quota", "must be between 0 and 1000");
+        Some(q) if !(0..=MAX_QUOTA).contains(&q) => {
+            c.add("meeting_quota", format!("must be between 0 and {MAX_QUOTA}"));
             None
         }
         other => other,
@@ -231,10 +245,7 @@ pub fn create(
     let mut c = Check::new();
     let participant_type = c.word::<ParticipantType>("participant_type", &b.participant_type);
     let status = c.word::<RegistrationStatus>("status", b.status.as_deref().unwrap_or("pending"));
-    if matches!(
-        status,
-        Some(RegistrationStatus::Refused | RegistrationStatus::Cancelled)
-    ) {
+    if status.is_some_and(|s| !may_start_in(s)) {
         c.add("status", "a new registration is pending or validated");
     }
     let company_description =
@@ -250,7 +261,7 @@ pub fn create(
         return Err(AppError::internal("checked fields missing"));
     };
     let ev = events::get(conn, org, event).map_err(|e| AppError::from_db("event", e))?;
-    let no_such_person = || AppError::field("person_id", "no such person in this organization");
+    let no_such_person = || AppError::not_found("person");
     let person = persons::get(conn, org, b.person_id).map_err(|_| no_such_person())?;
     if person.privacy.restricted_at.is_some() {
         if !sees_restricted(actor) {
@@ -349,10 +360,8 @@ pub fn update(
         meeting_quota: b.meeting_quota.map(|v| quota(&mut c, v)),
         stand: b.stand.map(|v| c.opt_text::<50>("stand", v.as_deref())),
     };
+    // A patch naming no field changes nothing and answers the current state.
     c.finish()?;
-    if changes.is_empty() {
-        return Err(AppError::field("body", "names no field to change"));
-    }
     let (_, person) = changeable(conn, actor, id)?;
     let r = registrations::update(conn, org, id, &changes)
         .map_err(|e| AppError::from_db("registration", e))?;

@@ -338,7 +338,7 @@ pub struct SearchInput {
 }
 
 /// At most this many values in one comma-separated filter.
-const MAX_LIST: usize = 20;
+pub const MAX_LIST: usize = 20;
 
 fn list<T>(
     check: &mut Check,
@@ -408,8 +408,9 @@ pub fn search_event(
 ) -> AppResult<SearchResults> {
     let mut check = Check::new();
     let text = match input.q.as_deref() {
-        Some(t) => check.0.check("q", QueryText::parse(t)),
-        None => None,
+        // Blank text is no text: everyone the filters let through.
+        Some(t) if !t.trim().is_empty() => check.0.check("q", QueryText::parse(t)),
+        _ => None,
     };
     let filters = Filters {
         participant_types: list(

@@ -1,12 +1,14 @@
 //! The vocabulary every rdv crate shares: typed ids, values parsed at the edge (emails, phone
 //! numbers, slot ranges, bounded text) and the privacy terms stored with personal data.
 
+pub mod format;
 pub mod ids;
 pub mod privacy;
 pub mod slots;
 pub mod text;
 pub mod vocab;
 
+pub use format::TextFormat;
 pub use ids::*;
 pub use privacy::{DataSource, LegalBasis, RetentionPolicy};
 pub use slots::{generate_slots, DayPlan, GeneratedSlot, SlotError, TimeRange};

@@ -1,5 +1,6 @@
 //! Text values parsed at the edge: whatever holds one of these types has been checked.
 
+use crate::format::{self, TextFormat};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -35,25 +36,46 @@ fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
-/// Trims `input` and checks its length and characters; `multiline` also lets line breaks and
-/// tabs through.
+/// Checks `input` against its format (`LINE` or `MULTILINE`, at most `max` characters
+/// surrounding whitespace included) and trims it; a refusal names the first thing wrong.
 fn parse_text(input: &str, max: usize, multiline: bool) -> Result<String, ValueError> {
-    let trimmed = input.trim();
-    if trimmed.is_empty() {
-        return Err(ValueError::Empty);
-    }
-    let len = trimmed.chars().count();
+    let format = if multiline {
+        &format::MULTILINE
+    } else {
+        &format::LINE
+    };
+    let len = input.chars().count();
     if len > max {
         return Err(ValueError::TooLong { max, len });
     }
-    let allowed = |c: char| multiline && matches!(c, '\n' | '\r' | '\t');
-    if trimmed.chars().any(|c| c.is_control() && !allowed(c)) {
-        return Err(ValueError::Control);
+    if format.is_match(input) {
+        return Ok(input.trim().to_owned());
     }
-    if trimmed.chars().any(is_bidi_control) {
-        return Err(ValueError::Bidi);
+    let trimmed = input.trim();
+    if trimmed.is_empty() {
+        Err(ValueError::Empty)
+    } else if trimmed.chars().any(is_bidi_control) {
+        Err(ValueError::Bidi)
+    } else {
+        Err(ValueError::Control)
     }
-    Ok(trimmed.to_owned())
+}
+
+/// The format of text that `parse_text` accepts.
+fn text_format(max: usize, multiline: bool) -> TextFormat {
+    if multiline {
+        TextFormat {
+            pattern: &format::MULTILINE,
+            max_chars: max,
+            description: "text; line breaks and tabs allowed, other control characters and bidirectional controls not; trimmed",
+        }
+    } else {
+        TextFormat {
+            pattern: &format::LINE,
+            max_chars: max,
+            description: "one line of text without control characters or bidirectional controls; trimmed",
+        }
+    }
 }
 
 /// Trimmed single-line text of 1 to `MAX` characters: no control characters at all (no line
@@ -65,6 +87,10 @@ pub struct BoundedText<const MAX: usize>(String);
 impl<const MAX: usize> BoundedText<MAX> {
     pub fn parse(input: &str) -> Result<Self, ValueError> {
         parse_text(input, MAX, false).map(Self)
+    }
+
+    pub fn format() -> TextFormat {
+        text_format(MAX, false)
     }
 
     pub fn as_str(&self) -> &str {
@@ -93,6 +119,10 @@ impl<const MAX: usize> MultilineText<MAX> {
         parse_text(input, MAX, true).map(Self)
     }
 
+    pub fn format() -> TextFormat {
+        text_format(MAX, true)
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -109,38 +139,28 @@ impl<const MAX: usize> MultilineText<MAX> {
 pub struct EmailAddress(String);
 
 impl EmailAddress {
+    pub const FORMAT: TextFormat = TextFormat {
+        pattern: &format::EMAIL,
+        max_chars: 254,
+        description: "an email address",
+    };
+
     pub fn parse(input: &str) -> Result<Self, ValueError> {
+        let len = input.chars().count();
+        if len > Self::FORMAT.max_chars {
+            return Err(ValueError::TooLong {
+                max: Self::FORMAT.max_chars,
+                len,
+            });
+        }
         let s = input.trim();
         if s.is_empty() {
             return Err(ValueError::Empty);
         }
-        if s.len() > 254 {
-            return Err(ValueError::TooLong {
-                max: 254,
-                len: s.len(),
-            });
-        }
-        let (local, domain) = s.rsplit_once('@').ok_or(ValueError::Email)?;
-        let local_ok = !local.is_empty()
-            && local.len() <= 64
-            && !local.starts_with('.')
-            && !local.ends_with('.')
-            && !local.contains("..")
-            && local
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c));
-        let labels: Vec<&str> = domain.split('.').collect();
-        let domain_ok = labels.len() >= 2
-            && labels.iter().all(|l| {
-                !l.is_empty()
-                    && l.len() <= 63
-                    && !l.starts_with('-')
-                    && !l.ends_with('-')
-                    && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-            });
-        if !local_ok || !domain_ok {
+        if !Self::FORMAT.pattern.is_match(input) {
             return Err(ValueError::Email);
         }
+        let (local, domain) = s.rsplit_once('@').ok_or(ValueError::Email)?;
         Ok(Self(format!("{local}@{}", domain.to_ascii_lowercase())))
     }
 
@@ -162,29 +182,29 @@ impl fmt::Display for EmailAddress {
 pub struct PhoneNumber(String);
 
 impl PhoneNumber {
+    pub const FORMAT: TextFormat = TextFormat {
+        pattern: &format::PHONE,
+        max_chars: 40,
+        description: "a phone number in international format, such as +33612345678 (spaces, dots, dashes and parentheses allowed; 00 for +)",
+    };
+
     pub fn parse(input: &str) -> Result<Self, ValueError> {
+        let len = input.chars().count();
+        if len > Self::FORMAT.max_chars {
+            return Err(ValueError::TooLong {
+                max: Self::FORMAT.max_chars,
+                len,
+            });
+        }
         let s = input.trim();
         if s.is_empty() {
             return Err(ValueError::Empty);
         }
-        let rest = if let Some(r) = s.strip_prefix('+') {
-            r
-        } else if let Some(r) = s.strip_prefix("00") {
-            r
-        } else {
-            return Err(ValueError::Phone);
-        };
-        let mut digits = String::with_capacity(16);
-        for c in rest.chars() {
-            match c {
-                '0'..='9' => digits.push(c),
-                ' ' | '.' | '-' | '(' | ')' => {}
-                _ => return Err(ValueError::Phone),
-            }
-        }
-        if !(8..=15).contains(&digits.len()) || digits.starts_with('0') {
+        if !Self::FORMAT.pattern.is_match(input) {
             return Err(ValueError::Phone);
         }
+        let rest = s.strip_prefix('+').or_else(|| s.strip_prefix("00")).unwrap_or(s);
+        let digits: String = rest.chars().filter(char::is_ascii_digit).collect();
         Ok(Self(format!("+{digits}")))
     }
 
@@ -198,7 +218,16 @@ impl PhoneNumber {
 pub struct CountryCode([u8; 2]);
 
 impl CountryCode {
+    pub const FORMAT: TextFormat = TextFormat {
+        pattern: &format::TWO_LETTERS,
+        max_chars: 20,
+        description: "an ISO 3166-1 alpha-2 country code, such as FR",
+    };
+
     pub fn parse(input: &str) -> Result<Self, ValueError> {
+        if !Self::FORMAT.accepts(input) {
+            return Err(ValueError::Country);
+        }
         match input.trim().as_bytes() {
             [a, b] if a.is_ascii_alphabetic() && b.is_ascii_alphabetic() => {
                 Ok(Self([a.to_ascii_uppercase(), b.to_ascii_uppercase()]))
@@ -218,7 +247,16 @@ impl CountryCode {
 pub struct LanguageCode([u8; 2]);
 
 impl LanguageCode {
+    pub const FORMAT: TextFormat = TextFormat {
+        pattern: &format::TWO_LETTERS,
+        max_chars: 20,
+        description: "an ISO 639-1 language code, such as fr",
+    };
+
     pub fn parse(input: &str) -> Result<Self, ValueError> {
+        if !Self::FORMAT.accepts(input) {
+            return Err(ValueError::Language);
+        }
         match input.trim().as_bytes() {
             [a, b] if a.is_ascii_alphabetic() && b.is_ascii_alphabetic() => {
                 Ok(Self([a.to_ascii_lowercase(), b.to_ascii_lowercase()]))
@@ -238,14 +276,15 @@ impl LanguageCode {
 pub struct Slug(String);
 
 impl Slug {
+    pub const FORMAT: TextFormat = TextFormat {
+        pattern: &format::SLUG,
+        max_chars: 80,
+        description: "lowercase letters, digits and hyphens, 1 to 63 characters, not starting with a hyphen",
+    };
+
     pub fn parse(input: &str) -> Result<Self, ValueError> {
-        let s = input.trim();
-        let ok = (1..=63).contains(&s.len())
-            && !s.starts_with('-')
-            && s.chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-        if ok {
-            Ok(Self(s.to_owned()))
+        if Self::FORMAT.accepts(input) {
+            Ok(Self(input.trim().to_owned()))
         } else {
             Err(ValueError::Slug)
         }
@@ -265,18 +304,17 @@ impl Slug {
 pub struct SectorPath(String);
 
 impl SectorPath {
+    pub const FORMAT: TextFormat = TextFormat {
+        pattern: &format::SECTOR,
+        max_chars: 200,
+        description: "a sector path of lowercase words separated by /, such as industry/machining",
+    };
+
     pub fn parse(input: &str) -> Result<Self, ValueError> {
-        let path = input.trim().trim_matches('/').to_ascii_lowercase();
-        let valid_segment = |s: &str| {
-            !s.is_empty()
-                && s.len() <= 60
-                && s.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
-        };
-        if path.is_empty() || path.len() > 200 || !path.split('/').all(valid_segment) {
+        if !Self::FORMAT.accepts(input) {
             return Err(ValueError::Sector);
         }
-        Ok(Self(path))
+        Ok(Self(input.trim().trim_matches('/').to_ascii_lowercase()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -438,7 +476,46 @@ mod tests {
         }
     }
 
+    /// The rule the text patterns state, written as plain code: trimmed, something left, no
+    /// control character (line breaks and tabs allowed in multi-line text), no bidi control.
+    fn reference_text(input: &str, multiline: bool) -> bool {
+        let t = input.trim();
+        let allowed = |c: char| multiline && matches!(c, '\n' | '\r' | '\t');
+        !t.is_empty()
+            && !t.chars().any(|c| (c.is_control() && !allowed(c)) || is_bidi_control(c))
+    }
+
+    #[test]
+    fn text_patterns_state_the_rule_on_every_special_character() {
+        let specials: Vec<char> = (0u32..0x3100)
+            .filter_map(char::from_u32)
+            .filter(|c| c.is_whitespace() || c.is_control() || is_bidi_control(*c) || !c.is_alphanumeric())
+            .collect();
+        for &c in &specials {
+            for s in [
+                format!("{c}"),
+                format!("a{c}"),
+                format!("{c}a"),
+                format!("a{c}b"),
+                format!(" {c} a "),
+            ] {
+                for multiline in [false, true] {
+                    assert_eq!(
+                        parse_text(&s, 100, multiline).is_ok(),
+                        reference_text(&s, multiline),
+                        "{s:?} multiline={multiline}"
+                    );
+                }
+            }
+        }
+    }
+
     proptest! {
+        #[test]
+        fn text_patterns_agree_with_the_rule(s in "\\PC{0,6}|[ \\t\\n\\r\\u{85}\\u{a0}\\u{2028}\\u{200e}\\u{0}a]{0,6}", multiline: bool) {
+            prop_assert_eq!(parse_text(&s, 100, multiline).is_ok(), reference_text(&s, multiline));
+        }
+
         #[test]
         fn parsed_sectors_reparse_to_themselves(s in "\\PC{0,40}") {
             if let Ok(p) = SectorPath::parse(&s) {

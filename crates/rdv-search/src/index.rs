@@ -411,6 +411,14 @@ impl SearchIndex {
                 facets: Vec::new(),
             });
         };
+        // A text without a searchable word finds nobody.
+        if request.text.as_ref().is_some_and(|t| t.clauses.is_empty()) {
+            return Ok(SearchResults {
+                total: 0,
+                hits: Vec::new(),
+                facets: Vec::new(),
+            });
+        }
         let searcher = self.reader.searcher();
         let known = match &request.text {
             Some(text) => self.known_words(&searcher, text)?,

@@ -25,14 +25,8 @@ pub const MAX_OFFSET: usize = 10_000;
 pub enum QueryError {
     #[error("the query is empty")]
     Empty,
-    #[error("the query holds no searchable word")]
-    NoWords,
     #[error("the query is {chars} characters long, at most {max} are allowed")]
     TooLong { chars: usize, max: usize },
-    #[error("the query holds {words} words, at most {max} are allowed")]
-    TooManyWords { words: usize, max: usize },
-    #[error("the query has an unbalanced quote")]
-    UnbalancedQuote,
     #[error("unknown facet `{0}`, expected one of: participant_type, country, sector, language")]
     UnknownFacet(String),
     #[error("invalid sector `{0}`, expected lowercase path segments such as industry/machining")]
@@ -47,11 +41,7 @@ impl QueryError {
     /// The request parameter at fault, for the API's `fields` map.
     pub fn field(&self) -> &'static str {
         match self {
-            QueryError::Empty
-            | QueryError::NoWords
-            | QueryError::TooLong { .. }
-            | QueryError::TooManyWords { .. }
-            | QueryError::UnbalancedQuote => "q",
+            QueryError::Empty | QueryError::TooLong { .. } => "q",
             QueryError::UnknownFacet(_) => "facets",
             QueryError::InvalidSector(_) => "sector",
             QueryError::InvalidLimit => "limit",
@@ -90,9 +80,6 @@ impl QueryText {
         if trimmed.is_empty() {
             return Err(QueryError::Empty);
         }
-        if input.matches('"').count() % 2 == 1 {
-            return Err(QueryError::UnbalancedQuote);
-        }
         let mut analyzers = Analyzers::default();
         let mut clauses = Vec::new();
         let mut all_words = Vec::new();
@@ -113,16 +100,26 @@ impl QueryText {
                 clauses.extend(words.into_iter().map(Clause::Word));
             }
         }
-        if all_words.is_empty() {
-            return Err(QueryError::NoWords);
-        }
-        if all_words.len() > MAX_QUERY_WORDS {
-            return Err(QueryError::TooManyWords {
-                words: all_words.len(),
-                max: MAX_QUERY_WORDS,
+        // Words past the budget are dropped, as web search engines do.
+        let truncated = all_words.len() > MAX_QUERY_WORDS;
+        if truncated {
+            all_words.truncate(MAX_QUERY_WORDS);
+            let mut budget = MAX_QUERY_WORDS;
+            clauses.retain_mut(|c| {
+                let n = match c {
+                    Clause::Word(_) => 1,
+                    Clause::Phrase(w) => {
+                        w.truncate(budget);
+                        w.len()
+                    }
+                };
+                let keep = budget > 0 && n > 0;
+                budget = budget.saturating_sub(n);
+                keep
             });
         }
-        let ends_in_word = input.chars().last().is_some_and(char::is_alphanumeric);
+        let ends_in_word =
+            !truncated && input.chars().last().is_some_and(char::is_alphanumeric);
         let last_is_prefix = ends_in_word && matches!(clauses.last(), Some(Clause::Word(_)));
         Ok(Self {
             clauses,
@@ -305,10 +302,12 @@ mod tests {
     fn bad_query_text_is_refused_with_a_reason() {
         assert_eq!(QueryText::parse(""), Err(QueryError::Empty));
         assert_eq!(QueryText::parse("   "), Err(QueryError::Empty));
-        assert_eq!(QueryText::parse("!!! ??"), Err(QueryError::NoWords));
+        // A text without a searchable word is valid and finds nobody.
+        assert!(QueryText::parse("!!! ??").unwrap().clauses.is_empty());
+        // An unclosed quote runs to the end.
         assert_eq!(
-            QueryText::parse("\"usinage"),
-            Err(QueryError::UnbalancedQuote)
+            QueryText::parse("\"usinage fin").unwrap().clauses,
+            vec![Clause::Phrase(vec!["usinage".into(), "fin".into()])]
         );
         let long = "a".repeat(10_000);
         assert_eq!(
@@ -318,12 +317,16 @@ mod tests {
                 max: MAX_QUERY_CHARS
             })
         );
-        let many = "mot ".repeat(40);
-        assert!(matches!(
-            QueryText::parse(&many),
-            Err(QueryError::TooManyWords { .. })
-        ));
-        assert_eq!(QueryError::UnbalancedQuote.field(), "q");
+        // Only the first MAX_QUERY_WORDS words count.
+        let many = format!("{} \"un deux trois\"", "mot ".repeat(MAX_QUERY_WORDS - 2));
+        let q = QueryText::parse(&many).unwrap();
+        assert_eq!(q.folded.split(' ').count(), MAX_QUERY_WORDS);
+        assert_eq!(
+            q.clauses.last(),
+            Some(&Clause::Phrase(vec!["un".into(), "deux".into()]))
+        );
+        assert!(!q.last_is_prefix);
+        assert_eq!(QueryError::Empty.field(), "q");
     }
 
     #[test]

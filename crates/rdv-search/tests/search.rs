@@ -488,15 +488,9 @@ fn matches_for_me_pair_offers_with_needs_and_say_why() {
 
 #[test]
 fn bad_input_is_the_callers_mistake_and_never_panics() {
-    for (input, expected) in [
-        ("", QueryError::Empty),
-        ("\"usinage de", QueryError::UnbalancedQuote),
-        ("***", QueryError::NoWords),
-    ] {
-        let err = QueryText::parse(input).unwrap_err();
-        assert_eq!(err, expected);
-        assert!(SearchError::from(err).is_caller_error());
-    }
+    let err = QueryText::parse("").unwrap_err();
+    assert_eq!(err, QueryError::Empty);
+    assert!(SearchError::from(err).is_caller_error());
     assert!(QueryText::parse(&"é".repeat(10_000)).is_err());
     assert!(matches!(
         "colour".parse::<FacetName>(),

@@ -17,7 +17,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
     pub person_id: i64,
+    #[param(schema_with = crate::schema::page)]
     pub page: Option<u32>,
+    #[param(schema_with = crate::schema::per_page)]
     pub per_page: Option<u32>,
 }
 

@@ -21,11 +21,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
-    #[schema(example = "admin@demo.example")]
+    #[schema(example = "admin@demo.example", max_length = 254)]
     pub email: String,
-    #[schema(example = "demo")]
+    #[schema(example = "demo", max_length = 1024)]
     pub password: String,
     /// The organization to act in, for accounts that belong to several.
+    #[serde(default, deserialize_with = "crate::extract::opt_integer")]
     pub organization_id: Option<i64>,
 }
 
@@ -43,8 +44,6 @@ pub struct TokenPair {
     pub expires_in: i64,
     /// Single use: a refresh returns a new one and revokes it.
     pub refresh_token: String,
-    /// `platform_admin`, `org_admin`, `org_staff` or `participant`.
-    #[schema(value_type = String)]
     pub role: Role,
     pub organization_id: Option<i64>,
     pub person_id: Option<i64>,

@@ -34,8 +34,6 @@ pub struct EventOut {
     pub venue: Option<String>,
     pub starts_on: NaiveDate,
     pub ends_on: NaiveDate,
-    /// `draft`, `open`, `closed` or `archived`.
-    #[schema(value_type = String)]
     pub status: rdv_domain::EventStatus,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -62,38 +60,47 @@ impl From<Event> for EventOut {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EventIn {
-    #[schema(example = "salon-2027")]
+    #[schema(example = "salon-2027", schema_with = crate::schema::slug)]
     pub slug: String,
+    #[schema(schema_with = crate::schema::text::<200>)]
     pub name: String,
     /// IANA time zone of the venue.
-    #[schema(example = "Europe/Paris")]
+    #[schema(example = "Europe/Paris", schema_with = crate::schema::time_zone)]
     pub time_zone: String,
+    #[schema(schema_with = crate::schema::opt_text::<300>)]
     pub venue: Option<String>,
     pub starts_on: NaiveDate,
+    /// On or after `starts_on`.
     pub ends_on: NaiveDate,
-    /// `draft` (default), `open`, `closed` or `archived`.
+    /// `draft` when absent.
+    #[schema(value_type = Option<rdv_domain::EventStatus>)]
     pub status: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct EventPatch {
+    #[schema(schema_with = crate::schema::text_or_null::<200>)]
     pub name: Option<String>,
+    #[schema(schema_with = crate::schema::opt_time_zone)]
     pub time_zone: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::schema::opt_text::<300>)]
     pub venue: Option<Option<String>>,
     pub starts_on: Option<NaiveDate>,
+    /// On or after the event's first day once the change is made.
     pub ends_on: Option<NaiveDate>,
+    #[schema(value_type = Option<rdv_domain::EventStatus>)]
     pub status: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BreakIn {
-    #[schema(example = "12:30")]
+    #[schema(example = "12:30", schema_with = crate::schema::time_of_day)]
     pub starts_at: String,
-    #[schema(example = "14:00")]
+    /// After `starts_at`.
+    #[schema(example = "14:00", schema_with = crate::schema::time_of_day)]
     pub ends_at: String,
 }
 
@@ -101,15 +108,18 @@ pub struct BreakIn {
 #[serde(deny_unknown_fields)]
 pub struct DayIn {
     pub date: NaiveDate,
-    /// Local time the first slot starts, `HH:MM`.
-    #[schema(example = "09:00")]
+    /// Local time the first slot starts.
+    #[schema(example = "09:00", schema_with = crate::schema::time_of_day)]
     pub starts_at: String,
-    /// Local time the day ends, `HH:MM`.
-    #[schema(example = "18:00")]
+    /// Local time the day ends, after `starts_at`.
+    #[schema(example = "18:00", schema_with = crate::schema::time_of_day)]
     pub ends_at: String,
-    #[schema(example = 20)]
+    #[schema(example = 20, schema_with = crate::schema::slot_minutes)]
+    #[serde(deserialize_with = "crate::extract::integer")]
     pub slot_minutes: i64,
+    /// Within the day's hours.
     #[serde(default)]
+    #[schema(schema_with = crate::schema::breaks)]
     pub breaks: Vec<BreakIn>,
 }
 
@@ -136,7 +146,9 @@ pub struct DayOut {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TablesIn {
-    /// Tables numbered 1..=count, at most 2000.
+    /// Tables numbered 1..=count.
+    #[serde(deserialize_with = "crate::extract::integer")]
+    #[schema(schema_with = crate::schema::table_count)]
     pub count: i32,
 }
 

@@ -19,8 +19,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 pub struct MeOut {
     pub user_account_id: i64,
     pub email: String,
-    /// `platform_admin`, `org_admin`, `org_staff` or `participant`.
-    #[schema(value_type = String)]
     pub role: rdv_domain::Role,
     pub organization_id: Option<i64>,
     /// The participant's personal data, for participants.
@@ -31,32 +29,35 @@ pub struct MeOut {
 #[derive(Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct MePatch {
+    #[schema(schema_with = crate::schema::text_or_null::<100>)]
     pub first_name: Option<String>,
+    #[schema(schema_with = crate::schema::text_or_null::<100>)]
     pub last_name: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::schema::opt_phone)]
     pub mobile_phone: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::schema::opt_phone)]
     pub landline_phone: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::schema::opt_text::<200>)]
     pub job_title: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::schema::opt_text::<200>)]
     pub address_line1: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::schema::opt_text::<200>)]
     pub address_line2: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::schema::opt_text::<20>)]
     pub postal_code: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::schema::opt_text::<100>)]
     pub city: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::schema::opt_country)]
     pub country: Option<Option<String>>,
+    #[schema(schema_with = crate::schema::language_or_null)]
     pub preferred_language: Option<String>,
     pub optout_marketing_email: Option<bool>,
     pub optout_sms: Option<bool>,
@@ -70,11 +71,7 @@ pub struct MyRegistration {
     pub event_name: String,
     pub starts_on: NaiveDate,
     pub ends_on: NaiveDate,
-    /// `buyer`, `supplier`, `visitor`, `exhibitor` or `speaker`.
-    #[schema(value_type = String)]
     pub participant_type: rdv_domain::ParticipantType,
-    /// `pending`, `validated`, `refused` or `cancelled`.
-    #[schema(value_type = String)]
     pub status: rdv_domain::RegistrationStatus,
     pub company_description: Option<String>,
     pub offers: Option<String>,

@@ -31,21 +31,64 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(me::configure)
             .configure(audit::configure),
     )
-    .default_service(web::to(|| async {
-        Err::<actix_web::HttpResponse, _>(ApiError::not_found("route"))
-    }));
+    .app_data(web::Data::new(MethodTable::new()))
+    .default_service(web::to(unmatched));
+}
+
+/// The methods each path answers, from the OpenAPI document (plus the documentation's own
+/// pages), so that a known path asked with another method answers 405 with `Allow`.
+pub struct MethodTable(Vec<(Vec<String>, String)>);
+
+impl MethodTable {
+    fn new() -> Self {
+        let mut paths = crate::openapi::methods_by_path();
+        paths.push(("/api/docs".into(), vec!["GET"]));
+        paths.push(("/api/openapi.json".into(), vec!["GET"]));
+        Self(
+            paths
+                .into_iter()
+                .map(|(path, methods)| {
+                    let segments = path.split('/').map(str::to_owned).collect();
+                    (segments, methods.join(", "))
+                })
+                .collect(),
+        )
+    }
+
+    /// The `Allow` value for `path`, when some route has that shape.
+    fn allowed(&self, path: &str) -> Option<&str> {
+        let asked: Vec<&str> = path.split('/').collect();
+        self.0.iter().find_map(|(segments, allow)| {
+            let fits = segments.len() == asked.len()
+                && segments.iter().zip(&asked).all(|(s, a)| {
+                    if s.starts_with('{') && s.ends_with('}') {
+                        !a.is_empty()
+                    } else {
+                        s == a
+                    }
+                });
+            fits.then_some(allow.as_str())
+        })
+    }
+}
+
+/// A request no route took: 405 with the methods the path answers, or 404.
+async fn unmatched(
+    req: actix_web::HttpRequest,
+    table: web::Data<MethodTable>,
+) -> Result<actix_web::HttpResponse, ApiError> {
+    match table.allowed(req.path()) {
+        Some(allow) => Err(ApiError::method_not_allowed(allow)),
+        None => Err(ApiError::not_found("route")),
+    }
 }
 
 /// The privacy state every record with personal data carries.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PrivacyOut {
-    /// `consent`, `contract`, `legal_obligation` or `legitimate_interest`.
-    #[schema(value_type = String)]
     pub legal_basis: rdv_domain::LegalBasis,
     pub retention_until: DateTime<Utc>,
     pub restricted_at: Option<DateTime<Utc>>,
-    /// `registration`, `import`, `prospect`, `admin` or `system`.
-    #[schema(value_type = String)]
     pub source: rdv_domain::DataSource,
     pub last_verified_at: Option<DateTime<Utc>>,
 }
@@ -66,8 +109,8 @@ impl<T> From<rdv_db::models::Privacy<T>> for PrivacyOut {
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct PageQuery {
-    /// 1-based page number.
+    #[param(schema_with = crate::schema::page)]
     pub page: Option<u32>,
-    /// Rows per page, 1 to 200 (default 50).
+    #[param(schema_with = crate::schema::per_page)]
     pub per_page: Option<u32>,
 }

@@ -41,22 +41,23 @@ impl From<Organization> for OrganizationOut {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrganizationIn {
-    #[schema(example = "salon-lyon")]
+    #[schema(example = "salon-lyon", schema_with = crate::schema::slug)]
     pub slug: String,
-    #[schema(example = "Salon de Lyon")]
+    #[schema(example = "Salon de Lyon", schema_with = crate::schema::text::<200>)]
     pub name: String,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MemberIn {
+    #[schema(schema_with = crate::schema::email)]
     pub email: String,
     /// The new account's password, 10 to 200 characters: required when no account has this
     /// email, and refused (409, field `password`) when one does, since that account's
     /// password is its owner's and is never changed here.
+    #[schema(schema_with = crate::schema::new_password)]
     pub password: Option<String>,
-    /// `org_admin` or `org_staff`.
-    #[schema(value_type = String)]
+    #[schema(schema_with = crate::schema::member_role)]
     pub role: String,
 }
 
@@ -64,8 +65,6 @@ pub struct MemberIn {
 pub struct MemberOut {
     pub user_account_id: i64,
     pub email: String,
-    /// `platform_admin`, `org_admin`, `org_staff` or `participant`.
-    #[schema(value_type = String)]
     pub role: Role,
     pub organization_id: i64,
 }

@@ -87,27 +87,41 @@ impl From<Person> for PersonOut {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PersonIn {
-    /// `mr`, `mrs` or `mx`.
+    #[schema(schema_with = crate::schema::opt_civility)]
     pub civility: Option<String>,
+    #[schema(schema_with = crate::schema::text::<100>)]
     pub first_name: String,
+    #[schema(schema_with = crate::schema::text::<100>)]
     pub last_name: String,
+    #[schema(schema_with = crate::schema::email)]
     pub email: String,
-    /// E.164, such as +33612345678.
+    /// Stored in E.164, such as +33612345678.
+    #[schema(schema_with = crate::schema::opt_phone)]
     pub mobile_phone: Option<String>,
+    #[schema(schema_with = crate::schema::opt_phone)]
     pub landline_phone: Option<String>,
+    #[schema(schema_with = crate::schema::opt_text::<200>)]
     pub company: Option<String>,
+    #[schema(schema_with = crate::schema::opt_text::<200>)]
     pub job_title: Option<String>,
+    #[schema(schema_with = crate::schema::opt_text::<200>)]
     pub address_line1: Option<String>,
+    #[schema(schema_with = crate::schema::opt_text::<200>)]
     pub address_line2: Option<String>,
+    #[schema(schema_with = crate::schema::opt_text::<20>)]
     pub postal_code: Option<String>,
+    #[schema(schema_with = crate::schema::opt_text::<100>)]
     pub city: Option<String>,
-    /// ISO 3166 alpha-2.
+    #[schema(schema_with = crate::schema::opt_country)]
     pub country: Option<String>,
-    /// ISO 639-1; `en` when absent.
+    /// `en` when absent.
+    #[schema(schema_with = crate::schema::language_or_null)]
     pub preferred_language: Option<String>,
     /// Why the organization may hold this person's data; `legitimate_interest` when absent.
+    #[schema(value_type = Option<rdv_domain::LegalBasis>)]
     pub legal_basis: Option<String>,
-    /// `admin` (default), `import`, `prospect` or `registration`.
+    /// `admin` when absent; `system` is the platform's own.
+    #[schema(schema_with = crate::schema::person_source)]
     pub source: Option<String>,
 }
 
@@ -116,38 +130,42 @@ pub struct PersonIn {
 #[serde(deny_unknown_fields)]
 pub struct PersonPatch {
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::schema::opt_civility)]
     pub civility: Option<Option<String>>,
+    #[schema(schema_with = crate::schema::text_or_null::<100>)]
     pub first_name: Option<String>,
+    #[schema(schema_with = crate::schema::text_or_null::<100>)]
     pub last_name: Option<String>,
+    #[schema(schema_with = crate::schema::email_or_null)]
     pub email: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::schema::opt_phone)]
     pub mobile_phone: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::schema::opt_phone)]
     pub landline_phone: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::schema::opt_text::<200>)]
     pub company: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::schema::opt_text::<200>)]
     pub job_title: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::schema::opt_text::<200>)]
     pub address_line1: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::schema::opt_text::<200>)]
     pub address_line2: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::schema::opt_text::<20>)]
     pub postal_code: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::schema::opt_text::<100>)]
     pub city: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::schema::opt_country)]
     pub country: Option<Option<String>>,
+    #[schema(schema_with = crate::schema::language_or_null)]
     pub preferred_language: Option<String>,
     /// `true` records the objection now (one recorded already keeps its date); `false`
     /// withdraws it.
@@ -207,9 +225,13 @@ impl From<PersonPatch> for persons::PersonPatch {
 #[serde(deny_unknown_fields)]
 pub struct PersonListQuery {
     /// Matches first name, last name, email or company.
+    #[param(schema_with = crate::schema::text_filter::<200>)]
     pub q: Option<String>,
+    #[param(schema_with = crate::schema::country_filter)]
     pub country: Option<String>,
+    #[param(schema_with = crate::schema::page)]
     pub page: Option<u32>,
+    #[param(schema_with = crate::schema::per_page)]
     pub per_page: Option<u32>,
 }
 

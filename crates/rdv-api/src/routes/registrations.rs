@@ -38,11 +38,7 @@ pub struct RegistrationOut {
     pub id: i64,
     pub event_id: i64,
     pub person: PersonSummary,
-    /// `buyer`, `supplier`, `visitor`, `exhibitor` or `speaker`.
-    #[schema(value_type = String)]
     pub participant_type: rdv_domain::ParticipantType,
-    /// `pending`, `validated`, `refused` or `cancelled`.
-    #[schema(value_type = String)]
     pub status: rdv_domain::RegistrationStatus,
     pub status_reason: Option<String>,
     pub company_description: Option<String>,
@@ -91,57 +87,71 @@ pub(crate) fn registration_out(r: Registration, p: Person) -> RegistrationOut {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegistrationIn {
+    #[serde(deserialize_with = "crate::extract::integer")]
     pub person_id: i64,
-    /// `buyer`, `supplier`, `visitor`, `exhibitor` or `speaker`.
+    #[schema(value_type = rdv_domain::ParticipantType)]
     pub participant_type: String,
-    /// `pending` (default) or `validated`.
+    /// `pending` when absent.
+    #[schema(schema_with = crate::schema::new_registration_status)]
     pub status: Option<String>,
+    #[schema(schema_with = crate::schema::opt_multiline::<5000>)]
     pub company_description: Option<String>,
     /// What the participant sells.
+    #[schema(schema_with = crate::schema::opt_multiline::<5000>)]
     pub offers: Option<String>,
     /// What the participant looks for.
+    #[schema(schema_with = crate::schema::opt_multiline::<5000>)]
     pub needs: Option<String>,
     /// Hierarchical sector paths such as `industry/machining`.
     #[serde(default)]
+    #[schema(schema_with = crate::schema::sectors)]
     pub sectors: Vec<String>,
     /// ISO 639-1 codes.
     #[serde(default)]
+    #[schema(schema_with = crate::schema::languages)]
     pub languages: Vec<String>,
     pub profile_visible: Option<bool>,
     /// Maximum number of meetings (the package's quota).
+    #[serde(default, deserialize_with = "crate::extract::opt_integer")]
+    #[schema(schema_with = crate::schema::opt_quota)]
     pub meeting_quota: Option<i32>,
     /// Where the participant receives, when they have their own stand.
+    #[schema(schema_with = crate::schema::opt_text::<50>)]
     pub stand: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct RegistrationPatch {
+    #[schema(value_type = Option<rdv_domain::ParticipantType>)]
     pub participant_type: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::schema::opt_multiline::<5000>)]
     pub company_description: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::schema::opt_multiline::<5000>)]
     pub offers: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::schema::opt_multiline::<5000>)]
     pub needs: Option<Option<String>>,
+    #[schema(schema_with = crate::schema::sectors_or_null)]
     pub sectors: Option<Vec<String>>,
+    #[schema(schema_with = crate::schema::languages_or_null)]
     pub languages: Option<Vec<String>>,
     pub profile_visible: Option<bool>,
-    #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<i32>)]
+    #[serde(default, deserialize_with = "crate::extract::double_opt_integer")]
+    #[schema(schema_with = crate::schema::opt_quota)]
     pub meeting_quota: Option<Option<i32>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::schema::opt_text::<50>)]
     pub stand: Option<Option<String>>,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefuseIn {
-    /// Shown to the organizer's team; at most 500 characters.
+    /// Shown to the organizer's team.
+    #[schema(schema_with = crate::schema::opt_multiline::<500>)]
     pub reason: Option<String>,
 }
 
@@ -182,11 +192,16 @@ impl From<RegistrationPatch> for registrations::RegistrationPatch {
 #[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct RegistrationListQuery {
+    #[param(value_type = Option<rdv_domain::RegistrationStatus>)]
     pub status: Option<String>,
+    #[param(value_type = Option<rdv_domain::ParticipantType>)]
     pub participant_type: Option<String>,
     /// Matches the person's name, email or company.
+    #[param(schema_with = crate::schema::text_filter::<200>)]
     pub q: Option<String>,
+    #[param(schema_with = crate::schema::page)]
     pub page: Option<u32>,
+    #[param(schema_with = crate::schema::per_page)]
     pub per_page: Option<u32>,
 }
 

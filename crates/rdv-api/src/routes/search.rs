@@ -18,20 +18,29 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[serde(deny_unknown_fields)]
 pub struct SearchQuery {
     /// Free text: words must all match (typos tolerated, the last word as a prefix); quoted
-    /// phrases keep their order. Absent: everyone the filters let through.
+    /// phrases keep their order, an unclosed quote runs to the end. Only the first
+    /// `MAX_QUERY_WORDS` words count; a text without a searchable word finds nobody. Absent or
+    /// blank: everyone the filters let through.
+    #[param(schema_with = crate::schema::search_text)]
     pub q: Option<String>,
     /// Comma-separated participant types.
+    #[param(schema_with = crate::schema::participant_type_list)]
     pub participant_type: Option<String>,
     /// Comma-separated ISO country codes.
+    #[param(schema_with = crate::schema::country_list)]
     pub country: Option<String>,
     /// Comma-separated sector paths; a parent sector finds its children.
+    #[param(schema_with = crate::schema::sector_list)]
     pub sector: Option<String>,
     /// Comma-separated ISO 639-1 codes.
+    #[param(schema_with = crate::schema::language_list)]
     pub language: Option<String>,
-    /// Comma-separated facets to count: participant_type, country, sector, language.
+    /// Comma-separated facets to count.
+    #[param(schema_with = crate::schema::facet_list)]
     pub facets: Option<String>,
+    #[param(schema_with = crate::schema::search_offset)]
     pub offset: Option<usize>,
-    /// 1 to 100 (default 20).
+    #[param(schema_with = crate::schema::search_limit)]
     pub limit: Option<usize>,
 }
 
@@ -51,7 +60,9 @@ pub struct HitOut {
     pub company: String,
     pub job_title: String,
     pub country: Option<String>,
+    #[schema(value_type = rdv_domain::ParticipantType)]
     pub participant_type: String,
+    #[schema(value_type = rdv_domain::RegistrationStatus)]
     pub status: String,
     pub sectors: Vec<String>,
     pub snippets: Vec<SnippetOut>,
@@ -65,6 +76,7 @@ pub struct FacetValueOut {
 
 #[derive(Serialize, ToSchema)]
 pub struct FacetOut {
+    #[schema(schema_with = crate::schema::facet_name)]
     pub facet: String,
     pub values: Vec<FacetValueOut>,
 }
@@ -176,7 +188,7 @@ pub async fn search(
 #[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct MatchesQuery {
-    /// 1 to 100 (default 20).
+    #[param(schema_with = crate::schema::search_limit)]
     pub limit: Option<usize>,
 }
 
