@@ -8,6 +8,7 @@ mod common;
 mod auth;
 mod calendar;
 mod docs_page;
+mod meetings;
 mod openapi;
 mod privacy;
 mod rules;

@@ -114,6 +114,29 @@ async fn an_organizer_never_reaches_another_organizations_data() {
             format!("/api/registrations/{r}/refuse"),
             Some(json!({})),
         ),
+        (Method::GET, format!("/api/events/{e}/meeting-settings"), None),
+        (
+            Method::PUT,
+            format!("/api/events/{e}/meeting-settings"),
+            Some(
+                json!({"allowed_pairs": [], "acceptance": "direct", "max_requests_per_participant": 5}),
+            ),
+        ),
+        (Method::GET, format!("/api/events/{e}/meeting-requests"), None),
+        (
+            Method::POST,
+            format!("/api/events/{e}/meeting-requests"),
+            Some(json!({"from": r, "to": r})),
+        ),
+        (Method::GET, format!("/api/events/{e}/meeting-dashboard"), None),
+        (Method::GET, format!("/api/events/{e}/plans"), None),
+        (Method::POST, format!("/api/events/{e}/plans"), Some(json!({}))),
+        (Method::GET, format!("/api/events/{e}/agendas/{r}"), None),
+        (
+            Method::GET,
+            format!("/api/events/{e}/agenda-versions/1/changes"),
+            None,
+        ),
     ];
     for (method, path, body) in probes {
         let (status, resp) = app.request(method.clone(), &path, Some(&a), body).await;

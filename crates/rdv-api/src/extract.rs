@@ -183,3 +183,13 @@ where
     use serde::Deserialize;
     Option::<Integral<T>>::deserialize(de).map(|o| Some(o.map(|i| i.0)))
 }
+
+/// `#[serde(deserialize_with)]` for a list of integers.
+pub fn integers<'de, T, D>(de: D) -> Result<Vec<T>, D::Error>
+where
+    T: TryFrom<i64>,
+    D: serde::Deserializer<'de>,
+{
+    use serde::Deserialize;
+    Vec::<Integral<T>>::deserialize(de).map(|v| v.into_iter().map(|i| i.0).collect())
+}

@@ -233,6 +233,74 @@ pub fn facet_list() -> RefOr<Schema> {
     )
 }
 
+/// Pairs of participant types.
+pub fn type_pairs() -> RefOr<Schema> {
+    let types: Vec<&str> = rdv_domain::ParticipantType::ALL.iter().map(|t| t.as_str()).collect();
+    let pair = ArrayBuilder::new()
+        .items(words(&types, false))
+        .min_items(Some(2))
+        .max_items(Some(2));
+    ArrayBuilder::new()
+        .items(pair)
+        .max_items(Some(rdv_app::meetings::MAX_PAIRS))
+        .into()
+}
+
+/// How many live requests one participant may have sent.
+pub fn request_allowance() -> RefOr<Schema> {
+    let (least, most) = rdv_app::meetings::ALLOWANCE;
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .minimum(Some(least))
+        .maximum(Some(most))
+        .into()
+}
+
+/// Which of a participant's requests a list shows.
+pub fn mailbox() -> RefOr<Schema> {
+    words(&["sent", "received", "all"], false)
+}
+
+/// A list of slot ids.
+pub fn slot_ids() -> RefOr<Schema> {
+    ArrayBuilder::new()
+        .items(ObjectBuilder::new().schema_type(Type::Integer).format(Some(
+            utoipa::openapi::schema::SchemaFormat::KnownFormat(
+                utoipa::openapi::schema::KnownFormat::Int64,
+            ),
+        )))
+        .max_items(Some(rdv_app::meetings::MAX_UNAVAILABLE))
+        .into()
+}
+
+fn int_range(min: i64, max: i64, nullable: bool) -> RefOr<Schema> {
+    let ty = if nullable {
+        SchemaType::from_iter([Type::Integer, Type::Null])
+    } else {
+        SchemaType::new(Type::Integer)
+    };
+    ObjectBuilder::new()
+        .schema_type(ty)
+        .minimum(Some(min))
+        .maximum(Some(max))
+        .into()
+}
+
+/// A planning run's time limit in seconds.
+pub fn time_limit() -> RefOr<Schema> {
+    int_range(1, rdv_app::planning::MAX_SECONDS, true)
+}
+
+/// A planning run's random seed.
+pub fn seed() -> RefOr<Schema> {
+    int_range(0, i64::MAX, true)
+}
+
+/// A planning run's fairness cap.
+pub fn fairness() -> RefOr<Schema> {
+    int_range(0, rdv_app::planning::MAX_FAIRNESS, true)
+}
+
 /// A facet's name.
 pub fn facet_name() -> RefOr<Schema> {
     let names: Vec<&str> = rdv_search::FacetName::ALL.iter().map(|f| f.as_str()).collect();

@@ -116,6 +116,16 @@ impl AppError {
 const CONSTRAINTS: &[(&str, &str, &str)] = &[
     // (constraint, field, message)
     (
+        "meeting_requests_live_pair",
+        "to",
+        "these two participants have a pending or accepted request already",
+    ),
+    (
+        "plan_runs_one_live",
+        "event",
+        "a planning run of this event is queued or running already",
+    ),
+    (
         "organizations_slug_key",
         "slug",
         "an organization with this slug exists already",

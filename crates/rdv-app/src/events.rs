@@ -242,6 +242,7 @@ pub fn add_day(
         }
         other => other.into(),
     })?;
+    rdv_db::queries::plans::touch_calendar(conn, event.id)?;
     let slots = slots
         .into_iter()
         .filter(|s| s.event_day_id == day.id)
@@ -287,7 +288,15 @@ pub fn set_tables(
         ));
     }
     own_event(conn, actor, id)?;
-    Ok(events::set_table_count(conn, id, count)?)
+    let tables = events::set_table_count(conn, id, count).map_err(|e| match e {
+        DbError::Rejected(c) if c == "meetings_table_id_fkey" => AppError::conflict_on(
+            "count",
+            "tables past this count hold published meetings: publish a plan without them first",
+        ),
+        other => other.into(),
+    })?;
+    rdv_db::queries::plans::touch_calendar(conn, id)?;
+    Ok(tables)
 }
 
 /// The event's shared meeting tables.

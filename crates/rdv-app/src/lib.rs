@@ -4,14 +4,17 @@
 //! caller made a mistake or something failed inside. Nothing here knows HTTP.
 
 pub mod actor;
+pub mod agenda;
 pub mod audit;
 pub mod error;
 pub mod events;
 pub mod fields;
 pub mod me;
+pub mod meetings;
 pub mod organizations;
 pub mod paging;
 pub mod persons;
+pub mod planning;
 pub mod registrations;
 mod restriction;
 

@@ -13,12 +13,14 @@ pub const PRUNE_LOGIN_THROTTLE: &str = "prune.login_throttle";
 pub const PRUNE_SESSIONS: &str = "prune.sessions";
 pub const PRUNE_JOBS: &str = "prune.jobs";
 
-/// Every job kind the platform runs today, with the periodic ones scheduled.
+/// Every job kind the platform runs today (upkeep and planning runs), with the periodic ones
+/// scheduled.
 pub fn registry(auth: &AuthSettings, settings: &JobSettings) -> Registry {
     let outbox_keep = Duration::hours(settings.search_outbox_keep_hours);
     let throttle_keep = auth.longest_window();
     let done_keep = Duration::hours(settings.done_jobs_keep_hours);
     let dead_keep = Duration::days(settings.dead_jobs_keep_days);
+    let lease = Duration::seconds(settings.lease_seconds);
     Registry::default()
         .handle(PRUNE_SEARCH_OUTBOX, move |conn: &mut Conn, _: &Job| {
             let n = search_feed::prune_outbox(conn, outbox_keep)?;
@@ -44,4 +46,7 @@ pub fn registry(auth: &AuthSettings, settings: &JobSettings) -> Registry {
             Ok(())
         })
         .every(PRUNE_JOBS, Duration::hours(6))
+        .handle(crate::planning::RUN_JOB, move |conn: &mut Conn, job: &Job| {
+            crate::planning::run_job(conn, job, lease)
+        })
 }

@@ -396,6 +396,15 @@ fn set_status(
         ..Default::default()
     };
     let r = registrations::update(conn, org, id, &changes)?;
+    if matches!(to, RegistrationStatus::Refused | RegistrationStatus::Cancelled) {
+        // A participant who is not coming asks and receives no meeting.
+        rdv_db::queries::meetings::withdraw_all_of(
+            conn,
+            id,
+            &format!("the registration was {to}"),
+            Some(actor.user),
+        )?;
+    }
     let action = if to == RegistrationStatus::Validated {
         "registration.validate"
     } else {

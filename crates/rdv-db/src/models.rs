@@ -96,7 +96,7 @@ macro_rules! privacy_of {
     )*};
 }
 
-privacy_of!(persons, registrations, user_accounts);
+privacy_of!(persons, registrations, user_accounts, meeting_requests);
 
 impl<T> Privacy<T> {
     pub fn is_restricted(&self) -> bool {
@@ -479,4 +479,157 @@ pub struct ConsentRecord {
     pub granted: bool,
     pub method: String,
     pub recorded_at: DateTime<Utc>,
+}
+
+/// An event's meeting rules. `allowed_pairs` holds unordered pairs of participant types as
+/// `a:b` with `a <= b`; `default_quotas` maps a participant type to its quota.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = meeting_settings)]
+#[diesel(treat_none_as_null = true)]
+pub struct MeetingSettings {
+    pub event_id: EventId,
+    pub organization_id: OrganizationId,
+    pub allowed_pairs: Vec<String>,
+    pub acceptance: Acceptance,
+    pub requests_open_at: Option<DateTime<Utc>>,
+    pub requests_close_at: Option<DateTime<Utc>>,
+    pub max_requests_per_participant: i32,
+    pub default_quotas: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = meeting_requests)]
+pub struct MeetingRequest {
+    pub id: MeetingRequestId,
+    pub organization_id: OrganizationId,
+    pub event_id: EventId,
+    pub requester_id: RegistrationId,
+    pub recipient_id: RegistrationId,
+    pub message: Option<String>,
+    pub priority: Priority,
+    pub status: RequestStatus,
+    pub status_reason: Option<String>,
+    pub created_by: Option<UserAccountId>,
+    #[diesel(embed)]
+    pub privacy: Privacy<meeting_requests::table>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = meeting_requests)]
+pub struct NewMeetingRequest {
+    pub organization_id: OrganizationId,
+    pub event_id: EventId,
+    pub requester_id: RegistrationId,
+    pub recipient_id: RegistrationId,
+    pub message: Option<String>,
+    pub priority: Priority,
+    pub status: RequestStatus,
+    pub created_by: Option<UserAccountId>,
+    pub legal_basis: LegalBasis,
+    pub retention_until: DateTime<Utc>,
+    pub source: DataSource,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = meeting_request_history)]
+#[diesel(check_for_backend(diesel::pg::Pg))]
+pub struct RequestChange {
+    pub request_id: MeetingRequestId,
+    pub actor_user_id: Option<UserAccountId>,
+    pub from_status: Option<RequestStatus>,
+    pub to_status: RequestStatus,
+    pub reason: Option<String>,
+    pub changed_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = plan_runs)]
+pub struct PlanRun {
+    pub id: PlanRunId,
+    pub organization_id: OrganizationId,
+    pub event_id: EventId,
+    pub status: PlanStatus,
+    pub options: serde_json::Value,
+    pub progress: serde_json::Value,
+    pub job_id: Option<JobId>,
+    pub requested_by: Option<UserAccountId>,
+    pub calendar_as_of: Option<DateTime<Utc>>,
+    pub requests_total: Option<i32>,
+    pub scheduled: Option<i32>,
+    pub weight: Option<i64>,
+    pub bound: Option<f64>,
+    pub gap: Option<f64>,
+    pub breaks: Option<i32>,
+    pub error: Option<String>,
+    pub cancel_requested: bool,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = plan_runs)]
+pub struct NewPlanRun {
+    pub organization_id: OrganizationId,
+    pub event_id: EventId,
+    pub options: serde_json::Value,
+    pub requested_by: Option<UserAccountId>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = plan_meetings)]
+pub struct PlanMeeting {
+    pub run_id: PlanRunId,
+    pub request_id: MeetingRequestId,
+    pub slot_id: SlotId,
+    pub table_id: Option<TableId>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = plan_unscheduled)]
+pub struct PlanUnscheduled {
+    pub run_id: PlanRunId,
+    pub request_id: MeetingRequestId,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = agenda_versions)]
+pub struct AgendaVersion {
+    pub id: AgendaVersionId,
+    pub event_id: EventId,
+    pub version: i32,
+    pub run_id: PlanRunId,
+    pub published_by: Option<UserAccountId>,
+    pub published_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = meetings)]
+pub struct Meeting {
+    pub id: MeetingId,
+    pub event_id: EventId,
+    pub request_id: MeetingRequestId,
+    pub slot_id: SlotId,
+    pub table_id: Option<TableId>,
+    pub status: MeetingStatus,
+    pub sequence: i32,
+    pub created_in: i32,
+    pub updated_in: i32,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = agenda_changes)]
+pub struct AgendaChangeRow {
+    pub version_id: AgendaVersionId,
+    pub registration_id: RegistrationId,
+    pub meeting_id: MeetingId,
+    pub change: AgendaChange,
+    pub old_slot_id: Option<SlotId>,
+    pub new_slot_id: Option<SlotId>,
+    pub old_table_id: Option<TableId>,
+    pub new_table_id: Option<TableId>,
 }

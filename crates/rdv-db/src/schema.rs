@@ -135,6 +135,7 @@ diesel::table! {
         status -> Text,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        calendar_changed_at -> Timestamptz,
     }
 }
 
@@ -255,6 +256,152 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    meeting_settings (event_id) {
+        event_id -> BigInt,
+        organization_id -> BigInt,
+        allowed_pairs -> Array<Text>,
+        acceptance -> Text,
+        requests_open_at -> Nullable<Timestamptz>,
+        requests_close_at -> Nullable<Timestamptz>,
+        max_requests_per_participant -> Integer,
+        default_quotas -> Jsonb,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    meeting_requests (id) {
+        id -> BigInt,
+        organization_id -> BigInt,
+        event_id -> BigInt,
+        requester_id -> BigInt,
+        recipient_id -> BigInt,
+        message -> Nullable<Text>,
+        priority -> Text,
+        status -> Text,
+        status_reason -> Nullable<Text>,
+        created_by -> Nullable<BigInt>,
+        legal_basis -> Text,
+        retention_until -> Timestamptz,
+        restricted_at -> Nullable<Timestamptz>,
+        erased_at -> Nullable<Timestamptz>,
+        source -> Text,
+        last_verified_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    meeting_request_history (id) {
+        id -> BigInt,
+        request_id -> BigInt,
+        actor_user_id -> Nullable<BigInt>,
+        from_status -> Nullable<Text>,
+        to_status -> Text,
+        reason -> Nullable<Text>,
+        changed_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    unavailabilities (registration_id, slot_id) {
+        registration_id -> BigInt,
+        slot_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    plan_runs (id) {
+        id -> BigInt,
+        organization_id -> BigInt,
+        event_id -> BigInt,
+        status -> Text,
+        options -> Jsonb,
+        progress -> Jsonb,
+        job_id -> Nullable<BigInt>,
+        requested_by -> Nullable<BigInt>,
+        calendar_as_of -> Nullable<Timestamptz>,
+        requests_total -> Nullable<Integer>,
+        scheduled -> Nullable<Integer>,
+        weight -> Nullable<BigInt>,
+        bound -> Nullable<Double>,
+        gap -> Nullable<Double>,
+        breaks -> Nullable<Integer>,
+        error -> Nullable<Text>,
+        cancel_requested -> Bool,
+        created_at -> Timestamptz,
+        started_at -> Nullable<Timestamptz>,
+        finished_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    plan_meetings (run_id, request_id) {
+        run_id -> BigInt,
+        request_id -> BigInt,
+        slot_id -> BigInt,
+        table_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    plan_unscheduled (run_id, request_id) {
+        run_id -> BigInt,
+        request_id -> BigInt,
+        reason -> Text,
+    }
+}
+
+diesel::table! {
+    agenda_versions (id) {
+        id -> BigInt,
+        event_id -> BigInt,
+        version -> Integer,
+        run_id -> BigInt,
+        published_by -> Nullable<BigInt>,
+        published_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    meetings (id) {
+        id -> BigInt,
+        event_id -> BigInt,
+        request_id -> BigInt,
+        slot_id -> BigInt,
+        table_id -> Nullable<BigInt>,
+        status -> Text,
+        sequence -> Integer,
+        created_in -> Integer,
+        updated_in -> Integer,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    agenda_changes (id) {
+        id -> BigInt,
+        version_id -> BigInt,
+        registration_id -> BigInt,
+        meeting_id -> BigInt,
+        change -> Text,
+        old_slot_id -> Nullable<BigInt>,
+        new_slot_id -> Nullable<BigInt>,
+        old_table_id -> Nullable<BigInt>,
+        new_table_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    agenda_feeds (registration_id) {
+        registration_id -> BigInt,
+        token_hash -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(persons -> organizations (organization_id));
 diesel::joinable!(memberships -> user_accounts (user_account_id));
 diesel::joinable!(sessions -> memberships (membership_id));
@@ -282,4 +429,15 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     search_outbox,
     search_outbox_horizon,
+    meeting_settings,
+    meeting_requests,
+    meeting_request_history,
+    unavailabilities,
+    plan_runs,
+    plan_meetings,
+    plan_unscheduled,
+    agenda_versions,
+    meetings,
+    agenda_changes,
+    agenda_feeds,
 );

@@ -28,6 +28,7 @@ pub struct SeedSummary {
     pub persons_created: usize,
     pub registrations_created: usize,
     pub slots: usize,
+    pub meeting_requests_created: usize,
 }
 
 struct Sector {
@@ -500,11 +501,119 @@ fn seed_in_transaction(conn: &mut Conn, password_hash: &str) -> DbResult<SeedSum
             Some(person),
         )?;
     }
+    let meeting_requests_created = seed_requests(conn, org.id, event.id, retention)?;
     Ok(SeedSummary {
         organization_id: org.id.0,
         event_id: event.id.0,
         persons_created,
         registrations_created,
         slots: events::slots(conn, event.id)?.len(),
+        meeting_requests_created,
     })
+}
+
+/// The demo's meeting rules (buyers meet suppliers, recipients accept, 12 meetings a buyer and
+/// 16 a supplier) and its requests, once: each validated buyer asked 8 suppliers and each
+/// supplier 2 buyers; about 7 in 10 are accepted, 2 pending and 1 declined.
+fn seed_requests(
+    conn: &mut Conn,
+    org: rdv_domain::OrganizationId,
+    event: rdv_domain::EventId,
+    retention: chrono::DateTime<Utc>,
+) -> DbResult<usize> {
+    use crate::schema::{meeting_request_history, meeting_requests, meeting_settings};
+    use rdv_domain::{Acceptance, Priority, RequestStatus};
+    diesel::insert_into(meeting_settings::table)
+        .values(&MeetingSettings {
+            event_id: event,
+            organization_id: org,
+            allowed_pairs: vec!["buyer:supplier".into()],
+            acceptance: Acceptance::Mutual,
+            requests_open_at: None,
+            requests_close_at: None,
+            max_requests_per_participant: 30,
+            default_quotas: serde_json::json!({"buyer": 12, "supplier": 16}),
+        })
+        .on_conflict_do_nothing()
+        .execute(conn)?;
+    let existing: i64 = meeting_requests::table
+        .filter(meeting_requests::event_id.eq(event))
+        .count()
+        .get_result(conn)?;
+    if existing > 0 {
+        return Ok(0);
+    }
+    let of_type = |conn: &mut Conn, t: ParticipantType| -> DbResult<Vec<rdv_domain::RegistrationId>> {
+        Ok(registrations::table
+            .filter(registrations::event_id.eq(event))
+            .filter(registrations::participant_type.eq(t))
+            .filter(registrations::status.eq(RegistrationStatus::Validated))
+            .order(registrations::id)
+            .select(registrations::id)
+            .load(conn)?)
+    };
+    let buyers = of_type(conn, ParticipantType::Buyer)?;
+    let suppliers = of_type(conn, ParticipantType::Supplier)?;
+    let mut rng = ChaCha8Rng::seed_from_u64(2028);
+    let mut pairs = std::collections::HashSet::new();
+    let mut rows = Vec::new();
+    let mut ask = |rng: &mut ChaCha8Rng, from: rdv_domain::RegistrationId, pool: &[rdv_domain::RegistrationId], n: usize| {
+        for to in pool.choose_multiple(rng, n) {
+            let key = if from < *to { (from, *to) } else { (*to, from) };
+            if !pairs.insert(key) {
+                continue;
+            }
+            let status = match rng.gen_range(0..10) {
+                0..=6 => RequestStatus::Accepted,
+                7..=8 => RequestStatus::Pending,
+                _ => RequestStatus::Declined,
+            };
+            let priority = match rng.gen_range(0..10) {
+                0..=1 => Priority::Must,
+                2..=6 => Priority::Should,
+                _ => Priority::Could,
+            };
+            rows.push(NewMeetingRequest {
+                organization_id: org,
+                event_id: event,
+                requester_id: from,
+                recipient_id: *to,
+                message: None,
+                priority,
+                status,
+                created_by: None,
+                legal_basis: LegalBasis::Contract,
+                retention_until: retention,
+                source: DataSource::Registration,
+            });
+        }
+    };
+    for b in &buyers {
+        ask(&mut rng, *b, &suppliers, 8);
+    }
+    for s in &suppliers {
+        ask(&mut rng, *s, &buyers, 2);
+    }
+    let mut created = 0;
+    for chunk in rows.chunks(2000) {
+        let inserted: Vec<(rdv_domain::MeetingRequestId, RequestStatus)> =
+            diesel::insert_into(meeting_requests::table)
+                .values(chunk)
+                .returning((meeting_requests::id, meeting_requests::status))
+                .get_results(conn)?;
+        created += inserted.len();
+        let history: Vec<_> = inserted
+            .iter()
+            .map(|(id, status)| {
+                (
+                    meeting_request_history::request_id.eq(*id),
+                    meeting_request_history::to_status.eq(*status),
+                )
+            })
+            .collect();
+        diesel::insert_into(meeting_request_history::table)
+            .values(&history)
+            .execute(conn)?;
+    }
+    Ok(created)
 }

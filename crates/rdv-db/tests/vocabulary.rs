@@ -58,12 +58,38 @@ fn every_vocabulary_matches_its_check_constraints() {
     );
     assert_eq!(allowed(&mut conn, "registrations", "status"), statuses);
     assert_eq!(allowed(&mut conn, "events", "status"), event_statuses);
+    use rdv_domain::{Acceptance, AgendaChange, MeetingStatus, PlanStatus, Priority, RequestStatus};
+    assert_eq!(
+        allowed(&mut conn, "meeting_requests", "priority"),
+        words(Priority::ALL, Priority::as_str)
+    );
+    assert_eq!(
+        allowed(&mut conn, "meeting_requests", "status"),
+        words(RequestStatus::ALL, RequestStatus::as_str)
+    );
+    assert_eq!(
+        allowed(&mut conn, "meeting_settings", "acceptance"),
+        words(Acceptance::ALL, Acceptance::as_str)
+    );
+    assert_eq!(
+        allowed(&mut conn, "plan_runs", "status"),
+        words(PlanStatus::ALL, PlanStatus::as_str)
+    );
+    assert_eq!(
+        allowed(&mut conn, "meetings", "status"),
+        words(MeetingStatus::ALL, MeetingStatus::as_str)
+    );
+    assert_eq!(
+        allowed(&mut conn, "agenda_changes", "change"),
+        words(AgendaChange::ALL, AgendaChange::as_str)
+    );
     for table in [
         "persons",
         "registrations",
         "user_accounts",
         "consent_records",
         "audit_log",
+        "meeting_requests",
     ] {
         assert_eq!(allowed(&mut conn, table, "legal_basis"), bases, "{table}");
         assert_eq!(allowed(&mut conn, table, "source"), sources, "{table}");

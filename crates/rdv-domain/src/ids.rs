@@ -64,4 +64,8 @@ id_type!(
     AuditId,
     SessionId,
     JobId,
+    MeetingRequestId,
+    PlanRunId,
+    MeetingId,
+    AgendaVersionId,
 );

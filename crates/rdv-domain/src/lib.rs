@@ -16,4 +16,7 @@ pub use text::{
     BoundedText, CountryCode, EmailAddress, LanguageCode, MultilineText, PhoneNumber, SectorPath,
     Slug, ValueError,
 };
-pub use vocab::{EventStatus, ParticipantType, RegistrationStatus, Role};
+pub use vocab::{
+    Acceptance, AgendaChange, EventStatus, MeetingStatus, ParticipantType, PlanStatus, Priority,
+    RegistrationStatus, RequestStatus, Role,
+};

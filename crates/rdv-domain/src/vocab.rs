@@ -135,6 +135,87 @@ vocabulary!(
     }
 );
 
+vocabulary!(
+    /// How much a participant wants a meeting; the planner weighs it.
+    Priority, "priority" {
+        Must => "must",
+        Should => "should",
+        Could => "could",
+    }
+);
+
+impl Priority {
+    /// The planner's weight: a `must` outweighs three `should`s, a `should` three `could`s.
+    pub fn weight(self) -> u32 {
+        match self {
+            Priority::Must => 9,
+            Priority::Should => 3,
+            Priority::Could => 1,
+        }
+    }
+}
+
+vocabulary!(
+    /// Where a meeting request stands.
+    RequestStatus, "request status" {
+        Pending => "pending",
+        Accepted => "accepted",
+        Declined => "declined",
+        Cancelled => "cancelled",
+    }
+);
+
+impl RequestStatus {
+    /// Pending and accepted requests hold their pair: no second request between the two.
+    pub fn is_live(self) -> bool {
+        matches!(self, RequestStatus::Pending | RequestStatus::Accepted)
+    }
+}
+
+vocabulary!(
+    /// How a request becomes a meeting: the recipient accepts it, the organizer validates it,
+    /// or it is accepted as soon as it is made.
+    Acceptance, "acceptance" {
+        Mutual => "mutual",
+        Organizer => "organizer",
+        Direct => "direct",
+    }
+);
+
+vocabulary!(
+    /// Where a planning run stands.
+    PlanStatus, "plan status" {
+        Queued => "queued",
+        Running => "running",
+        Done => "done",
+        Failed => "failed",
+        Cancelled => "cancelled",
+    }
+);
+
+impl PlanStatus {
+    pub fn is_live(self) -> bool {
+        matches!(self, PlanStatus::Queued | PlanStatus::Running)
+    }
+}
+
+vocabulary!(
+    /// A published meeting: scheduled, or cancelled by a later version of the agenda.
+    MeetingStatus, "meeting status" {
+        Scheduled => "scheduled",
+        Cancelled => "cancelled",
+    }
+);
+
+vocabulary!(
+    /// What a version of the agenda did to a meeting.
+    AgendaChange, "agenda change" {
+        Added => "added",
+        Moved => "moved",
+        Cancelled => "cancelled",
+    }
+);
+
 impl Role {
     /// Organizer roles see and manage their organization's data.
     pub fn is_organizer(self) -> bool {

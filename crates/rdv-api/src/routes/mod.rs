@@ -6,8 +6,10 @@ pub mod docs;
 pub mod events;
 pub mod health;
 pub mod me;
+pub mod meetings;
 pub mod organizations;
 pub mod persons;
+pub mod plans;
 pub mod registrations;
 pub mod search;
 
@@ -28,6 +30,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(persons::configure)
             .configure(registrations::configure)
             .configure(search::configure)
+            .configure(meetings::configure)
+            .configure(plans::configure)
             .configure(me::configure)
             .configure(audit::configure),
     )

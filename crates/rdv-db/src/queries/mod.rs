@@ -8,6 +8,8 @@ pub mod jobs;
 pub mod organizations;
 pub mod persons;
 pub mod registrations;
+pub mod meetings;
+pub mod plans;
 pub mod search_feed;
 
 /// A page of a list: at most `limit` rows after skipping `offset`.

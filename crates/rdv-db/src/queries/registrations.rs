@@ -133,3 +133,15 @@ pub fn person_ids(
         .map(|p| p.0)
         .collect())
 }
+
+/// The validated registrations of an event.
+pub fn validated_ids(conn: &mut Conn, org: OrganizationId, event: EventId) -> DbResult<Vec<RegistrationId>> {
+    Ok(registrations::table
+        .filter(registrations::organization_id.eq(org))
+        .filter(registrations::event_id.eq(event))
+        .filter(registrations::status.eq(rdv_domain::RegistrationStatus::Validated))
+        .filter(registrations::erased_at.is_null())
+        .order(registrations::id)
+        .select(registrations::id)
+        .load(conn)?)
+}

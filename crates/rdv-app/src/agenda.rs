@@ -1,0 +1,244 @@
+//! Participants' agendas: their published meetings with times in the event's time zone,
+//! tables and counterparts, their unavailability, and what each version of the agenda changed.
+
+use crate::audit::{self, Audit};
+use crate::meetings::my_registration;
+use crate::{Actor, AppError, AppResult};
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use rdv_db::models::{Event, MeetingSlot};
+use rdv_db::queries::meetings::{self as request_rows, Party};
+use rdv_db::queries::{events, plans};
+use rdv_db::Conn;
+use rdv_domain::{
+    AgendaChange, EventId, MeetingId, MeetingRequestId, MeetingStatus, OrganizationId,
+    RegistrationId, SlotId, TableId,
+};
+use std::collections::HashMap;
+
+/// A time slot as an agenda shows it.
+#[derive(Debug, Clone)]
+pub struct Span {
+    pub slot_id: SlotId,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    /// Local times in the event's time zone, `YYYY-MM-DDTHH:MM`.
+    pub local_start: String,
+    pub local_end: String,
+}
+
+/// One meeting of an agenda.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub meeting_id: MeetingId,
+    pub request_id: MeetingRequestId,
+    pub span: Span,
+    /// The table's label, or the stand where one of the two receives.
+    pub place: String,
+    pub table_id: Option<TableId>,
+    pub counterpart: Party,
+    pub status: MeetingStatus,
+    pub sequence: i32,
+}
+
+/// A participant's agenda in the latest published version.
+#[derive(Debug, Clone)]
+pub struct Agenda {
+    pub event: Event,
+    pub me: Party,
+    pub version: Option<i32>,
+    pub meetings: Vec<Entry>,
+    pub unavailable: Vec<Span>,
+}
+
+fn span(tz: Tz, s: &MeetingSlot) -> Span {
+    let local = |t: DateTime<Utc>| t.with_timezone(&tz).format("%Y-%m-%dT%H:%M").to_string();
+    Span {
+        slot_id: s.id,
+        starts_at: s.starts_at,
+        ends_at: s.ends_at,
+        local_start: local(s.starts_at),
+        local_end: local(s.ends_at),
+    }
+}
+
+/// Reads the agenda of `registration`; cancelled meetings are listed with their status when
+/// `with_cancelled` (a calendar feed tells clients to drop them).
+pub fn of_registration(
+    conn: &mut Conn,
+    org: OrganizationId,
+    event: EventId,
+    registration: RegistrationId,
+    with_cancelled: bool,
+) -> AppResult<Agenda> {
+    let ev = events::get(conn, org, event).map_err(|e| AppError::from_db("event", e))?;
+    let tz: Tz = ev.time_zone.parse().map_err(AppError::internal)?;
+    let me = request_rows::parties(conn, org, &[registration])?
+        .into_iter()
+        .find(|p| p.event_id == event)
+        .ok_or_else(|| AppError::not_found("participant"))?;
+    let slots: HashMap<SlotId, MeetingSlot> = events::slots(conn, event)?
+        .into_iter()
+        .map(|s| (s.id, s))
+        .collect();
+    let tables: HashMap<TableId, String> = events::tables(conn, event)?
+        .into_iter()
+        .map(|t| (t.id, t.label))
+        .collect();
+    let rows = plans::meetings_of_registration(conn, event, registration)?;
+    let others: Vec<RegistrationId> = rows
+        .iter()
+        .map(|(_, r)| {
+            if r.requester_id == registration {
+                r.recipient_id
+            } else {
+                r.requester_id
+            }
+        })
+        .collect();
+    let parties: HashMap<RegistrationId, Party> = request_rows::parties(conn, org, &others)?
+        .into_iter()
+        .map(|p| (p.registration_id, p))
+        .collect();
+    let mut meetings = Vec::new();
+    for ((m, _), other) in rows.into_iter().zip(others) {
+        if m.status == MeetingStatus::Cancelled && !with_cancelled {
+            continue;
+        }
+        let (Some(slot), Some(counterpart)) = (slots.get(&m.slot_id), parties.get(&other)) else {
+            continue;
+        };
+        let place = match m.table_id.and_then(|t| tables.get(&t)) {
+            Some(label) => label.clone(),
+            None => me
+                .stand
+                .clone()
+                .or_else(|| counterpart.stand.clone())
+                .map_or_else(|| "stand".to_owned(), |s| format!("stand {s}")),
+        };
+        meetings.push(Entry {
+            meeting_id: m.id,
+            request_id: m.request_id,
+            span: span(tz, slot),
+            place,
+            table_id: m.table_id,
+            counterpart: counterpart.clone(),
+            status: m.status,
+            sequence: m.sequence,
+        });
+    }
+    meetings.sort_by_key(|e| (e.span.starts_at, e.meeting_id));
+    let mut unavailable: Vec<Span> = request_rows::unavailable(conn, registration)?
+        .into_iter()
+        .filter_map(|s| slots.get(&s).map(|s| span(tz, s)))
+        .collect();
+    unavailable.sort_by_key(|s| s.starts_at);
+    let version = plans::latest_version(conn, event)?.map(|v| v.version);
+    Ok(Agenda {
+        event: ev,
+        me,
+        version,
+        meetings,
+        unavailable,
+    })
+}
+
+/// The caller's own agenda.
+pub fn mine(conn: &mut Conn, actor: &Actor, event: EventId) -> AppResult<Agenda> {
+    let reg = my_registration(conn, actor, event)?;
+    of_registration(conn, reg.organization_id, event, reg.id, false)
+}
+
+/// Any participant's agenda, for the event's organizers; audited.
+pub fn of_participant(
+    conn: &mut Conn,
+    actor: &Actor,
+    event: EventId,
+    registration: RegistrationId,
+) -> AppResult<Agenda> {
+    let org = actor.organizer_org()?;
+    let agenda = of_registration(conn, org, event, registration, false)?;
+    let mut persons: Vec<i64> = agenda
+        .meetings
+        .iter()
+        .map(|e| e.counterpart.person_id.0)
+        .chain([agenda.me.person_id.0])
+        .collect();
+    persons.sort_unstable();
+    persons.dedup();
+    audit::record(
+        conn,
+        actor,
+        Audit {
+            action: "agenda.read",
+            subject_type: "registration",
+            subject_ids: vec![registration.0],
+            person_ids: persons,
+            fields: vec!["first_name", "last_name", "company", "job_title"],
+        },
+    )?;
+    Ok(agenda)
+}
+
+/// One change a version made to a participant's agenda.
+#[derive(Debug, Clone)]
+pub struct ChangeView {
+    pub registration_id: RegistrationId,
+    pub meeting_id: MeetingId,
+    pub change: AgendaChange,
+    pub before: Option<Span>,
+    pub after: Option<Span>,
+    pub old_table_id: Option<TableId>,
+    pub new_table_id: Option<TableId>,
+}
+
+fn changes_view(
+    conn: &mut Conn,
+    org: OrganizationId,
+    event: EventId,
+    version: i32,
+    registration: Option<RegistrationId>,
+) -> AppResult<Vec<ChangeView>> {
+    let ev = events::get(conn, org, event).map_err(|e| AppError::from_db("event", e))?;
+    let tz: Tz = ev.time_zone.parse().map_err(AppError::internal)?;
+    let v = plans::version(conn, event, version).map_err(|e| AppError::from_db("agenda version", e))?;
+    let slots: HashMap<SlotId, MeetingSlot> = events::slots(conn, event)?
+        .into_iter()
+        .map(|s| (s.id, s))
+        .collect();
+    let at = |s: Option<SlotId>| s.and_then(|s| slots.get(&s)).map(|s| span(tz, s));
+    Ok(plans::changes_of(conn, v.id, registration)?
+        .into_iter()
+        .map(|c| ChangeView {
+            registration_id: c.registration_id,
+            meeting_id: c.meeting_id,
+            change: c.change,
+            before: at(c.old_slot_id),
+            after: at(c.new_slot_id),
+            old_table_id: c.old_table_id,
+            new_table_id: c.new_table_id,
+        })
+        .collect())
+}
+
+/// What version `version` changed, for every participant; organizers only.
+pub fn changes(
+    conn: &mut Conn,
+    actor: &Actor,
+    event: EventId,
+    version: i32,
+) -> AppResult<Vec<ChangeView>> {
+    let org = actor.organizer_org()?;
+    changes_view(conn, org, event, version, None)
+}
+
+/// What version `version` changed in the caller's own agenda.
+pub fn my_changes(
+    conn: &mut Conn,
+    actor: &Actor,
+    event: EventId,
+    version: i32,
+) -> AppResult<Vec<ChangeView>> {
+    let reg = my_registration(conn, actor, event)?;
+    changes_view(conn, reg.organization_id, event, version, Some(reg.id))
+}

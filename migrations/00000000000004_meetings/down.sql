@@ -1,0 +1,12 @@
+DROP TABLE IF EXISTS agenda_feeds;
+DROP TABLE IF EXISTS agenda_changes;
+DROP TABLE IF EXISTS meetings;
+DROP TABLE IF EXISTS agenda_versions;
+DROP TABLE IF EXISTS plan_unscheduled;
+DROP TABLE IF EXISTS plan_meetings;
+DROP TABLE IF EXISTS plan_runs;
+DROP TABLE IF EXISTS unavailabilities;
+DROP TABLE IF EXISTS meeting_request_history;
+DROP TABLE IF EXISTS meeting_requests;
+DROP TABLE IF EXISTS meeting_settings;
+ALTER TABLE events DROP COLUMN IF EXISTS calendar_changed_at;

@@ -1,0 +1,435 @@
+//! Meetings end to end on the demo event: requests and their rules, a planning run through the
+//! job queue, hand edits of the draft, publication, agendas, a re-plan that keeps untouched
+//! meetings in place, and runs whose worker dies.
+
+use crate::common::{assert_error, settings, TestApp};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+/// A worker of the platform's job kinds, run here one job at a time.
+fn worker(app: &TestApp) -> rdv_app::jobs::Worker {
+    let s = settings(&app.db.app_url());
+    let registry = rdv_app::maintenance::registry(&s.auth, &s.jobs);
+    rdv_app::jobs::Worker::new("test-worker", registry, s.jobs)
+}
+
+/// Runs queued planning jobs until none is left.
+fn drain(app: &TestApp) {
+    let w = worker(app);
+    let mut conn = app.conn();
+    while let rdv_app::jobs::Ran::Done(_) | rdv_app::jobs::Ran::Failed { .. } =
+        w.run_once(&mut conn).unwrap()
+    {}
+}
+
+/// A login for the person of registration `reg` (the demo has one for buyer1 only).
+fn participant_login(app: &TestApp, reg: i64, email: &str) {
+    use diesel::prelude::*;
+    use rdv_db::schema::registrations;
+    let mut conn = app.conn();
+    let (org, person): (rdv_domain::OrganizationId, rdv_domain::PersonId) = registrations::table
+        .find(rdv_domain::RegistrationId(reg))
+        .select((registrations::organization_id, registrations::person_id))
+        .first(&mut conn)
+        .unwrap();
+    let hash = rdv_app::auth::hash_password("demo").unwrap();
+    let account = rdv_db::queries::accounts::ensure_account(
+        &mut conn,
+        email,
+        &hash,
+        chrono::Utc::now() + chrono::Duration::days(30),
+        "registration",
+    )
+    .unwrap();
+    rdv_db::queries::accounts::ensure_membership(
+        &mut conn,
+        account.id,
+        Some(org),
+        rdv_domain::Role::Participant,
+        Some(person),
+    )
+    .unwrap();
+}
+
+async fn registrations(app: &TestApp, token: &str, event: i64, query: &str) -> Vec<Value> {
+    let (status, page) = app
+        .get(
+            &format!("/api/events/{event}/registrations?per_page=200&{query}"),
+            token,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    page["items"].as_array().unwrap().clone()
+}
+
+async fn start_run(app: &TestApp, admin: &str, event: i64) -> i64 {
+    let (status, run) = app
+        .post(
+            &format!("/api/events/{event}/plans"),
+            admin,
+            json!({"time_limit_seconds": 3, "seed": 7}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{run}");
+    assert_eq!(run["status"], "queued");
+    run["id"].as_i64().unwrap()
+}
+
+#[actix_web::test]
+async fn requests_follow_the_events_rules() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let event = app.demo_event(&admin).await;
+    let buyer = app.login("buyer1@demo.example", "demo").await;
+    let suppliers = registrations(&app, &admin, event, "participant_type=supplier&status=validated").await;
+    let buyers = registrations(&app, &admin, event, "participant_type=buyer&status=validated").await;
+    let (_, my_regs) = app.get("/api/me/registrations", &buyer).await;
+    let me = my_regs[0]["id"].as_i64().unwrap();
+    let (_, mine) = app
+        .get(&format!("/api/events/{event}/meeting-requests?box=sent&per_page=200"), &buyer)
+        .await;
+    let asked: Vec<i64> = mine["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["recipient"]["registration_id"].as_i64().unwrap())
+        .collect();
+    let (_, received) = app
+        .get(&format!("/api/events/{event}/meeting-requests?box=received&per_page=200"), &buyer)
+        .await;
+    let from_them: Vec<i64> = received["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["requester"]["registration_id"].as_i64().unwrap())
+        .collect();
+    let fresh = suppliers
+        .iter()
+        .map(|s| s["id"].as_i64().unwrap())
+        .find(|id| !asked.contains(id) && !from_them.contains(id))
+        .unwrap();
+
+    let path = format!("/api/events/{event}/meeting-requests");
+    let (status, req) = app
+        .post(&path, &buyer, json!({"to": fresh, "priority": "must", "message": "Parlons usinage."}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{req}");
+    assert_eq!(req["status"], "pending");
+    assert_eq!(req["requester"]["registration_id"], me);
+    let id = req["id"].as_i64().unwrap();
+
+    // Bad requests, each refused with its reason and nothing written.
+    let other_buyer = buyers
+        .iter()
+        .map(|b| b["id"].as_i64().unwrap())
+        .find(|b| *b != me)
+        .unwrap();
+    let (status, body) = app.post(&path, &buyer, json!({"to": me})).await;
+    let fields = assert_error(status, &body, 422, "validation_failed");
+    assert!(fields.get("to").is_some(), "{body}");
+    let (status, body) = app.post(&path, &buyer, json!({"to": other_buyer})).await;
+    assert_error(status, &body, 409, "conflict");
+    assert!(body["message"].as_str().unwrap().contains("rules"), "{body}");
+    let (status, body) = app.post(&path, &buyer, json!({"to": fresh})).await;
+    assert_error(status, &body, 409, "conflict");
+    let (status, body) = app.post(&path, &buyer, json!({"to": 999_999})).await;
+    assert_error(status, &body, 404, "not_found");
+    // The buyer cannot accept the request they sent: they did not receive it.
+    let (status, body) = app
+        .post(&format!("/api/meeting-requests/{id}/accept"), &buyer, json!({}))
+        .await;
+    assert_error(status, &body, 404, "not_found");
+
+    // The recipient accepts; the history says who did what.
+    participant_login(&app, fresh, "supplier@demo.example");
+    let supplier = app.login("supplier@demo.example", "demo").await;
+    let (status, body) = app
+        .post(&format!("/api/meeting-requests/{id}/accept"), &supplier, json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "accepted");
+    let (status, body) = app
+        .post(&format!("/api/meeting-requests/{id}/accept"), &supplier, json!({}))
+        .await;
+    assert_error(status, &body, 409, "conflict");
+    let (_, history) = app
+        .get(&format!("/api/meeting-requests/{id}/history"), &buyer)
+        .await;
+    let steps: Vec<(Value, Value)> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| (h["from_status"].clone(), h["to_status"].clone()))
+        .collect();
+    assert_eq!(
+        steps,
+        vec![
+            (Value::Null, json!("pending")),
+            (json!("pending"), json!("accepted"))
+        ]
+    );
+
+    // The allowance: with one request allowed, a second is refused.
+    let (status, body) = app
+        .request(
+            Method::PUT,
+            &format!("/api/events/{event}/meeting-settings"),
+            Some(&admin),
+            Some(json!({"allowed_pairs": [["supplier", "buyer"]], "acceptance": "mutual", "max_requests_per_participant": 1})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["allowed_pairs"], json!([["buyer", "supplier"]]));
+    let another = suppliers
+        .iter()
+        .map(|s| s["id"].as_i64().unwrap())
+        .find(|s| *s != fresh && !asked.contains(s) && !from_them.contains(s))
+        .unwrap();
+    let (status, body) = app.post(&path, &buyer, json!({"to": another})).await;
+    assert_error(status, &body, 409, "conflict");
+    // The window: closed requests are refused.
+    app.request(
+        Method::PUT,
+        &format!("/api/events/{event}/meeting-settings"),
+        Some(&admin),
+        Some(json!({"allowed_pairs": [], "acceptance": "mutual", "max_requests_per_participant": 100, "requests_close_at": "2020-01-01T00:00:00Z"})),
+    )
+    .await;
+    let (status, body) = app.post(&path, &buyer, json!({"to": another})).await;
+    assert_error(status, &body, 409, "conflict");
+    assert!(body["message"].as_str().unwrap().contains("closed"), "{body}");
+
+    // A refused registration withdraws its requests.
+    let (status, _) = app
+        .post(&format!("/api/registrations/{fresh}/refuse"), &admin, json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, r) = app.get(&format!("/api/meeting-requests/{id}"), &admin).await;
+    assert_eq!(r["status"], "cancelled", "{r}");
+
+    // The organizer's dashboard counts requests per participant.
+    let (status, dash) = app
+        .get(&format!("/api/events/{event}/meeting-dashboard"), &admin)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{dash}");
+    assert!(!dash["participants"].as_array().unwrap().is_empty());
+}
+
+#[actix_web::test]
+async fn a_run_plans_the_accepted_requests_and_publishing_makes_the_agendas() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let event = app.demo_event(&admin).await;
+    let buyer = app.login("buyer1@demo.example", "demo").await;
+
+    let run = start_run(&app, &admin, event).await;
+    // Two runs of one event never run at once.
+    let (status, body) = app
+        .post(&format!("/api/events/{event}/plans"), &admin, json!({}))
+        .await;
+    assert_error(status, &body, 409, "conflict");
+    drain(&app);
+    let (_, done) = app.get(&format!("/api/plans/{run}"), &admin).await;
+    assert_eq!(done["status"], "done", "{done}");
+    let total = done["requests_total"].as_i64().unwrap();
+    assert!(total > 500, "{done}");
+    assert!(done["scheduled"].as_i64().unwrap() > total * 9 / 10, "{done}");
+    assert!(done["gap"].is_number());
+
+    let (_, draft) = app.get(&format!("/api/plans/{run}/draft"), &admin).await;
+    let meetings = draft["meetings"].as_array().unwrap().clone();
+    assert_eq!(meetings.len() as i64, done["scheduled"].as_i64().unwrap());
+
+    // A hand move into a slot where a participant is busy is refused, naming the clash;
+    // a move to a slot where both are free is accepted.
+    let pairs = pairs_of(&app, &meetings);
+    let (m, clash) = meetings
+        .iter()
+        .find_map(|m| {
+            let (a, _) = pairs[&m["request_id"].as_i64().unwrap()];
+            let other = meetings.iter().find(|o| {
+                o["request_id"] != m["request_id"]
+                    && o["slot_id"] != m["slot_id"]
+                    && {
+                        let (x, y) = pairs[&o["request_id"].as_i64().unwrap()];
+                        x == a || y == a
+                    }
+            })?;
+            Some((m.clone(), other.clone()))
+        })
+        .unwrap();
+    let request = m["request_id"].as_i64().unwrap();
+    let url = format!("/api/plans/{run}/meetings/{request}");
+    let (status, body) = app
+        .request(Method::PUT, &url, Some(&admin), Some(json!({"slot_id": clash["slot_id"]})))
+        .await;
+    let fields = assert_error(status, &body, 409, "conflict");
+    assert!(
+        fields["slot_id"].as_str().unwrap().contains("another meeting"),
+        "{body}"
+    );
+    let (a, b) = pairs[&request];
+    let busy: Vec<i64> = meetings
+        .iter()
+        .filter(|o| {
+            let (x, y) = pairs[&o["request_id"].as_i64().unwrap()];
+            [x, y].iter().any(|p| *p == a || *p == b)
+        })
+        .map(|o| o["slot_id"].as_i64().unwrap())
+        .collect();
+    let (_, days) = app.get(&format!("/api/events/{event}/days"), &admin).await;
+    let free = days
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|d| d["slots"].as_array().unwrap().clone())
+        .map(|s| s["id"].as_i64().unwrap())
+        .find(|s| !busy.contains(s))
+        .unwrap();
+    let (status, body) = app
+        .request(Method::PUT, &url, Some(&admin), Some(json!({"slot_id": free})))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["slot_id"], free);
+
+    // Publishing makes the agendas; the buyer sees theirs with local times.
+    let (status, published) = app
+        .post(&format!("/api/plans/{run}/publish"), &admin, json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{published}");
+    assert_eq!(published["version"], 1);
+    assert_eq!(published["moved"], 0);
+    let (status, agenda) = app
+        .get(&format!("/api/me/events/{event}/agenda"), &buyer)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{agenda}");
+    assert_eq!(agenda["version"], 1);
+    let first = &agenda["meetings"][0];
+    assert!(first["counterpart"]["last_name"].is_string());
+    let utc = chrono::DateTime::parse_from_rfc3339(first["starts_at"].as_str().unwrap()).unwrap();
+    let paris = utc.with_timezone(&chrono_tz::Europe::Paris);
+    assert_eq!(
+        first["local_start"],
+        paris.format("%Y-%m-%dT%H:%M").to_string()
+    );
+    let (_, diff) = app
+        .get(&format!("/api/me/events/{event}/agenda-versions/1/changes"), &buyer)
+        .await;
+    assert_eq!(
+        diff.as_array().unwrap().len(),
+        agenda["meetings"].as_array().unwrap().len()
+    );
+    assert!(diff.as_array().unwrap().iter().all(|c| c["change"] == "added"));
+
+    // Re-planning after a cancellation keeps every untouched meeting where it was.
+    let gone = agenda["meetings"][0]["request_id"].as_i64().unwrap();
+    let (status, _) = app
+        .post(&format!("/api/meeting-requests/{gone}/cancel"), &buyer, json!({"reason": "empêchement"}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let second = start_run(&app, &admin, event).await;
+    drain(&app);
+    let (status, published) = app
+        .post(&format!("/api/plans/{second}/publish"), &admin, json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{published}");
+    assert_eq!(published["version"], 2);
+    assert_eq!(published["cancelled"], 1, "{published}");
+    assert_eq!(published["moved"], 0, "{published}");
+    let (_, diff) = app
+        .get(&format!("/api/me/events/{event}/agenda-versions/2/changes"), &buyer)
+        .await;
+    let changes: Vec<&Value> = diff.as_array().unwrap().iter().collect();
+    assert_eq!(changes.len(), 1, "{diff}");
+    assert_eq!(changes[0]["change"], "cancelled");
+    assert_eq!(changes[0]["meeting_id"], agenda["meetings"][0]["meeting_id"]);
+
+    // A plan made before the calendar changed is refused.
+    let third = start_run(&app, &admin, event).await;
+    drain(&app);
+    app.request(
+        Method::PUT,
+        &format!("/api/events/{event}/tables"),
+        Some(&admin),
+        Some(json!({"count": 61})),
+    )
+    .await;
+    let (status, body) = app
+        .post(&format!("/api/plans/{third}/publish"), &admin, json!({}))
+        .await;
+    assert_error(status, &body, 409, "conflict");
+
+    // Another organization sees none of it.
+    let root = app.login("root@demo.example", "demo").await;
+    let (_, org) = app
+        .post("/api/organizations", &root, json!({"slug": "rival", "name": "Rival"}))
+        .await;
+    app.post(
+        &format!("/api/organizations/{}/members", org["id"]),
+        &root,
+        json!({"email": "rival@rival.example", "password": "long enough secret", "role": "org_admin"}),
+    )
+    .await;
+    let rival = app.login("rival@rival.example", "long enough secret").await;
+    for path in [
+        format!("/api/plans/{run}"),
+        format!("/api/plans/{run}/draft"),
+        format!("/api/meeting-requests/{gone}"),
+        format!("/api/events/{event}/agendas/{}", agenda["registration_id"]),
+    ] {
+        let (status, body) = app.get(&path, &rival).await;
+        assert_error(status, &body, 404, "not_found");
+    }
+    let (status, body) = app
+        .post(&format!("/api/plans/{run}/publish"), &rival, json!({}))
+        .await;
+    assert_error(status, &body, 404, "not_found");
+}
+
+/// Request id → (requester, recipient) registration ids.
+fn pairs_of(app: &TestApp, meetings: &[Value]) -> std::collections::HashMap<i64, (i64, i64)> {
+    let ids: Vec<rdv_domain::MeetingRequestId> = meetings
+        .iter()
+        .map(|m| rdv_domain::MeetingRequestId(m["request_id"].as_i64().unwrap()))
+        .collect();
+    rdv_db::queries::meetings::pairs(&mut app.conn(), &ids)
+        .unwrap()
+        .into_iter()
+        .map(|(r, a, b)| (r.0, (a.0, b.0)))
+        .collect()
+}
+
+#[actix_web::test]
+async fn a_run_whose_worker_dies_is_taken_over_then_failed_never_stuck() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let event = app.demo_event(&admin).await;
+    let run = start_run(&app, &admin, event).await;
+    let mut conn = app.conn();
+    // A worker claims the job and dies: its lease runs out.
+    let kinds = [rdv_app::planning::RUN_JOB];
+    let claimed = rdv_db::queries::jobs::claim(&mut conn, "doomed", &kinds, chrono::Duration::milliseconds(1))
+        .unwrap()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    // Another worker takes it over and finishes the run.
+    drain(&app);
+    let (_, done) = app.get(&format!("/api/plans/{run}"), &admin).await;
+    assert_eq!(done["status"], "done", "{done}");
+    let job = rdv_db::queries::jobs::get(&mut conn, claimed.id).unwrap();
+    assert_eq!(job.attempts, 2);
+
+    // A run whose every attempt died reads as failed, and the event can plan again.
+    let second = start_run(&app, &admin, event).await;
+    for name in ["doomed-1", "doomed-2"] {
+        rdv_db::queries::jobs::claim(&mut conn, name, &kinds, chrono::Duration::milliseconds(1))
+            .unwrap()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    worker(&app).housekeeping(&mut conn).unwrap();
+    let (_, failed) = app.get(&format!("/api/plans/{second}"), &admin).await;
+    assert_eq!(failed["status"], "failed", "{failed}");
+    assert!(failed["error"].as_str().unwrap().contains("stopped"), "{failed}");
+    start_run(&app, &admin, event).await;
+}
