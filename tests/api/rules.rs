@@ -315,7 +315,8 @@ async fn a_password_for_an_existing_account_is_refused_not_ignored() {
             json!({"email": "new@demo.example", "role": "org_staff"}),
         )
         .await;
-    let fields = assert_error(status, &body, 422, "validation_failed");
+    // Well-formed, but no account has this email: the new one needs a password.
+    let fields = assert_error(status, &body, 409, "conflict");
     assert!(fields.get("password").is_some(), "{body}");
 }
 
