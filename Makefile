@@ -2,6 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 CARGO ?= cargo
+VENV := target/checkers-venv
 
 .PHONY: help deps db run test build lint openapi conformance bench-planner bench-search
 
@@ -31,7 +32,7 @@ run: deps
 	target/debug/rdv seed-demo; \
 	exec target/debug/rdv serve
 
-test: deps
+test: deps $(VENV)/ready
 	@set -e; url=$$(scripts/db.sh); export DATABASE_URL=$$url; \
 	scripts/drop-test-databases.sh "$$url"; \
 	if command -v cargo-nextest >/dev/null; then \
@@ -41,12 +42,11 @@ test: deps
 	fi; \
 	$(MAKE) --no-print-directory conformance
 
-# The virtual environment of the independent checkers, from PyPI (tests/conformance).
-VENV := target/conformance-venv
-$(VENV)/ready: tests/conformance/requirements.txt
+# The virtual environment of the independent checkers (schemathesis, icalendar), from PyPI.
+$(VENV)/ready: tests/checkers/requirements.txt
 	@rm -rf $(VENV)
 	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install -q --disable-pip-version-check -r tests/conformance/requirements.txt
+	$(VENV)/bin/pip install -q --disable-pip-version-check -r tests/checkers/requirements.txt
 	@touch $@
 
 conformance: deps $(VENV)/ready

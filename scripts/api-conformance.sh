@@ -3,14 +3,14 @@
 # database migrated and seeded with the demo, the server started here on a free port, and the
 # run repeated as the demo's platform admin, organizer admin and participant. Fails on any
 # failure. Takes the server URL of scripts/db.sh; the schemathesis of the virtual environment
-# the Makefile creates (tests/conformance/requirements.txt).
+# the Makefile creates (tests/checkers/requirements.txt).
 #
 #   scripts/api-conformance.sh postgres://postgres@127.0.0.1:5432/rdv
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 owner_url=$1
-venv=target/conformance-venv
+venv=target/checkers-venv
 st=$venv/bin/schemathesis
 examples=${RDV_CONFORMANCE_EXAMPLES:-15}
 port=${RDV_CONFORMANCE_PORT:-18080}

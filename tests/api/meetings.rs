@@ -344,6 +344,42 @@ async fn a_run_plans_the_accepted_requests_and_publishing_makes_the_agendas() {
     assert_eq!(changes[0]["change"], "cancelled");
     assert_eq!(changes[0]["meeting_id"], agenda["meetings"][0]["meeting_id"]);
 
+    // The agenda as an iCalendar feed at a secret URL, read back by an independent parser:
+    // times in Europe/Paris with its VTIMEZONE, stable UIDs, the cancelled meeting marked so.
+    let (status, feed) = app
+        .post(&format!("/api/me/events/{event}/agenda-feed"), &buyer, json!({}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{feed}");
+    let path = feed["path"].as_str().unwrap().to_owned();
+    let (status, ics) = fetch_text(&app, &path).await;
+    assert_eq!(status, StatusCode::OK);
+    let parsed = parse_ics(&ics);
+    assert_eq!(parsed["method"], "PUBLISH");
+    let zones = parsed["timezones"].as_array().unwrap();
+    assert_eq!(zones.len(), 1);
+    assert_eq!(zones[0]["tzid"], "Europe/Paris");
+    let (_, now) = app.get(&format!("/api/me/events/{event}/agenda"), &buyer).await;
+    let events = parsed["events"].as_array().unwrap();
+    assert_eq!(events.len(), now["meetings"].as_array().unwrap().len() + 1);
+    for m in now["meetings"].as_array().unwrap() {
+        let uid = format!("meeting-{}@rdv", m["meeting_id"]);
+        let e = events.iter().find(|e| e["uid"] == uid.as_str()).unwrap();
+        assert_eq!(e["tzid"], "Europe/Paris");
+        assert_eq!(e["start"], m["local_start"]);
+        assert_eq!(e["end"], m["local_end"]);
+        assert_eq!(e["utc_offset_seconds"], 3600, "March is winter time in Paris");
+        assert_eq!(e["status"], "CONFIRMED");
+        assert_eq!(e["sequence"], 0);
+    }
+    let cancelled = format!("meeting-{}@rdv", agenda["meetings"][0]["meeting_id"]);
+    let e = events.iter().find(|e| e["uid"] == cancelled.as_str()).unwrap();
+    assert_eq!((e["status"].as_str(), e["sequence"].as_i64()), (Some("CANCELLED"), Some(1)));
+    // A new URL revokes the old one.
+    app.post(&format!("/api/me/events/{event}/agenda-feed"), &buyer, json!({}))
+        .await;
+    let (status, _) = fetch_text(&app, &path).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
     // A plan made before the calendar changed is refused.
     let third = start_run(&app, &admin, event).await;
     drain(&app);
@@ -384,6 +420,44 @@ async fn a_run_plans_the_accepted_requests_and_publishing_makes_the_agendas() {
         .post(&format!("/api/plans/{run}/publish"), &rival, json!({}))
         .await;
     assert_error(status, &body, 404, "not_found");
+}
+
+async fn fetch_text(app: &TestApp, path: &str) -> (StatusCode, String) {
+    let resp = app
+        .client
+        .get(format!("{}{path}", app.base))
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    if status == StatusCode::OK {
+        let ct = resp.headers()["content-type"].to_str().unwrap().to_owned();
+        assert!(ct.starts_with("text/calendar"), "{ct}");
+    }
+    (status, resp.text().await.unwrap())
+}
+
+/// The events and time zones of an iCalendar document, as the `icalendar` package of PyPI
+/// reads it (from the checkers' virtual environment `make test` creates).
+fn parse_ics(ics: &str) -> Value {
+    use std::io::Write;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let python = root.join("target/checkers-venv/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: `make test` creates it (make target/checkers-venv/ready)",
+        python.display()
+    );
+    let mut child = std::process::Command::new(python)
+        .arg(root.join("tests/checkers/ics_events.py"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(ics.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "the iCalendar parser refused the feed:\n{ics}");
+    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 /// Request id → (requester, recipient) registration ids.

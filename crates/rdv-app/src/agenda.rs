@@ -242,3 +242,42 @@ pub fn my_changes(
     let reg = my_registration(conn, actor, event)?;
     changes_view(conn, reg.organization_id, event, version, Some(reg.id))
 }
+
+/// The shape of a feed token: what `auth::new_secret_token` makes.
+pub fn is_feed_token(token: &str) -> bool {
+    token.len() == 43
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Gives the caller a new secret feed URL for their agenda (the token is shown once and only
+/// its hash kept); an earlier token stops working.
+pub fn new_feed(conn: &mut Conn, actor: &Actor, event: EventId) -> AppResult<String> {
+    let reg = my_registration(conn, actor, event)?;
+    let token = crate::auth::new_secret_token();
+    plans::set_feed(conn, reg.id, &crate::auth::sha256_hex(&token))?;
+    Ok(token)
+}
+
+/// Revokes the caller's feed token; 404 when there is none.
+pub fn revoke_feed(conn: &mut Conn, actor: &Actor, event: EventId) -> AppResult<()> {
+    let reg = my_registration(conn, actor, event)?;
+    if !plans::revoke_feed(conn, reg.id)? {
+        return Err(AppError::not_found("agenda feed"));
+    }
+    Ok(())
+}
+
+/// The agenda behind a feed token, as iCalendar; 404 for an unknown or revoked token.
+pub fn feed(conn: &mut Conn, token: &str, host: &str) -> AppResult<String> {
+    let not_found = || AppError::not_found("agenda feed");
+    if !is_feed_token(token) {
+        return Err(not_found());
+    }
+    let reg = plans::feed_owner(conn, &crate::auth::sha256_hex(token))?.ok_or_else(not_found)?;
+    let (org, event) = request_rows::registration_scope(conn, reg)?.ok_or_else(not_found)?;
+    let agenda = of_registration(conn, org, event, reg, true)?;
+    let tz: Tz = agenda.event.time_zone.parse().map_err(AppError::internal)?;
+    Ok(crate::ics::render(&agenda, tz, host, Utc::now()))
+}

@@ -136,6 +136,11 @@ pub fn sha256_hex(data: &str) -> String {
 }
 
 /// A fresh opaque refresh token: 256 random bits, URL-safe.
+/// 32 random bytes, URL-safe base64 (43 characters): refresh tokens and feed tokens.
+pub fn new_secret_token() -> String {
+    new_refresh_token()
+}
+
 fn new_refresh_token() -> String {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod error;
 pub mod events;
 pub mod fields;
+pub mod ics;
 pub mod me;
 pub mod meetings;
 pub mod organizations;

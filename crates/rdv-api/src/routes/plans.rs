@@ -30,7 +30,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(my_agenda)
         .service(agenda_of)
         .service(changes)
-        .service(my_changes);
+        .service(my_changes)
+        .service(new_feed)
+        .service(revoke_feed)
+        .service(feed);
 }
 
 #[derive(Deserialize, ToSchema, Default)]
@@ -513,4 +516,69 @@ pub async fn my_changes(
         .await?;
     let out: Vec<AgendaChangeOut> = rows.into_iter().map(AgendaChangeOut::from).collect();
     Ok(HttpResponse::Ok().json(out))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FeedOut {
+    /// The secret token, shown once: whoever holds it reads the agenda.
+    pub token: String,
+    /// The feed's path, to subscribe to from a calendar client.
+    pub path: String,
+}
+
+/// Gives the caller a secret, revocable URL of their agenda as an iCalendar feed (no login
+/// needed to read it). A new URL revokes the previous one.
+#[utoipa::path(tag = "agendas", security(("bearer" = [])), params(("id" = i64, Path, description = "event id")),
+    responses((status = 201, body = FeedOut)))]
+#[post("/me/events/{id}/agenda-feed")]
+pub async fn new_feed(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let (actor, event) = (caller.0, EventId(id.into_inner()));
+    let token = state
+        .app_tx(move |conn| agenda::new_feed(conn, &actor, event))
+        .await?;
+    Ok(HttpResponse::Created().json(FeedOut {
+        path: format!("/api/agenda-feeds/{token}"),
+        token,
+    }))
+}
+
+/// Revokes the caller's agenda feed URL.
+#[utoipa::path(tag = "agendas", security(("bearer" = [])), params(("id" = i64, Path, description = "event id")),
+    responses((status = 204, description = "revoked")))]
+#[delete("/me/events/{id}/agenda-feed")]
+pub async fn revoke_feed(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let (actor, event) = (caller.0, EventId(id.into_inner()));
+    state
+        .app_tx(move |conn| agenda::revoke_feed(conn, &actor, event))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// A participant's agenda as an iCalendar feed (RFC 5545), read with the secret token of its
+/// URL and no login: times in the event's time zone (with its VTIMEZONE), one event per
+/// meeting under a stable UID, SEQUENCE raised at each change, cancelled meetings as
+/// STATUS:CANCELLED. 404 for an unknown or revoked token.
+#[utoipa::path(tag = "agendas", params(("token" = String, Path, pattern = "^[A-Za-z0-9_-]{43}$")),
+    responses((status = 200, content_type = "text/calendar", body = String), (status = 404, body = ErrorBody)))]
+#[get("/agenda-feeds/{token}")]
+pub async fn feed(
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let token = token.into_inner();
+    let text = state
+        .app_conn(move |conn| agenda::feed(conn, &token, "rdv"))
+        .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/calendar; charset=utf-8")
+        .insert_header(("cache-control", "private, max-age=300"))
+        .body(text))
 }

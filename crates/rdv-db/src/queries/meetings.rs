@@ -362,3 +362,18 @@ pub fn by_ids(
         .select(MeetingRequest::as_select())
         .load(conn)?)
 }
+
+/// The organization and event of a registration, whatever the organization: for the agenda
+/// feed, which a secret token opens without a login.
+pub fn registration_scope(
+    conn: &mut Conn,
+    registration: RegistrationId,
+) -> DbResult<Option<(OrganizationId, EventId)>> {
+    use crate::schema::registrations;
+    Ok(registrations::table
+        .find(registration)
+        .filter(registrations::erased_at.is_null())
+        .select((registrations::organization_id, registrations::event_id))
+        .first(conn)
+        .optional()?)
+}
