@@ -215,3 +215,57 @@ async fn the_index_follows_changes_and_forgets_refused_profiles() {
     // The organizer still finds it: refused registrations are theirs to see.
     assert!(find(admin.clone()).await);
 }
+
+#[actix_web::test]
+async fn only_those_i_may_meet_follows_the_events_meeting_rules() {
+    let (app, _dir) = TestApp::spawn_with_search().await;
+    let admin = app.admin().await;
+    let event = app.demo_event(&admin).await;
+    let buyer = app.login("buyer1@demo.example", "demo").await;
+    let types = |body: &serde_json::Value, key: &str| -> std::collections::BTreeSet<String> {
+        body.as_array()
+            .map(|a| a.to_vec())
+            .unwrap_or_else(|| body["hits"].as_array().unwrap().to_vec())
+            .iter()
+            .map(|h| {
+                h.get("participant")
+                    .unwrap_or(h)
+                    .get(key)
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect()
+    };
+    let (_, all) = app
+        .get(&format!("/api/events/{event}/search?limit=100"), &buyer)
+        .await;
+    assert!(types(&all, "participant_type").contains("buyer"), "{all}");
+    let (_, meetable) = app
+        .get(&format!("/api/events/{event}/search?limit=100&may_meet=true"), &buyer)
+        .await;
+    assert_eq!(
+        types(&meetable, "participant_type"),
+        ["supplier".to_owned()].into()
+    );
+    let (_, matches) = app
+        .get(&format!("/api/events/{event}/matches/me?limit=50"), &buyer)
+        .await;
+    assert_eq!(
+        types(&matches, "participant_type"),
+        ["supplier".to_owned()].into()
+    );
+    // Rules that let buyers meet buyers widen both.
+    app.request(
+        reqwest::Method::PUT,
+        &format!("/api/events/{event}/meeting-settings"),
+        Some(&admin),
+        Some(json!({"allowed_pairs": [["buyer", "buyer"], ["buyer", "supplier"]], "acceptance": "mutual", "max_requests_per_participant": 30})),
+    )
+    .await;
+    let (_, meetable) = app
+        .get(&format!("/api/events/{event}/search?limit=100&may_meet=true"), &buyer)
+        .await;
+    assert!(types(&meetable, "participant_type").contains("buyer"), "{meetable}");
+}

@@ -335,6 +335,8 @@ pub struct SearchInput {
     pub facets: Option<String>,
     pub offset: Option<usize>,
     pub limit: Option<usize>,
+    /// Participants: only those the event's meeting rules let them meet.
+    pub may_meet: Option<bool>,
 }
 
 /// At most this many values in one comma-separated filter.
@@ -373,6 +375,20 @@ fn search_error(e: SearchError) -> AppError {
         ),
         other => AppError::internal(other),
     }
+}
+
+/// The participant types the event's meeting rules let registration `me` meet (`None`: any).
+fn meetable_by(
+    conn: &mut Conn,
+    ev: &Event,
+    me: RegistrationId,
+) -> AppResult<Option<Vec<rdv_domain::ParticipantType>>> {
+    let settings = crate::meetings::effective(conn, ev.id, ev.organization_id)?;
+    let mine = rdv_db::queries::meetings::parties(conn, ev.organization_id, &[me])?;
+    let Some(mine) = mine.first() else {
+        return Ok(Some(Vec::new()));
+    };
+    Ok(crate::meetings::rules(&settings).meetable_by(mine.participant_type))
 }
 
 /// Who is searching in this event: an organizer of its organization, or one of its validated
@@ -439,6 +455,10 @@ pub fn search_event(
     );
     check.finish()?;
     let (ev, aud) = audience(conn, actor, event)?;
+    let mut filters = filters;
+    if let (Audience::Participant { me }, Some(true)) = (aud, input.may_meet) {
+        filters.meetable_types = meetable_by(conn, &ev, me)?;
+    }
     let mut request = SearchRequest::new(
         Scope {
             organization_id: ev.organization_id,
@@ -505,8 +525,13 @@ pub fn matches_for_me(
         organization_id: ev.organization_id,
         event_id: ev.id,
     };
+    // A match one may not meet is no use: the event's rules narrow them.
+    let filters = Filters {
+        meetable_types: meetable_by(conn, &ev, me)?,
+        ..Filters::default()
+    };
     index
-        .matches_for(&scope, me, &Filters::default(), limit)
+        .matches_for(&scope, me, &filters, limit)
         .map_err(search_error)
 }
 

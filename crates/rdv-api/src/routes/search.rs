@@ -42,6 +42,9 @@ pub struct SearchQuery {
     pub offset: Option<usize>,
     #[param(schema_with = crate::schema::search_limit)]
     pub limit: Option<usize>,
+    /// Participants: only those the event's meeting rules let them meet (the rules that
+    /// meeting requests follow). Organizers see everyone.
+    pub may_meet: Option<bool>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -159,6 +162,7 @@ pub async fn search(
         facets: q.facets,
         offset: q.offset,
         limit: q.limit,
+        may_meet: q.may_meet,
     };
     let actor = caller.0;
     let results = state
@@ -190,6 +194,9 @@ pub async fn search(
 pub struct MatchesQuery {
     #[param(schema_with = crate::schema::search_limit)]
     pub limit: Option<usize>,
+    /// Participants: only those the event's meeting rules let them meet (the rules that
+    /// meeting requests follow). Organizers see everyone.
+    pub may_meet: Option<bool>,
 }
 
 /// The participants whose offers answer the caller's needs and the reverse, ranked, each with
