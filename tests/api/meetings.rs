@@ -329,6 +329,17 @@ async fn a_run_plans_the_accepted_requests_and_publishing_makes_the_agendas() {
     assert_eq!(status, StatusCode::OK);
     let second = start_run(&app, &admin, event).await;
     drain(&app);
+    // Before publishing, the organizer sees whose agendas would change: the two participants
+    // of the cancelled meeting, nobody else.
+    let (status, preview) = app
+        .get(&format!("/api/plans/{second}/preview"), &admin)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{preview}");
+    let preview = preview.as_array().unwrap();
+    assert_eq!(preview.len(), 2, "{preview:?}");
+    assert!(preview
+        .iter()
+        .all(|c| c["change"] == "cancelled" && c["request_id"] == gone));
     let (status, published) = app
         .post(&format!("/api/plans/{second}/publish"), &admin, json!({}))
         .await;
@@ -343,6 +354,19 @@ async fn a_run_plans_the_accepted_requests_and_publishing_makes_the_agendas() {
     assert_eq!(changes.len(), 1, "{diff}");
     assert_eq!(changes[0]["change"], "cancelled");
     assert_eq!(changes[0]["meeting_id"], agenda["meetings"][0]["meeting_id"]);
+
+    // The per-slot view lists the slot's meetings, each at its own table.
+    let slot = agenda["meetings"][1]["slot_id"].as_i64().unwrap();
+    let (status, in_slot) = app
+        .get(&format!("/api/events/{event}/meetings?slot_id={slot}"), &admin)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{in_slot}");
+    let in_slot = in_slot.as_array().unwrap();
+    assert!(in_slot.iter().all(|m| m["slot_id"] == slot));
+    let mut tables: Vec<i64> = in_slot.iter().filter_map(|m| m["table_id"].as_i64()).collect();
+    let n = tables.len();
+    tables.dedup();
+    assert_eq!(tables.len(), n, "two meetings share a table");
 
     // The agenda as an iCalendar feed at a secret URL, read back by an independent parser:
     // times in Europe/Paris with its VTIMEZONE, stable UIDs, the cancelled meeting marked so.

@@ -62,6 +62,8 @@ use utoipa::{Modify, OpenApi};
         routes::plans::put_meeting,
         routes::plans::remove_meeting,
         routes::plans::publish,
+        routes::plans::preview,
+        routes::plans::event_meetings,
         routes::plans::my_agenda,
         routes::plans::agenda_of,
         routes::plans::changes,

@@ -281,3 +281,109 @@ pub fn feed(conn: &mut Conn, token: &str, host: &str) -> AppResult<String> {
     let tz: Tz = agenda.event.time_zone.parse().map_err(AppError::internal)?;
     Ok(crate::ics::render(&agenda, tz, host, Utc::now()))
 }
+
+/// A published meeting as the organizer's per-slot and per-table views show it.
+#[derive(Debug, Clone)]
+pub struct MeetingView {
+    pub meeting_id: MeetingId,
+    pub request_id: MeetingRequestId,
+    pub span: Span,
+    pub table_id: Option<TableId>,
+    pub place: String,
+    pub requester: Party,
+    pub recipient: Party,
+    pub sequence: i32,
+}
+
+/// The event's scheduled meetings, by time then table, optionally in one slot or at one
+/// table; organizers only, audited.
+pub fn meetings(
+    conn: &mut Conn,
+    actor: &Actor,
+    event: EventId,
+    slot: Option<SlotId>,
+    table: Option<TableId>,
+) -> AppResult<Vec<MeetingView>> {
+    let org = actor.organizer_org()?;
+    let ev = events::get(conn, org, event).map_err(|e| AppError::from_db("event", e))?;
+    let tz: Tz = ev.time_zone.parse().map_err(AppError::internal)?;
+    let slots: HashMap<SlotId, MeetingSlot> = events::slots(conn, event)?
+        .into_iter()
+        .map(|s| (s.id, s))
+        .collect();
+    let tables: HashMap<TableId, (i32, String)> = events::tables(conn, event)?
+        .into_iter()
+        .map(|t| (t.id, (t.number, t.label)))
+        .collect();
+    let rows: Vec<_> = plans::meetings_of_event(conn, event)?
+        .into_iter()
+        .filter(|m| m.status == MeetingStatus::Scheduled)
+        .filter(|m| slot.is_none_or(|s| m.slot_id == s))
+        .filter(|m| table.is_none_or(|t| m.table_id == Some(t)))
+        .collect();
+    let ids: Vec<MeetingRequestId> = rows.iter().map(|m| m.request_id).collect();
+    let pairs: HashMap<MeetingRequestId, (RegistrationId, RegistrationId)> =
+        request_rows::pairs(conn, &ids)?
+            .into_iter()
+            .map(|(r, a, b)| (r, (a, b)))
+            .collect();
+    let mut regs: Vec<RegistrationId> = pairs.values().flat_map(|(a, b)| [*a, *b]).collect();
+    regs.sort();
+    regs.dedup();
+    let parties: HashMap<RegistrationId, Party> = request_rows::parties(conn, org, &regs)?
+        .into_iter()
+        .map(|p| (p.registration_id, p))
+        .collect();
+    let mut out = Vec::new();
+    for m in rows {
+        let Some((a, b)) = pairs.get(&m.request_id) else { continue };
+        let (Some(s), Some(pa), Some(pb)) = (slots.get(&m.slot_id), parties.get(a), parties.get(b)) else {
+            continue;
+        };
+        let place = match m.table_id.and_then(|t| tables.get(&t)) {
+            Some((_, label)) => label.clone(),
+            None => pa
+                .stand
+                .clone()
+                .or_else(|| pb.stand.clone())
+                .map_or_else(|| "stand".to_owned(), |s| format!("stand {s}")),
+        };
+        out.push(MeetingView {
+            meeting_id: m.id,
+            request_id: m.request_id,
+            span: span(tz, s),
+            table_id: m.table_id,
+            place,
+            requester: pa.clone(),
+            recipient: pb.clone(),
+            sequence: m.sequence,
+        });
+    }
+    out.sort_by_key(|v| {
+        (
+            v.span.starts_at,
+            v.table_id.and_then(|t| tables.get(&t)).map_or(i32::MAX, |t| t.0),
+            v.meeting_id,
+        )
+    });
+    if !out.is_empty() {
+        let mut persons: Vec<i64> = out
+            .iter()
+            .flat_map(|v| [v.requester.person_id.0, v.recipient.person_id.0])
+            .collect();
+        persons.sort_unstable();
+        persons.dedup();
+        audit::record(
+            conn,
+            actor,
+            Audit {
+                action: "meeting.read",
+                subject_type: "meeting",
+                subject_ids: out.iter().map(|v| v.meeting_id.0).collect(),
+                person_ids: persons,
+                fields: vec!["first_name", "last_name", "company", "job_title"],
+            },
+        )?;
+    }
+    Ok(out)
+}

@@ -653,13 +653,67 @@ pub struct Published {
     pub participants: usize,
 }
 
-/// Publishes a finished run's draft: the participants' agendas become this plan. Meetings keep
-/// their id when they move (their sequence rises), meetings left out are cancelled, and each
-/// participant whose agenda changed gets the list of what changed, in the same transaction.
-/// 409 while a run of the event is queued or running, or when the event's slots or tables
-/// changed after the run read them.
-pub fn publish(conn: &mut Conn, actor: &Actor, id: PlanRunId) -> AppResult<Published> {
-    let org = actor.admin_org()?;
+/// One change a draft would make to the published meetings.
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub request: MeetingRequestId,
+    pub change: AgendaChange,
+    /// The published meeting it changes (none for a new one).
+    pub before: Option<Meeting>,
+    /// Where the meeting goes (none when it is cancelled).
+    pub after: Option<PlanMeeting>,
+}
+
+/// The changes from the published meetings `current` to the draft `plan` (whose requests are
+/// all still accepted): new meetings, moved ones (another slot or table), and published ones
+/// the draft leaves out. Pure.
+pub fn steps(plan: &[PlanMeeting], current: &[Meeting]) -> Vec<Step> {
+    let by_request: HashMap<MeetingRequestId, &Meeting> =
+        current.iter().map(|m| (m.request_id, m)).collect();
+    let in_plan: HashSet<MeetingRequestId> = plan.iter().map(|m| m.request_id).collect();
+    let mut out = Vec::new();
+    for m in plan {
+        let before = by_request.get(&m.request_id).copied();
+        let change = match before {
+            None => AgendaChange::Added,
+            Some(b) if b.status == MeetingStatus::Cancelled => AgendaChange::Added,
+            Some(b) if b.slot_id != m.slot_id || b.table_id != m.table_id => AgendaChange::Moved,
+            Some(_) => continue,
+        };
+        out.push(Step {
+            request: m.request_id,
+            change,
+            before: before.cloned(),
+            after: Some(*m),
+        });
+    }
+    for b in current {
+        if b.status == MeetingStatus::Scheduled && !in_plan.contains(&b.request_id) {
+            out.push(Step {
+                request: b.request_id,
+                change: AgendaChange::Cancelled,
+                before: Some(b.clone()),
+                after: None,
+            });
+        }
+    }
+    out
+}
+
+/// A finished run's draft, checked for publication: 409 while a run of the event is queued or
+/// running, or when the event's slots or tables changed after the run read them. Answers the
+/// run, the draft's meetings whose requests are still accepted, the published meetings and the
+/// pairs of every request concerned.
+fn publishable(
+    conn: &mut Conn,
+    org: OrganizationId,
+    id: PlanRunId,
+) -> AppResult<(
+    PlanRun,
+    Vec<PlanMeeting>,
+    Vec<Meeting>,
+    HashMap<MeetingRequestId, (RegistrationId, RegistrationId)>,
+)> {
     let run = plans::get_run(conn, org, id).map_err(|e| AppError::from_db("plan", e))?;
     if run.status != PlanStatus::Done {
         return Err(AppError::conflict(format!(
@@ -679,91 +733,128 @@ pub fn publish(conn: &mut Conn, actor: &Actor, id: PlanRunId) -> AppResult<Publi
             "the event's slots or tables changed after this plan was made: plan again",
         ));
     }
-    let accepted: HashMap<MeetingRequestId, rdv_db::models::MeetingRequest> =
-        request_rows::accepted(conn, run.event_id)?
-            .into_iter()
-            .map(|r| (r.id, r))
-            .collect();
+    let accepted: HashSet<MeetingRequestId> = request_rows::accepted(conn, run.event_id)?
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
     let plan: Vec<PlanMeeting> = plans::plan_of(conn, id)?
         .into_iter()
-        .filter(|m| accepted.contains_key(&m.request_id))
+        .filter(|m| accepted.contains(&m.request_id))
         .collect();
-    let current: HashMap<MeetingRequestId, Meeting> = plans::meetings_of_event(conn, run.event_id)?
+    let current = plans::meetings_of_event(conn, run.event_id)?;
+    let ids: Vec<MeetingRequestId> = plan
+        .iter()
+        .map(|m| m.request_id)
+        .chain(current.iter().map(|m| m.request_id))
+        .collect();
+    let pairs = request_rows::pairs(conn, &ids)?
         .into_iter()
-        .map(|m| (m.request_id, m))
+        .map(|(r, a, b)| (r, (a, b)))
         .collect();
-    let version = plans::latest_version(conn, run.event_id)?.map_or(1, |v| v.version + 1);
-    let v = plans::insert_version(conn, run.event_id, version, id, Some(actor.user))?;
-    let mut changes: Vec<AgendaChangeRow> = Vec::new();
-    let mut counts = (0, 0, 0);
-    let in_plan: HashSet<MeetingRequestId> = plan.iter().map(|m| m.request_id).collect();
-    let mut change = |meeting: &Meeting, kind: AgendaChange, old: Option<&Meeting>, request: MeetingRequestId| {
-        let Some(r) = accepted.get(&request) else {
-            return;
+    Ok((run, plan, current, pairs))
+}
+
+/// A change a publication would make to one participant's agenda.
+#[derive(Debug, Clone)]
+pub struct PreviewChange {
+    pub registration_id: RegistrationId,
+    pub request_id: MeetingRequestId,
+    pub change: AgendaChange,
+    pub old_slot_id: Option<SlotId>,
+    pub new_slot_id: Option<SlotId>,
+    pub old_table_id: Option<TableId>,
+    pub new_table_id: Option<TableId>,
+}
+
+fn per_participant(
+    steps: &[Step],
+    pairs: &HashMap<MeetingRequestId, (RegistrationId, RegistrationId)>,
+) -> Vec<PreviewChange> {
+    let mut out = Vec::new();
+    for s in steps {
+        let Some(&(a, b)) = pairs.get(&s.request) else {
+            continue;
         };
-        for who in [r.requester_id, r.recipient_id] {
-            changes.push(AgendaChangeRow {
-                version_id: v.id,
+        for who in [a, b] {
+            out.push(PreviewChange {
                 registration_id: who,
-                meeting_id: meeting.id,
-                change: kind,
-                old_slot_id: old.map(|o| o.slot_id),
-                new_slot_id: (kind != AgendaChange::Cancelled).then_some(meeting.slot_id),
-                old_table_id: old.and_then(|o| o.table_id),
-                new_table_id: if kind == AgendaChange::Cancelled { None } else { meeting.table_id },
+                request_id: s.request,
+                change: s.change,
+                old_slot_id: s.before.as_ref().filter(|m| m.status == MeetingStatus::Scheduled).map(|m| m.slot_id),
+                new_slot_id: s.after.map(|m| m.slot_id),
+                old_table_id: s.before.as_ref().filter(|m| m.status == MeetingStatus::Scheduled).and_then(|m| m.table_id),
+                new_table_id: s.after.and_then(|m| m.table_id),
             });
         }
-    };
-    for m in &plan {
-        match current.get(&m.request_id) {
-            None => {
-                let new = plans::insert_meeting(conn, run.event_id, m, version)?;
-                change(&new, AgendaChange::Added, None, m.request_id);
-                counts.0 += 1;
-            }
-            Some(old) if old.status == MeetingStatus::Cancelled => {
-                let new = plans::change_meeting(conn, old.id, m.slot_id, m.table_id, MeetingStatus::Scheduled, version)?;
-                change(&new, AgendaChange::Added, None, m.request_id);
-                counts.0 += 1;
-            }
-            Some(old) if old.slot_id != m.slot_id || old.table_id != m.table_id => {
-                let new = plans::change_meeting(conn, old.id, m.slot_id, m.table_id, MeetingStatus::Scheduled, version)?;
-                change(&new, AgendaChange::Moved, Some(old), m.request_id);
-                counts.1 += 1;
-            }
-            Some(_) => {}
+    }
+    out.sort_by_key(|c| (c.registration_id, c.request_id));
+    out
+}
+
+/// Whose agendas publishing the run would change, and how; nothing is written.
+pub fn preview(conn: &mut Conn, actor: &Actor, id: PlanRunId) -> AppResult<Vec<PreviewChange>> {
+    let org = actor.admin_org()?;
+    let (_, plan, current, pairs) = publishable(conn, org, id)?;
+    Ok(per_participant(&steps(&plan, &current), &pairs))
+}
+
+/// Publishes a finished run's draft: the participants' agendas become this plan. Meetings keep
+/// their id when they move (their sequence rises), meetings left out are cancelled, and each
+/// participant whose agenda changed gets the list of what changed, in the same transaction.
+/// 409 while a run of the event is queued or running, or when the event's slots or tables
+/// changed after the run read them.
+pub fn publish(conn: &mut Conn, actor: &Actor, id: PlanRunId) -> AppResult<Published> {
+    let org = actor.admin_org()?;
+    let (run, plan, current, pairs) = publishable(conn, org, id)?;
+    let steps = steps(&plan, &current);
+    let version = plans::latest_version(conn, run.event_id)?.map_or(1, |v| v.version + 1);
+    let v = plans::insert_version(conn, run.event_id, version, id, Some(actor.user))?;
+    let mut meeting_of: HashMap<MeetingRequestId, rdv_domain::MeetingId> = HashMap::new();
+    let mut counts = (0, 0, 0);
+    for s in &steps {
+        let m = match (&s.before, &s.after) {
+            (None, Some(after)) => plans::insert_meeting(conn, run.event_id, after, version)?,
+            (Some(before), Some(after)) => plans::change_meeting(
+                conn,
+                before.id,
+                after.slot_id,
+                after.table_id,
+                MeetingStatus::Scheduled,
+                version,
+            )?,
+            (Some(before), None) => plans::change_meeting(
+                conn,
+                before.id,
+                before.slot_id,
+                before.table_id,
+                MeetingStatus::Cancelled,
+                version,
+            )?,
+            (None, None) => continue,
+        };
+        meeting_of.insert(s.request, m.id);
+        match s.change {
+            AgendaChange::Added => counts.0 += 1,
+            AgendaChange::Moved => counts.1 += 1,
+            AgendaChange::Cancelled => counts.2 += 1,
         }
     }
-    // Meetings of the previous version that this plan leaves out, or whose request ended.
-    let all_requests: HashMap<MeetingRequestId, rdv_db::models::MeetingRequest> = {
-        let ids: Vec<MeetingRequestId> = current.keys().copied().collect();
-        request_rows::by_ids(conn, org, &ids)?
-            .into_iter()
-            .map(|r| (r.id, r))
-            .collect()
-    };
-    for old in current.values() {
-        if old.status == MeetingStatus::Scheduled && !in_plan.contains(&old.request_id) {
-            let new = plans::change_meeting(conn, old.id, old.slot_id, old.table_id, MeetingStatus::Cancelled, version)?;
-            if let Some(r) = all_requests.get(&old.request_id) {
-                for who in [r.requester_id, r.recipient_id] {
-                    changes.push(AgendaChangeRow {
-                        version_id: v.id,
-                        registration_id: who,
-                        meeting_id: new.id,
-                        change: AgendaChange::Cancelled,
-                        old_slot_id: Some(old.slot_id),
-                        new_slot_id: None,
-                        old_table_id: old.table_id,
-                        new_table_id: None,
-                    });
-                }
-            }
-            counts.2 += 1;
-        }
-    }
-    let participants: BTreeMap<RegistrationId, ()> =
-        changes.iter().map(|c| (c.registration_id, ())).collect();
+    let changes: Vec<AgendaChangeRow> = per_participant(&steps, &pairs)
+        .into_iter()
+        .filter_map(|c| {
+            Some(AgendaChangeRow {
+                version_id: v.id,
+                registration_id: c.registration_id,
+                meeting_id: *meeting_of.get(&c.request_id)?,
+                change: c.change,
+                old_slot_id: c.old_slot_id,
+                new_slot_id: c.new_slot_id,
+                old_table_id: c.old_table_id,
+                new_table_id: c.new_table_id,
+            })
+        })
+        .collect();
+    let participants: HashSet<RegistrationId> = changes.iter().map(|c| c.registration_id).collect();
     plans::insert_changes(conn, &changes)?;
     audit::record(
         conn,

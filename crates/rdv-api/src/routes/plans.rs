@@ -27,6 +27,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(put_meeting)
         .service(remove_meeting)
         .service(publish)
+        .service(preview)
+        .service(event_meetings)
         .service(my_agenda)
         .service(agenda_of)
         .service(changes)
@@ -581,4 +583,99 @@ pub async fn feed(
         .content_type("text/calendar; charset=utf-8")
         .insert_header(("cache-control", "private, max-age=300"))
         .body(text))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PreviewChangeOut {
+    pub registration_id: i64,
+    pub request_id: i64,
+    pub change: AgendaChange,
+    pub old_slot_id: Option<i64>,
+    pub new_slot_id: Option<i64>,
+    pub old_table_id: Option<i64>,
+    pub new_table_id: Option<i64>,
+}
+
+/// Whose agendas publishing this run would change, and how (added, moved, cancelled
+/// meetings, participant by participant); nothing is written. The same checks as publishing.
+#[utoipa::path(tag = "plans", security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 200, body = [PreviewChangeOut]), (status = 409, body = ErrorBody)))]
+#[get("/plans/{id}/preview")]
+pub async fn preview(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let (actor, id) = (caller.0, PlanRunId(id.into_inner()));
+    let rows = state
+        .app_tx(move |conn| planning::preview(conn, &actor, id))
+        .await?;
+    let out: Vec<PreviewChangeOut> = rows
+        .into_iter()
+        .map(|c| PreviewChangeOut {
+            registration_id: c.registration_id.0,
+            request_id: c.request_id.0,
+            change: c.change,
+            old_slot_id: c.old_slot_id.map(|s| s.0),
+            new_slot_id: c.new_slot_id.map(|s| s.0),
+            old_table_id: c.old_table_id.map(|t| t.0),
+            new_table_id: c.new_table_id.map(|t| t.0),
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(out))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct MeetingsQuery {
+    /// Only the meetings of this slot (the per-slot view).
+    pub slot_id: Option<i64>,
+    /// Only the meetings at this table (the per-table view).
+    pub table_id: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct EventMeetingOut {
+    pub meeting_id: i64,
+    pub request_id: i64,
+    #[serde(flatten)]
+    pub span: SpanOut,
+    pub table_id: Option<i64>,
+    pub place: String,
+    pub requester: PartyOut,
+    pub recipient: PartyOut,
+    pub sequence: i32,
+}
+
+/// The event's published meetings by time then table, for one slot or one table when asked;
+/// organizers only, audited.
+#[utoipa::path(tag = "agendas", security(("bearer" = [])), params(("id" = i64, Path, description = "event id"), MeetingsQuery),
+    responses((status = 200, body = [EventMeetingOut])))]
+#[get("/events/{id}/meetings")]
+pub async fn event_meetings(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    query: web::Query<MeetingsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (actor, event, q) = (caller.0, EventId(id.into_inner()), query.into_inner());
+    let rows = state
+        .app_tx(move |conn| {
+            agenda::meetings(conn, &actor, event, q.slot_id.map(SlotId), q.table_id.map(TableId))
+        })
+        .await?;
+    let out: Vec<EventMeetingOut> = rows
+        .into_iter()
+        .map(|v| EventMeetingOut {
+            meeting_id: v.meeting_id.0,
+            request_id: v.request_id.0,
+            span: v.span.into(),
+            table_id: v.table_id.map(|t| t.0),
+            place: v.place,
+            requester: v.requester.into(),
+            recipient: v.recipient.into(),
+            sequence: v.sequence,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(out))
 }
