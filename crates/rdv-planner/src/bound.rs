@@ -7,7 +7,7 @@ use good_lp::{
 };
 use highs::HighsModelStatus;
 
-use crate::state::Prep;
+use crate::state::{slot_bit, Mask, Prep};
 
 /// What a time-limited HiGHS run produced.
 #[derive(Clone, Debug, Default)]
@@ -43,15 +43,15 @@ pub(crate) fn breaks_mip(
     let mut vars = ProblemVariables::new();
     // Warm-start values, pushed in the order columns are created.
     let mut warm: Vec<f64> = Vec::new();
-    let inc_busy: Vec<u64> = match incumbent {
+    let inc_busy: Vec<Mask> = match incumbent {
         Some(inc) => (0..p.np)
             .map(|q| {
-                p.by_part[q].iter().fold(0u64, |m, &r| {
+                p.by_part[q].iter().fold(0, |m: Mask, &r| {
                     let t = inc[r as usize];
                     if t == crate::state::UNSCHEDULED {
                         m
                     } else {
-                        m | (1u64 << t)
+                        m | slot_bit(t as usize)
                     }
                 })
             })
@@ -105,13 +105,13 @@ pub(crate) fn breaks_mip(
                 let slots: Vec<usize> = (0..p.ns).filter(|&t| seg & (1 << t) != 0).collect();
                 for &t in &slots {
                     fv[t] = Some(vars.add(variable().min(0).max(1)));
-                    let later = inc_busy[q] & seg & !((1u64 << t) - 1);
+                    let later = inc_busy[q] & seg & !(slot_bit(t) - 1);
                     warm.push(f64::from(u8::from(later != 0)));
                 }
                 for w in slots.windows(3) {
                     let z = vars.add(variable().min(0));
                     let m = inc_busy[q];
-                    let later = m & seg & !((1u64 << (w[2])) - 1);
+                    let later = m & seg & !(slot_bit(w[2]) - 1);
                     let starts = m & (1 << w[0]) != 0 && m & (1 << w[1]) == 0 && later != 0;
                     warm.push(f64::from(u8::from(starts)));
                     zv[w[1]] = Some(z);
@@ -266,7 +266,7 @@ fn aggregated_lp(p: &Prep, time_limit: f64) -> MipResult {
         .filter_map(|r| xs[r].map(|v| v * p.weight[r] as f64))
         .sum();
     // Slot sets: the distinct allowed masks, their pairwise unions and the full sequence.
-    let mut sets: Vec<u64> = Vec::new();
+    let mut sets: Vec<Mask> = Vec::new();
     for r in 0..p.nr {
         if p.allowed[r] != 0 && !sets.contains(&p.allowed[r]) && sets.len() < 64 {
             sets.push(p.allowed[r]);
@@ -298,11 +298,11 @@ fn aggregated_lp(p: &Prep, time_limit: f64) -> MipResult {
     }
     for q in 0..p.np {
         let reqs = &p.by_part[q];
-        let free = reqs.iter().fold(0u64, |m, &r| m | p.allowed[r as usize]);
+        let free = reqs.iter().fold(0, |m: Mask, &r| m | p.allowed[r as usize]);
         let e: Expression = reqs.iter().filter_map(|&r| xs[r as usize]).sum();
         let cap = (free.count_ones()).min(p.quota[q]);
         problem.add_constraint(e.leq(cap as f64));
-        let mut local: Vec<u64> = reqs.iter().map(|&r| p.allowed[r as usize]).collect();
+        let mut local: Vec<Mask> = reqs.iter().map(|&r| p.allowed[r as usize]).collect();
         local.sort_unstable();
         local.dedup();
         for &set in &local {

@@ -3,8 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-/// At most this many slots: a participant's calendar is one 64-bit word.
-pub const MAX_SLOTS: usize = 64;
+/// At most this many slots: a participant's calendar is a 128-bit set (three days of 15-minute
+/// slots from 8:00 to 18:00 take 120).
+pub const MAX_SLOTS: usize = 128;
 
 /// A participant of the event.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -256,8 +257,8 @@ impl Instance {
     }
 
     /// Index of the slot's position within its day's segment, for break counting per day.
-    pub fn day_masks(&self) -> Vec<u64> {
-        let mut out: Vec<u64> = Vec::new();
+    pub fn day_masks(&self) -> Vec<u128> {
+        let mut out: Vec<u128> = Vec::new();
         let mut cur_day = None;
         for (s, slot) in self.slots.iter().enumerate() {
             if cur_day != Some(slot.day) {
@@ -265,7 +266,7 @@ impl Instance {
                 cur_day = Some(slot.day);
             }
             if let Some(m) = out.last_mut() {
-                *m |= 1u64 << s;
+                *m |= 1u128 << s;
             }
         }
         out

@@ -88,7 +88,7 @@ pub(crate) fn check_must_feasible(inst: &Instance, p: &Prep) -> Result<(), Solve
         let reqs = &p.by_part[q];
         let free = reqs
             .iter()
-            .fold(0u64, |m, &r| m | p.allowed[r as usize])
+            .fold(0, |m, &r| m | p.allowed[r as usize])
             .count_ones() as usize;
         let cap = free.min(p.quota[q] as usize);
         if reqs.len() > cap {

@@ -25,7 +25,7 @@ use rustsat::solvers::{ControlSignal, PhaseLit, Solve, SolveIncremental, SolverR
 use rustsat::types::{Cl, Lit, TernaryVal};
 use rustsat_cadical::{CaDiCaL, Config};
 
-use crate::state::Prep;
+use crate::state::{slot_bit, Mask, Prep};
 
 /// Above this many request-slot booleans the encoding is not attempted.
 pub(crate) const MAX_CELLS: usize = 60_000;
@@ -163,12 +163,12 @@ impl<'t> BreakSat<'t> {
         //   the improving solver then provides).
         for q in 0..p.np {
             let mine = &p.by_part[q];
-            let mut masks: Vec<u64> = mine.iter().map(|&r| p.allowed[r as usize]).collect();
+            let mut masks: Vec<Mask> = mine.iter().map(|&r| p.allowed[r as usize]).collect();
             masks.sort_unstable();
             masks.dedup();
             for &m in &masks {
                 let lits: Vec<Lit> = (0..p.ns)
-                    .filter(|&t| m & (1u64 << t) != 0)
+                    .filter(|&t| m & slot_bit(t) != 0)
                     .map(|t| busy[q * p.ns + t])
                     .filter(|&l| l != f)
                     .collect();
@@ -245,7 +245,7 @@ impl<'t> BreakSat<'t> {
             }
             let mut mine = Vec::new();
             for &seg in &p.segments {
-                let slots: Vec<usize> = (0..p.ns).filter(|&t| seg & (1u64 << t) != 0).collect();
+                let slots: Vec<usize> = (0..p.ns).filter(|&t| seg & slot_bit(t) != 0).collect();
                 let u: Vec<Lit> = slots.iter().map(|&t| busy[q * p.ns + t]).collect();
                 let n = u.len();
                 if n < 3 {

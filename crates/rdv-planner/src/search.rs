@@ -8,7 +8,7 @@ use rand_chacha::ChaCha8Rng;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Mutex;
 
-use crate::state::{state_from_slots, Prep, State, NONE, UNSCHEDULED};
+use crate::state::{slot_bit, state_from_slots, Mask, Prep, State, NONE, UNSCHEDULED};
 
 /// The best fair plan found so far by any worker, so that each can continue from the other's
 /// progress.
@@ -121,7 +121,7 @@ pub(crate) fn best_slot(p: &Prep, s: &State, r: usize, rng: &mut ChaCha8Rng) -> 
         if !s.can_place(p, r, t) {
             continue;
         }
-        let bit = 1u64 << t;
+        let bit = slot_bit(t);
         let d = i64::from(p.breaks_of(s.busy[a] | bit)) - i64::from(s.breaks[a])
             + i64::from(p.breaks_of(s.busy[b] | bit))
             - i64::from(s.breaks[b]);
@@ -323,7 +323,7 @@ pub(crate) fn anneal(
     }
 }
 
-fn random_bit(mask: u64, rng: &mut ChaCha8Rng) -> usize {
+fn random_bit(mask: Mask, rng: &mut ChaCha8Rng) -> usize {
     let n = mask.count_ones();
     if n == 0 {
         return 0;
@@ -370,14 +370,15 @@ fn pick_target(p: &Prep, s: &State, r: usize, rng: &mut ChaCha8Rng) -> usize {
     let busy = s.busy[x];
     if busy != 0 && rng.gen_bool(0.6) {
         let lo = busy.trailing_zeros();
-        let hi = 63 - busy.leading_zeros();
+        let top = Mask::BITS - 1;
+        let hi = top - busy.leading_zeros();
         // Idle slots inside the span, and the two slots just outside it.
         let span = if hi >= lo {
-            ((u64::MAX >> (63 - hi)) >> lo) << lo
+            ((Mask::MAX >> (top - hi)) >> lo) << lo
         } else {
             0
         };
-        let mut cand = (span & !busy) | (1u64 << lo >> 1) | (1u64 << (hi + 1).min(63));
+        let mut cand = (span & !busy) | (slot_bit(lo as usize) >> 1) | slot_bit((hi + 1).min(top) as usize);
         cand &= p.allowed[r];
         if cand != 0 {
             return random_bit(cand, rng);
@@ -397,7 +398,7 @@ fn kick(
     undo: &mut Vec<(usize, u8)>,
     rng: &mut ChaCha8Rng,
 ) -> bool {
-    if p.allowed[r] & (1u64 << t) == 0 {
+    if p.allowed[r] & slot_bit(t) == 0 {
         return false;
     }
     let old = s.slot[r];
@@ -520,7 +521,7 @@ fn kempe(
             if i < to_t.len() {
                 let m = to_t[i] as usize;
                 i += 1;
-                if p.allowed[m] & (1u64 << t) == 0 {
+                if p.allowed[m] & slot_bit(t) == 0 {
                     return false;
                 }
                 for x in [p.a[m], p.b[m]] {
@@ -532,7 +533,7 @@ fn kempe(
             } else {
                 let m = to_s[j] as usize;
                 j += 1;
-                if p.allowed[m] & (1u64 << s0) == 0 {
+                if p.allowed[m] & slot_bit(s0) == 0 {
                     return false;
                 }
                 for x in [p.a[m], p.b[m]] {
@@ -611,7 +612,7 @@ fn swap_columns(
         let x = s.slot[r] as usize;
         if x == s1 || x == s2 {
             let to = if x == s1 { s2 } else { s1 };
-            if p.allowed[r] & (1u64 << to) == 0 {
+            if p.allowed[r] & slot_bit(to) == 0 {
                 return false;
             }
             moved.push((r, to));

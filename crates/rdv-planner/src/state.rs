@@ -16,14 +16,14 @@ pub(crate) struct Prep {
     pub b: Vec<u32>,
     pub weight: Vec<u64>,
     /// Slots allowed for the request: sessions, both participants' availability, fixed slot.
-    pub allowed: Vec<u64>,
+    pub allowed: Vec<Mask>,
     pub table: Vec<bool>,
     pub preds: Vec<Vec<u32>>,
     pub succs: Vec<Vec<u32>>,
     pub quota: Vec<u32>,
     pub tables: Vec<u32>,
     /// Masks of the segments breaks are counted in (days, or the whole sequence).
-    pub segments: Vec<u64>,
+    pub segments: Vec<Mask>,
     pub by_part: Vec<Vec<u32>>,
     pub has_prec: bool,
 }
@@ -33,17 +33,17 @@ impl Prep {
         let ns = inst.slots.len();
         let np = inst.participants.len();
         let nr = inst.requests.len();
-        let forb: Vec<u64> = inst
+        let forb: Vec<Mask> = inst
             .participants
             .iter()
-            .map(|p| p.forbidden.iter().fold(0u64, |m, &s| m | (1u64 << s)))
+            .map(|p| p.forbidden.iter().fold(0, |m, &s| m | slot_bit(s)))
             .collect();
         let mut allowed = Vec::with_capacity(nr);
         let mut preds = vec![Vec::new(); nr];
         let mut succs = vec![Vec::new(); nr];
         let mut by_part = vec![Vec::new(); np];
         for (r, q) in inst.requests.iter().enumerate() {
-            let mut m = 0u64;
+            let mut m: Mask = 0;
             for (s, slot) in inst.slots.iter().enumerate() {
                 if q.sessions
                     .as_ref()
@@ -94,12 +94,12 @@ impl Prep {
 
     /// Idle slots strictly inside the span of meetings, per segment.
     #[inline]
-    pub fn idle_of(&self, mask: u64) -> u32 {
+    pub fn idle_of(&self, mask: Mask) -> u32 {
         let mut total = 0;
         for &seg in &self.segments {
             let m = mask & seg;
             if m != 0 {
-                let span = 64 - m.leading_zeros() - m.trailing_zeros();
+                let span = Mask::BITS - m.leading_zeros() - m.trailing_zeros();
                 total += span - m.count_ones();
             }
         }
@@ -107,7 +107,7 @@ impl Prep {
     }
 
     #[inline]
-    pub fn breaks_of(&self, mask: u64) -> u32 {
+    pub fn breaks_of(&self, mask: Mask) -> u32 {
         let mut total = 0;
         for &seg in &self.segments {
             let m = mask & seg;
@@ -120,12 +120,22 @@ impl Prep {
     }
 }
 
-pub(crate) fn full_mask(ns: usize) -> u64 {
-    if ns >= 64 {
-        u64::MAX
+pub(crate) fn full_mask(ns: usize) -> Mask {
+    if ns >= Mask::BITS as usize {
+        Mask::MAX
     } else {
-        (1u64 << ns) - 1
+        (1 << ns) - 1
     }
+}
+
+/// A set of slots, one bit per slot: a participant's calendar, a request's allowed slots, a
+/// day. Two machine words, so an event may have up to 128 slots (`MAX_SLOTS`).
+pub(crate) type Mask = u128;
+
+/// The set holding slot `t` alone.
+#[inline]
+pub(crate) fn slot_bit(t: usize) -> Mask {
+    1 << t
 }
 
 /// A schedule under construction. Hard constraints other than "must schedule all" and fairness
@@ -133,7 +143,7 @@ pub(crate) fn full_mask(ns: usize) -> u64 {
 #[derive(Clone)]
 pub(crate) struct State {
     pub slot: Vec<u8>,
-    pub busy: Vec<u64>,
+    pub busy: Vec<Mask>,
     /// Request held by participant p in slot s, at `p * ns + s`.
     pub occ: Vec<u32>,
     pub used: Vec<u32>,
@@ -171,7 +181,7 @@ impl State {
     #[inline]
     pub fn can_place(&self, p: &Prep, r: usize, t: usize) -> bool {
         let (a, b) = (p.a[r] as usize, p.b[r] as usize);
-        let bit = 1u64 << t;
+        let bit = slot_bit(t);
         p.allowed[r] & bit != 0
             && (self.busy[a] | self.busy[b]) & bit == 0
             && (!p.table[r] || self.used[t] < p.tables[t])
@@ -207,7 +217,7 @@ impl State {
 
     pub fn place(&mut self, p: &Prep, r: usize, t: usize) {
         let (a, b) = (p.a[r] as usize, p.b[r] as usize);
-        let bit = 1u64 << t;
+        let bit = slot_bit(t);
         self.slot[r] = t as u8;
         for x in [a, b] {
             self.busy[x] |= bit;
@@ -226,7 +236,7 @@ impl State {
         let t = self.slot[r] as usize;
         debug_assert!(t != UNSCHEDULED as usize);
         let (a, b) = (p.a[r] as usize, p.b[r] as usize);
-        let bit = 1u64 << t;
+        let bit = slot_bit(t);
         self.slot[r] = UNSCHEDULED;
         for x in [a, b] {
             self.busy[x] &= !bit;

@@ -362,7 +362,7 @@ pub(crate) fn enforce_fairness(p: &Prep, s: &mut State, d: u32) {
         while m != 0 {
             let t = m.trailing_zeros() as usize;
             m &= m - 1;
-            let after = p.breaks_of(s.busy[x] & !(1u64 << t));
+            let after = p.breaks_of(s.busy[x] & !crate::state::slot_bit(t));
             if best.is_none_or(|(b, _)| after < b) {
                 best = Some((after, t));
             }

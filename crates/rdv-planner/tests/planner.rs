@@ -440,3 +440,42 @@ proptest! {
         }
     }
 }
+
+/// Real events run longer than 64 slots: three days of 15-minute slots are 96 and more.
+#[test]
+fn events_of_more_than_64_slots_are_planned_and_valid() {
+    use rdv_planner::synth::{fair, FairShape};
+    let shape = FairShape {
+        buyers: 60,
+        suppliers: 60,
+        requests: 900,
+        days: 3,
+        slots_per_session: 20,
+        tables: 12,
+        forbidden: 0.05,
+        stands: 0.2,
+    };
+    let inst = fair(&shape, 5);
+    assert_eq!(inst.slots.len(), 120);
+    let opts = SolveOptions {
+        time_limit: Duration::from_secs(3),
+        ..SolveOptions::default()
+    };
+    let sol = solve(&inst, &opts, &mut |_| {}).unwrap();
+    let v = validate(&inst, &sol.plan, &opts.rules);
+    assert!(v.is_valid(), "{:?}", v.violations);
+    assert!(sol.objectives.scheduled > 600, "{:?}", sol.objectives.scheduled);
+    // The slots past the 64th are used.
+    assert!(sol.plan.slot.iter().flatten().any(|&s| s >= 64));
+    // More than 128 slots are refused with a clear error.
+    let mut longer = inst.clone();
+    longer.slots = (0..129)
+        .map(|s| Slot {
+            day: (s / 43) as u32,
+            session: (s / 43) as u32,
+            tables: 1,
+        })
+        .collect();
+    let e = Instance::new(longer.participants, longer.slots, vec![], vec![]);
+    assert!(matches!(e, Err(InputError::TooManySlots(129))), "{e:?}");
+}
