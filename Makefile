@@ -4,7 +4,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 VENV := target/checkers-venv
 
-.PHONY: help deps db run test build lint openapi conformance bench-planner bench-search
+.PHONY: help deps db run test build lint openapi conformance bench-planner bench-search bench-meetings
 
 help:
 	@echo "make run            start PostgreSQL if needed, migrate, seed the demo, serve on 127.0.0.1:8080"
@@ -14,6 +14,7 @@ help:
 	@echo "make conformance    schemathesis, every check, against a seeded server (part of make test)"
 	@echo "make bench-planner  planner benchmark -> target/bench/planner.json"
 	@echo "make bench-search   search benchmark -> target/bench/search.json"
+	@echo "make bench-meetings meetings benchmark (2,000 participants in PostgreSQL) -> target/bench/meetings.json"
 
 deps:
 	@scripts/deps.sh
@@ -67,3 +68,7 @@ bench-planner: deps
 bench-search: deps
 	@set -e; url=$$(scripts/db.sh); export DATABASE_URL=$$url; \
 	$(CARGO) bench -p rdv-search --bench search
+
+bench-meetings: deps
+	@set -e; url=$$(scripts/db.sh); export DATABASE_URL=$$url; \
+	$(CARGO) bench -p rdv --bench meetings

@@ -304,6 +304,7 @@ pub fn run_job(conn: &mut Conn, job: &Job, lease: Duration) -> anyhow::Result<()
         return Ok(());
     }
     let options: PlanOptions = serde_json::from_value(run.options.clone())?;
+    let clock = std::time::Instant::now();
     let built = match build(conn, run.event_id, run.organization_id) {
         Ok(b) => b,
         Err(e) if e.is_callers_mistake() => {
@@ -313,6 +314,7 @@ pub fn run_job(conn: &mut Conn, job: &Job, lease: Duration) -> anyhow::Result<()
         Err(e) => return Err(anyhow::anyhow!("{e}")),
     };
     let total = built.requests.len() as i32;
+    let build_s = clock.elapsed().as_secs_f64();
     plans::start(conn, id, built.calendar_as_of, total)?;
     if job.attempts > 1 {
         tracing::warn!(plan.run = %id, "planning run taken over after its worker stopped");
@@ -412,7 +414,8 @@ pub fn run_job(conn: &mut Conn, job: &Job, lease: Duration) -> anyhow::Result<()
                 .unwrap_or_else(|| "unscheduled".into()),
         })
         .collect();
-    let result = RunResult {
+    let store_clock = std::time::Instant::now();
+    let mut result = RunResult {
         scheduled: sol.objectives.scheduled as i32,
         weight: sol.objectives.scheduled_weight as i64,
         bound: sol.bound,
@@ -426,9 +429,15 @@ pub fn run_job(conn: &mut Conn, job: &Job, lease: Duration) -> anyhow::Result<()
             "breaks": sol.objectives.breaks,
             "bound": sol.bound,
             "gap": sol.gap,
+            "build_s": build_s,
         }),
     };
     conn.transaction(|c| plans::finish(c, id, &result, &meetings, &unscheduled))?;
+    // How long storing took, for the operator (and the benchmark).
+    if let Some(p) = result.progress.as_object_mut() {
+        p.insert("store_s".into(), store_clock.elapsed().as_secs_f64().into());
+    }
+    plans::progress(conn, id, &result.progress)?;
     tracing::info!(plan.run = %id, plan.scheduled = result.scheduled, plan.requests = total, "planning run done");
     Ok(())
 }
