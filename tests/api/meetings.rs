@@ -355,6 +355,24 @@ async fn a_run_plans_the_accepted_requests_and_publishing_makes_the_agendas() {
     assert_eq!(changes[0]["change"], "cancelled");
     assert_eq!(changes[0]["meeting_id"], agenda["meetings"][0]["meeting_id"]);
 
+    // The printable agenda: a real PDF whose text names the event, the participant and each
+    // meeting's time and counterpart.
+    let (status, bytes, ct) = fetch_bytes(&app, &format!("/api/me/events/{event}/agenda/pdf"), &buyer).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(ct, "application/pdf");
+    let text = pdf_text(&bytes).join("\n");
+    assert!(text.contains("Rendez-vous Industrie & Innovation 2027"), "{text}");
+    let me = &agenda["meetings"][1];
+    assert!(text.contains(me["counterpart"]["last_name"].as_str().unwrap()), "{text}");
+    assert!(text.contains(&me["local_start"].as_str().unwrap()[11..16]), "{text}");
+    // The organizer prints every validated participant's agenda, each on its own pages.
+    let (status, bytes, _) = fetch_bytes(&app, &format!("/api/events/{event}/agendas/pdf"), &admin).await;
+    assert_eq!(status, StatusCode::OK);
+    let pages = pdf_text(&bytes);
+    let validated = registrations(&app, &admin, event, "status=validated").await.len()
+        + registrations(&app, &admin, event, "status=validated&page=2").await.len();
+    assert!(pages.len() >= validated, "{} pages for {validated} participants", pages.len());
+
     // The per-slot view lists the slot's meetings, each at its own table.
     let slot = agenda["meetings"][1]["slot_id"].as_i64().unwrap();
     let (status, in_slot) = app
@@ -461,9 +479,25 @@ async fn fetch_text(app: &TestApp, path: &str) -> (StatusCode, String) {
     (status, resp.text().await.unwrap())
 }
 
-/// The events and time zones of an iCalendar document, as the `icalendar` package of PyPI
-/// reads it (from the checkers' virtual environment `make test` creates).
-fn parse_ics(ics: &str) -> Value {
+async fn fetch_bytes(app: &TestApp, path: &str, token: &str) -> (StatusCode, Vec<u8>, String) {
+    let resp = app
+        .client
+        .get(format!("{}{path}", app.base))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    let ct = resp
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (status, resp.bytes().await.unwrap().to_vec(), ct)
+}
+
+/// A checker of the virtual environment `make test` creates, fed `input`, answering JSON.
+fn checker(script: &str, input: &[u8]) -> Value {
     use std::io::Write;
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let python = root.join("target/checkers-venv/bin/python");
@@ -473,15 +507,31 @@ fn parse_ics(ics: &str) -> Value {
         python.display()
     );
     let mut child = std::process::Command::new(python)
-        .arg(root.join("tests/checkers/ics_events.py"))
+        .arg(root.join("tests/checkers").join(script))
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(ics.as_bytes()).unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "the iCalendar parser refused the feed:\n{ics}");
+    assert!(out.status.success(), "{script} refused its input");
     serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The text of each page of a PDF, as `pypdf` extracts it.
+fn pdf_text(pdf: &[u8]) -> Vec<String> {
+    checker("pdf_text.py", pdf)["pages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The events and time zones of an iCalendar document, as the `icalendar` package of PyPI
+/// reads it (from the checkers' virtual environment `make test` creates).
+fn parse_ics(ics: &str) -> Value {
+    checker("ics_events.py", ics.as_bytes())
 }
 
 /// Request id → (requester, recipient) registration ids.

@@ -387,3 +387,61 @@ pub fn meetings(
     }
     Ok(out)
 }
+
+fn pdf_of(agendas: &[Agenda], title: &str) -> AppResult<Vec<u8>> {
+    crate::pdf::render(agendas, title).map_err(AppError::internal)
+}
+
+/// The caller's agenda as a printable PDF.
+pub fn my_pdf(conn: &mut Conn, actor: &Actor, event: EventId) -> AppResult<Vec<u8>> {
+    let a = mine(conn, actor, event)?;
+    let title = format!("{} - agenda", a.event.name);
+    pdf_of(&[a], &title)
+}
+
+/// A participant's agenda as a PDF, for the event's organizers; audited.
+pub fn participant_pdf(
+    conn: &mut Conn,
+    actor: &Actor,
+    event: EventId,
+    registration: RegistrationId,
+) -> AppResult<Vec<u8>> {
+    let a = of_participant(conn, actor, event, registration)?;
+    let title = format!("{} - agenda", a.event.name);
+    pdf_of(&[a], &title)
+}
+
+/// Every validated participant's agenda in one PDF, one after the other, for the event's
+/// organizers; audited as one bulk read.
+pub fn all_pdf(conn: &mut Conn, actor: &Actor, event: EventId) -> AppResult<Vec<u8>> {
+    let org = actor.organizer_org()?;
+    let ev = events::get(conn, org, event).map_err(|e| AppError::from_db("event", e))?;
+    let ids = rdv_db::queries::registrations::validated_ids(conn, org, event)?;
+    let mut agendas = Vec::with_capacity(ids.len());
+    for id in &ids {
+        agendas.push(of_registration(conn, org, event, *id, false)?);
+    }
+    let mut persons: Vec<i64> = agendas
+        .iter()
+        .flat_map(|a| {
+            a.meetings
+                .iter()
+                .map(|m| m.counterpart.person_id.0)
+                .chain([a.me.person_id.0])
+        })
+        .collect();
+    persons.sort_unstable();
+    persons.dedup();
+    audit::record(
+        conn,
+        actor,
+        Audit {
+            action: "agenda.print",
+            subject_type: "registration",
+            subject_ids: ids.iter().map(|r| r.0).collect(),
+            person_ids: persons,
+            fields: vec!["first_name", "last_name", "company"],
+        },
+    )?;
+    pdf_of(&agendas, &format!("{} - agendas", ev.name))
+}

@@ -14,6 +14,7 @@ pub mod me;
 pub mod meetings;
 pub mod organizations;
 pub mod paging;
+pub mod pdf;
 pub mod persons;
 pub mod planning;
 pub mod registrations;

@@ -30,9 +30,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(preview)
         .service(event_meetings)
         .service(my_agenda)
+        // Before `agenda_of`, whose `{registration_id}` would take `pdf`.
+        .service(all_pdf)
         .service(agenda_of)
         .service(changes)
         .service(my_changes)
+        .service(my_pdf)
+        .service(participant_pdf)
         .service(new_feed)
         .service(revoke_feed)
         .service(feed);
@@ -678,4 +682,66 @@ pub async fn event_meetings(
         })
         .collect();
     Ok(HttpResponse::Ok().json(out))
+}
+
+fn pdf(bytes: Vec<u8>, name: &str) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/pdf")
+        .insert_header((
+            "content-disposition",
+            format!("inline; filename=\"{name}.pdf\""),
+        ))
+        .body(bytes)
+}
+
+/// The caller's agenda as a printable PDF.
+#[utoipa::path(tag = "agendas", security(("bearer" = [])), params(("id" = i64, Path, description = "event id")),
+    responses((status = 200, content_type = "application/pdf", body = Vec<u8>)))]
+#[get("/me/events/{id}/agenda/pdf")]
+pub async fn my_pdf(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let (actor, event) = (caller.0, EventId(id.into_inner()));
+    let bytes = state
+        .app_tx(move |conn| agenda::my_pdf(conn, &actor, event))
+        .await?;
+    Ok(pdf(bytes, "agenda"))
+}
+
+/// A participant's agenda as a PDF, for the event's organizers; audited.
+#[utoipa::path(tag = "agendas", security(("bearer" = [])), params(("id" = i64, Path, description = "event id"), ("registration_id" = i64, Path)),
+    responses((status = 200, content_type = "application/pdf", body = Vec<u8>)))]
+#[get("/events/{id}/agendas/{registration_id}/pdf")]
+pub async fn participant_pdf(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(i64, i64)>,
+) -> Result<HttpResponse, ApiError> {
+    let (event, reg) = path.into_inner();
+    let actor = caller.0;
+    let bytes = state
+        .app_tx(move |conn| {
+            agenda::participant_pdf(conn, &actor, EventId(event), RegistrationId(reg))
+        })
+        .await?;
+    Ok(pdf(bytes, &format!("agenda-{reg}")))
+}
+
+/// Every validated participant's agenda in one PDF (one after the other, each on its own
+/// pages), for the event's organizers; audited.
+#[utoipa::path(tag = "agendas", security(("bearer" = [])), params(("id" = i64, Path, description = "event id")),
+    responses((status = 200, content_type = "application/pdf", body = Vec<u8>)))]
+#[get("/events/{id}/agendas/pdf")]
+pub async fn all_pdf(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let (actor, event) = (caller.0, EventId(id.into_inner()));
+    let bytes = state
+        .app_tx(move |conn| agenda::all_pdf(conn, &actor, event))
+        .await?;
+    Ok(pdf(bytes, "agendas"))
 }
