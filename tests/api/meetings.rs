@@ -81,12 +81,27 @@ async fn requests_follow_the_events_rules() {
     let admin = app.admin().await;
     let event = app.demo_event(&admin).await;
     let buyer = app.login("buyer1@demo.example", "demo").await;
-    let suppliers = registrations(&app, &admin, event, "participant_type=supplier&status=validated").await;
-    let buyers = registrations(&app, &admin, event, "participant_type=buyer&status=validated").await;
+    let suppliers = registrations(
+        &app,
+        &admin,
+        event,
+        "participant_type=supplier&status=validated",
+    )
+    .await;
+    let buyers = registrations(
+        &app,
+        &admin,
+        event,
+        "participant_type=buyer&status=validated",
+    )
+    .await;
     let (_, my_regs) = app.get("/api/me/registrations", &buyer).await;
     let me = my_regs[0]["id"].as_i64().unwrap();
     let (_, mine) = app
-        .get(&format!("/api/events/{event}/meeting-requests?box=sent&per_page=200"), &buyer)
+        .get(
+            &format!("/api/events/{event}/meeting-requests?box=sent&per_page=200"),
+            &buyer,
+        )
         .await;
     let asked: Vec<i64> = mine["items"]
         .as_array()
@@ -95,7 +110,10 @@ async fn requests_follow_the_events_rules() {
         .map(|r| r["recipient"]["registration_id"].as_i64().unwrap())
         .collect();
     let (_, received) = app
-        .get(&format!("/api/events/{event}/meeting-requests?box=received&per_page=200"), &buyer)
+        .get(
+            &format!("/api/events/{event}/meeting-requests?box=received&per_page=200"),
+            &buyer,
+        )
         .await;
     let from_them: Vec<i64> = received["items"]
         .as_array()
@@ -111,7 +129,11 @@ async fn requests_follow_the_events_rules() {
 
     let path = format!("/api/events/{event}/meeting-requests");
     let (status, req) = app
-        .post(&path, &buyer, json!({"to": fresh, "priority": "must", "message": "Parlons usinage."}))
+        .post(
+            &path,
+            &buyer,
+            json!({"to": fresh, "priority": "must", "message": "Parlons usinage."}),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{req}");
     assert_eq!(req["status"], "pending");
@@ -129,14 +151,21 @@ async fn requests_follow_the_events_rules() {
     assert!(fields.get("to").is_some(), "{body}");
     let (status, body) = app.post(&path, &buyer, json!({"to": other_buyer})).await;
     assert_error(status, &body, 409, "conflict");
-    assert!(body["message"].as_str().unwrap().contains("rules"), "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("rules"),
+        "{body}"
+    );
     let (status, body) = app.post(&path, &buyer, json!({"to": fresh})).await;
     assert_error(status, &body, 409, "conflict");
     let (status, body) = app.post(&path, &buyer, json!({"to": 999_999})).await;
     assert_error(status, &body, 404, "not_found");
     // The buyer cannot accept the request they sent: they did not receive it.
     let (status, body) = app
-        .post(&format!("/api/meeting-requests/{id}/accept"), &buyer, json!({}))
+        .post(
+            &format!("/api/meeting-requests/{id}/accept"),
+            &buyer,
+            json!({}),
+        )
         .await;
     assert_error(status, &body, 404, "not_found");
 
@@ -144,12 +173,20 @@ async fn requests_follow_the_events_rules() {
     participant_login(&app, fresh, "supplier@demo.example");
     let supplier = app.login("supplier@demo.example", "demo").await;
     let (status, body) = app
-        .post(&format!("/api/meeting-requests/{id}/accept"), &supplier, json!({}))
+        .post(
+            &format!("/api/meeting-requests/{id}/accept"),
+            &supplier,
+            json!({}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["status"], "accepted");
     let (status, body) = app
-        .post(&format!("/api/meeting-requests/{id}/accept"), &supplier, json!({}))
+        .post(
+            &format!("/api/meeting-requests/{id}/accept"),
+            &supplier,
+            json!({}),
+        )
         .await;
     assert_error(status, &body, 409, "conflict");
     let (_, history) = app
@@ -197,14 +234,23 @@ async fn requests_follow_the_events_rules() {
     .await;
     let (status, body) = app.post(&path, &buyer, json!({"to": another})).await;
     assert_error(status, &body, 409, "conflict");
-    assert!(body["message"].as_str().unwrap().contains("closed"), "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("closed"),
+        "{body}"
+    );
 
     // A refused registration withdraws its requests.
     let (status, _) = app
-        .post(&format!("/api/registrations/{fresh}/refuse"), &admin, json!({}))
+        .post(
+            &format!("/api/registrations/{fresh}/refuse"),
+            &admin,
+            json!({}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
-    let (_, r) = app.get(&format!("/api/meeting-requests/{id}"), &admin).await;
+    let (_, r) = app
+        .get(&format!("/api/meeting-requests/{id}"), &admin)
+        .await;
     assert_eq!(r["status"], "cancelled", "{r}");
 
     // The organizer's dashboard counts requests per participant.
@@ -233,7 +279,10 @@ async fn a_run_plans_the_accepted_requests_and_publishing_makes_the_agendas() {
     assert_eq!(done["status"], "done", "{done}");
     let total = done["requests_total"].as_i64().unwrap();
     assert!(total > 500, "{done}");
-    assert!(done["scheduled"].as_i64().unwrap() > total * 9 / 10, "{done}");
+    assert!(
+        done["scheduled"].as_i64().unwrap() > total * 9 / 10,
+        "{done}"
+    );
     assert!(done["gap"].is_number());
 
     let (_, draft) = app.get(&format!("/api/plans/{run}/draft"), &admin).await;
@@ -248,12 +297,10 @@ async fn a_run_plans_the_accepted_requests_and_publishing_makes_the_agendas() {
         .find_map(|m| {
             let (a, _) = pairs[&m["request_id"].as_i64().unwrap()];
             let other = meetings.iter().find(|o| {
-                o["request_id"] != m["request_id"]
-                    && o["slot_id"] != m["slot_id"]
-                    && {
-                        let (x, y) = pairs[&o["request_id"].as_i64().unwrap()];
-                        x == a || y == a
-                    }
+                o["request_id"] != m["request_id"] && o["slot_id"] != m["slot_id"] && {
+                    let (x, y) = pairs[&o["request_id"].as_i64().unwrap()];
+                    x == a || y == a
+                }
             })?;
             Some((m.clone(), other.clone()))
         })
@@ -261,11 +308,19 @@ async fn a_run_plans_the_accepted_requests_and_publishing_makes_the_agendas() {
     let request = m["request_id"].as_i64().unwrap();
     let url = format!("/api/plans/{run}/meetings/{request}");
     let (status, body) = app
-        .request(Method::PUT, &url, Some(&admin), Some(json!({"slot_id": clash["slot_id"]})))
+        .request(
+            Method::PUT,
+            &url,
+            Some(&admin),
+            Some(json!({"slot_id": clash["slot_id"]})),
+        )
         .await;
     let fields = assert_error(status, &body, 409, "conflict");
     assert!(
-        fields["slot_id"].as_str().unwrap().contains("another meeting"),
+        fields["slot_id"]
+            .as_str()
+            .unwrap()
+            .contains("another meeting"),
         "{body}"
     );
     let (a, b) = pairs[&request];
@@ -287,7 +342,12 @@ async fn a_run_plans_the_accepted_requests_and_publishing_makes_the_agendas() {
         .find(|s| !busy.contains(s))
         .unwrap();
     let (status, body) = app
-        .request(Method::PUT, &url, Some(&admin), Some(json!({"slot_id": free})))
+        .request(
+            Method::PUT,
+            &url,
+            Some(&admin),
+            Some(json!({"slot_id": free})),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["slot_id"], free);
@@ -313,18 +373,29 @@ async fn a_run_plans_the_accepted_requests_and_publishing_makes_the_agendas() {
         paris.format("%Y-%m-%dT%H:%M").to_string()
     );
     let (_, diff) = app
-        .get(&format!("/api/me/events/{event}/agenda-versions/1/changes"), &buyer)
+        .get(
+            &format!("/api/me/events/{event}/agenda-versions/1/changes"),
+            &buyer,
+        )
         .await;
     assert_eq!(
         diff.as_array().unwrap().len(),
         agenda["meetings"].as_array().unwrap().len()
     );
-    assert!(diff.as_array().unwrap().iter().all(|c| c["change"] == "added"));
+    assert!(diff
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["change"] == "added"));
 
     // Re-planning after a cancellation keeps every untouched meeting where it was.
     let gone = agenda["meetings"][0]["request_id"].as_i64().unwrap();
     let (status, _) = app
-        .post(&format!("/api/meeting-requests/{gone}/cancel"), &buyer, json!({"reason": "empêchement"}))
+        .post(
+            &format!("/api/meeting-requests/{gone}/cancel"),
+            &buyer,
+            json!({"reason": "empêchement"}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     let second = start_run(&app, &admin, event).await;
@@ -348,40 +419,71 @@ async fn a_run_plans_the_accepted_requests_and_publishing_makes_the_agendas() {
     assert_eq!(published["cancelled"], 1, "{published}");
     assert_eq!(published["moved"], 0, "{published}");
     let (_, diff) = app
-        .get(&format!("/api/me/events/{event}/agenda-versions/2/changes"), &buyer)
+        .get(
+            &format!("/api/me/events/{event}/agenda-versions/2/changes"),
+            &buyer,
+        )
         .await;
     let changes: Vec<&Value> = diff.as_array().unwrap().iter().collect();
     assert_eq!(changes.len(), 1, "{diff}");
     assert_eq!(changes[0]["change"], "cancelled");
-    assert_eq!(changes[0]["meeting_id"], agenda["meetings"][0]["meeting_id"]);
+    assert_eq!(
+        changes[0]["meeting_id"],
+        agenda["meetings"][0]["meeting_id"]
+    );
 
     // The printable agenda: a real PDF whose text names the event, the participant and each
     // meeting's time and counterpart.
-    let (status, bytes, ct) = fetch_bytes(&app, &format!("/api/me/events/{event}/agenda/pdf"), &buyer).await;
+    let (status, bytes, ct) =
+        fetch_bytes(&app, &format!("/api/me/events/{event}/agenda/pdf"), &buyer).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(ct, "application/pdf");
     let text = pdf_text(&bytes).join("\n");
-    assert!(text.contains("Rendez-vous Industrie & Innovation 2027"), "{text}");
+    assert!(
+        text.contains("Rendez-vous Industrie & Innovation 2027"),
+        "{text}"
+    );
     let me = &agenda["meetings"][1];
-    assert!(text.contains(me["counterpart"]["last_name"].as_str().unwrap()), "{text}");
-    assert!(text.contains(&me["local_start"].as_str().unwrap()[11..16]), "{text}");
+    assert!(
+        text.contains(me["counterpart"]["last_name"].as_str().unwrap()),
+        "{text}"
+    );
+    assert!(
+        text.contains(&me["local_start"].as_str().unwrap()[11..16]),
+        "{text}"
+    );
     // The organizer prints every validated participant's agenda, each on its own pages.
-    let (status, bytes, _) = fetch_bytes(&app, &format!("/api/events/{event}/agendas/pdf"), &admin).await;
+    let (status, bytes, _) =
+        fetch_bytes(&app, &format!("/api/events/{event}/agendas/pdf"), &admin).await;
     assert_eq!(status, StatusCode::OK);
     let pages = pdf_text(&bytes);
-    let validated = registrations(&app, &admin, event, "status=validated").await.len()
-        + registrations(&app, &admin, event, "status=validated&page=2").await.len();
-    assert!(pages.len() >= validated, "{} pages for {validated} participants", pages.len());
+    let validated = registrations(&app, &admin, event, "status=validated")
+        .await
+        .len()
+        + registrations(&app, &admin, event, "status=validated&page=2")
+            .await
+            .len();
+    assert!(
+        pages.len() >= validated,
+        "{} pages for {validated} participants",
+        pages.len()
+    );
 
     // The per-slot view lists the slot's meetings, each at its own table.
     let slot = agenda["meetings"][1]["slot_id"].as_i64().unwrap();
     let (status, in_slot) = app
-        .get(&format!("/api/events/{event}/meetings?slot_id={slot}"), &admin)
+        .get(
+            &format!("/api/events/{event}/meetings?slot_id={slot}"),
+            &admin,
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{in_slot}");
     let in_slot = in_slot.as_array().unwrap();
     assert!(in_slot.iter().all(|m| m["slot_id"] == slot));
-    let mut tables: Vec<i64> = in_slot.iter().filter_map(|m| m["table_id"].as_i64()).collect();
+    let mut tables: Vec<i64> = in_slot
+        .iter()
+        .filter_map(|m| m["table_id"].as_i64())
+        .collect();
     let n = tables.len();
     tables.dedup();
     assert_eq!(tables.len(), n, "two meetings share a table");
@@ -389,7 +491,11 @@ async fn a_run_plans_the_accepted_requests_and_publishing_makes_the_agendas() {
     // The agenda as an iCalendar feed at a secret URL, read back by an independent parser:
     // times in Europe/Paris with its VTIMEZONE, stable UIDs, the cancelled meeting marked so.
     let (status, feed) = app
-        .post(&format!("/api/me/events/{event}/agenda-feed"), &buyer, json!({}))
+        .post(
+            &format!("/api/me/events/{event}/agenda-feed"),
+            &buyer,
+            json!({}),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{feed}");
     let path = feed["path"].as_str().unwrap().to_owned();
@@ -400,7 +506,9 @@ async fn a_run_plans_the_accepted_requests_and_publishing_makes_the_agendas() {
     let zones = parsed["timezones"].as_array().unwrap();
     assert_eq!(zones.len(), 1);
     assert_eq!(zones[0]["tzid"], "Europe/Paris");
-    let (_, now) = app.get(&format!("/api/me/events/{event}/agenda"), &buyer).await;
+    let (_, now) = app
+        .get(&format!("/api/me/events/{event}/agenda"), &buyer)
+        .await;
     let events = parsed["events"].as_array().unwrap();
     assert_eq!(events.len(), now["meetings"].as_array().unwrap().len() + 1);
     for m in now["meetings"].as_array().unwrap() {
@@ -409,16 +517,29 @@ async fn a_run_plans_the_accepted_requests_and_publishing_makes_the_agendas() {
         assert_eq!(e["tzid"], "Europe/Paris");
         assert_eq!(e["start"], m["local_start"]);
         assert_eq!(e["end"], m["local_end"]);
-        assert_eq!(e["utc_offset_seconds"], 3600, "March is winter time in Paris");
+        assert_eq!(
+            e["utc_offset_seconds"], 3600,
+            "March is winter time in Paris"
+        );
         assert_eq!(e["status"], "CONFIRMED");
         assert_eq!(e["sequence"], 0);
     }
     let cancelled = format!("meeting-{}@rdv", agenda["meetings"][0]["meeting_id"]);
-    let e = events.iter().find(|e| e["uid"] == cancelled.as_str()).unwrap();
-    assert_eq!((e["status"].as_str(), e["sequence"].as_i64()), (Some("CANCELLED"), Some(1)));
+    let e = events
+        .iter()
+        .find(|e| e["uid"] == cancelled.as_str())
+        .unwrap();
+    assert_eq!(
+        (e["status"].as_str(), e["sequence"].as_i64()),
+        (Some("CANCELLED"), Some(1))
+    );
     // A new URL revokes the old one.
-    app.post(&format!("/api/me/events/{event}/agenda-feed"), &buyer, json!({}))
-        .await;
+    app.post(
+        &format!("/api/me/events/{event}/agenda-feed"),
+        &buyer,
+        json!({}),
+    )
+    .await;
     let (status, _) = fetch_text(&app, &path).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
@@ -440,7 +561,11 @@ async fn a_run_plans_the_accepted_requests_and_publishing_makes_the_agendas() {
     // Another organization sees none of it.
     let root = app.login("root@demo.example", "demo").await;
     let (_, org) = app
-        .post("/api/organizations", &root, json!({"slug": "rival", "name": "Rival"}))
+        .post(
+            "/api/organizations",
+            &root,
+            json!({"slug": "rival", "name": "Rival"}),
+        )
         .await;
     app.post(
         &format!("/api/organizations/{}/members", org["id"]),
@@ -556,9 +681,14 @@ async fn a_run_whose_worker_dies_is_taken_over_then_failed_never_stuck() {
     let mut conn = app.conn();
     // A worker claims the job and dies: its lease runs out.
     let kinds = [rdv_app::planning::RUN_JOB];
-    let claimed = rdv_db::queries::jobs::claim(&mut conn, "doomed", &kinds, chrono::Duration::milliseconds(1))
-        .unwrap()
-        .unwrap();
+    let claimed = rdv_db::queries::jobs::claim(
+        &mut conn,
+        "doomed",
+        &kinds,
+        chrono::Duration::milliseconds(1),
+    )
+    .unwrap()
+    .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(20));
     // Another worker takes it over and finishes the run.
     drain(&app);
@@ -578,6 +708,9 @@ async fn a_run_whose_worker_dies_is_taken_over_then_failed_never_stuck() {
     worker(&app).housekeeping(&mut conn).unwrap();
     let (_, failed) = app.get(&format!("/api/plans/{second}"), &admin).await;
     assert_eq!(failed["status"], "failed", "{failed}");
-    assert!(failed["error"].as_str().unwrap().contains("stopped"), "{failed}");
+    assert!(
+        failed["error"].as_str().unwrap().contains("stopped"),
+        "{failed}"
+    );
     start_run(&app, &admin, event).await;
 }

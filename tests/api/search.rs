@@ -243,7 +243,10 @@ async fn only_those_i_may_meet_follows_the_events_meeting_rules() {
         .await;
     assert!(types(&all, "participant_type").contains("buyer"), "{all}");
     let (_, meetable) = app
-        .get(&format!("/api/events/{event}/search?limit=100&may_meet=true"), &buyer)
+        .get(
+            &format!("/api/events/{event}/search?limit=100&may_meet=true"),
+            &buyer,
+        )
         .await;
     assert_eq!(
         types(&meetable, "participant_type"),
@@ -265,7 +268,13 @@ async fn only_those_i_may_meet_follows_the_events_meeting_rules() {
     )
     .await;
     let (_, meetable) = app
-        .get(&format!("/api/events/{event}/search?limit=100&may_meet=true"), &buyer)
+        .get(
+            &format!("/api/events/{event}/search?limit=100&may_meet=true"),
+            &buyer,
+        )
         .await;
-    assert!(types(&meetable, "participant_type").contains("buyer"), "{meetable}");
+    assert!(
+        types(&meetable, "participant_type").contains("buyer"),
+        "{meetable}"
+    );
 }

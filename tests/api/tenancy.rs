@@ -114,7 +114,11 @@ async fn an_organizer_never_reaches_another_organizations_data() {
             format!("/api/registrations/{r}/refuse"),
             Some(json!({})),
         ),
-        (Method::GET, format!("/api/events/{e}/meeting-settings"), None),
+        (
+            Method::GET,
+            format!("/api/events/{e}/meeting-settings"),
+            None,
+        ),
         (
             Method::PUT,
             format!("/api/events/{e}/meeting-settings"),
@@ -122,15 +126,27 @@ async fn an_organizer_never_reaches_another_organizations_data() {
                 json!({"allowed_pairs": [], "acceptance": "direct", "max_requests_per_participant": 5}),
             ),
         ),
-        (Method::GET, format!("/api/events/{e}/meeting-requests"), None),
+        (
+            Method::GET,
+            format!("/api/events/{e}/meeting-requests"),
+            None,
+        ),
         (
             Method::POST,
             format!("/api/events/{e}/meeting-requests"),
             Some(json!({"from": r, "to": r})),
         ),
-        (Method::GET, format!("/api/events/{e}/meeting-dashboard"), None),
+        (
+            Method::GET,
+            format!("/api/events/{e}/meeting-dashboard"),
+            None,
+        ),
         (Method::GET, format!("/api/events/{e}/plans"), None),
-        (Method::POST, format!("/api/events/{e}/plans"), Some(json!({}))),
+        (
+            Method::POST,
+            format!("/api/events/{e}/plans"),
+            Some(json!({})),
+        ),
         (Method::GET, format!("/api/events/{e}/agendas/{r}"), None),
         (
             Method::GET,

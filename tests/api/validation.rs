@@ -192,12 +192,22 @@ async fn integers_written_with_a_zero_fraction_are_integers() {
     let event = app.demo_event(&admin).await;
     let tables = format!("/api/events/{event}/tables");
     let (status, body) = app
-        .request(Method::PUT, &tables, Some(&admin), Some(json!({"count": 61.0})))
+        .request(
+            Method::PUT,
+            &tables,
+            Some(&admin),
+            Some(json!({"count": 61.0})),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body.as_array().map(Vec::len), Some(61));
     let (status, body) = app
-        .request(Method::PUT, &tables, Some(&admin), Some(json!({"count": 61.5})))
+        .request(
+            Method::PUT,
+            &tables,
+            Some(&admin),
+            Some(json!({"count": 61.5})),
+        )
         .await;
     let fields = assert_error(status, &body, 422, "validation_failed");
     assert!(fields.get("count").is_some(), "{body}");

@@ -142,7 +142,9 @@ impl<'de, T: TryFrom<i64>> serde::Deserialize<'de> for Integral<T> {
             }
             fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
                 // i64::MAX as f64 rounds up to 2^63, which is out of range.
-                if v.fract() != 0.0 || !(-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&v) {
+                if v.fract() != 0.0
+                    || !(-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&v)
+                {
                     return Err(E::custom(format!("{v} is not an integer")));
                 }
                 #[allow(clippy::cast_possible_truncation)]

@@ -235,7 +235,10 @@ pub fn facet_list() -> RefOr<Schema> {
 
 /// Pairs of participant types.
 pub fn type_pairs() -> RefOr<Schema> {
-    let types: Vec<&str> = rdv_domain::ParticipantType::ALL.iter().map(|t| t.as_str()).collect();
+    let types: Vec<&str> = rdv_domain::ParticipantType::ALL
+        .iter()
+        .map(|t| t.as_str())
+        .collect();
     let pair = ArrayBuilder::new()
         .items(words(&types, false))
         .min_items(Some(2))
@@ -303,7 +306,10 @@ pub fn fairness() -> RefOr<Schema> {
 
 /// A facet's name.
 pub fn facet_name() -> RefOr<Schema> {
-    let names: Vec<&str> = rdv_search::FacetName::ALL.iter().map(|f| f.as_str()).collect();
+    let names: Vec<&str> = rdv_search::FacetName::ALL
+        .iter()
+        .map(|f| f.as_str())
+        .collect();
     words(&names, false)
 }
 
@@ -435,4 +441,24 @@ pub fn time_zone() -> RefOr<Schema> {
 
 pub fn opt_time_zone() -> RefOr<Schema> {
     time_zone_schema(true)
+}
+
+/// A binary file in a response body, such as a PDF.
+pub struct BinaryFile;
+
+impl utoipa::PartialSchema for BinaryFile {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(utoipa::openapi::schema::SchemaFormat::KnownFormat(
+                utoipa::openapi::schema::KnownFormat::Binary,
+            )))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for BinaryFile {
+    fn name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("BinaryFile")
+    }
 }

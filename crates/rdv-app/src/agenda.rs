@@ -201,7 +201,8 @@ fn changes_view(
 ) -> AppResult<Vec<ChangeView>> {
     let ev = events::get(conn, org, event).map_err(|e| AppError::from_db("event", e))?;
     let tz: Tz = ev.time_zone.parse().map_err(AppError::internal)?;
-    let v = plans::version(conn, event, version).map_err(|e| AppError::from_db("agenda version", e))?;
+    let v =
+        plans::version(conn, event, version).map_err(|e| AppError::from_db("agenda version", e))?;
     let slots: HashMap<SlotId, MeetingSlot> = events::slots(conn, event)?
         .into_iter()
         .map(|s| (s.id, s))
@@ -336,8 +337,11 @@ pub fn meetings(
         .collect();
     let mut out = Vec::new();
     for m in rows {
-        let Some((a, b)) = pairs.get(&m.request_id) else { continue };
-        let (Some(s), Some(pa), Some(pb)) = (slots.get(&m.slot_id), parties.get(a), parties.get(b)) else {
+        let Some((a, b)) = pairs.get(&m.request_id) else {
+            continue;
+        };
+        let (Some(s), Some(pa), Some(pb)) = (slots.get(&m.slot_id), parties.get(a), parties.get(b))
+        else {
             continue;
         };
         let place = match m.table_id.and_then(|t| tables.get(&t)) {
@@ -362,7 +366,9 @@ pub fn meetings(
     out.sort_by_key(|v| {
         (
             v.span.starts_at,
-            v.table_id.and_then(|t| tables.get(&t)).map_or(i32::MAX, |t| t.0),
+            v.table_id
+                .and_then(|t| tables.get(&t))
+                .map_or(i32::MAX, |t| t.0),
             v.meeting_id,
         )
     });

@@ -92,7 +92,9 @@ fn vtimezone(tz: Tz, first: i32, last: i32) -> VTimeZone<'static> {
                 .unwrap_or_default(),
         );
         let (secs, name, _) = offset_at(tz, start);
-        let local = (start + Duration::seconds(i64::from(secs))).format(LOCAL).to_string();
+        let local = (start + Duration::seconds(i64::from(secs)))
+            .format(LOCAL)
+            .to_string();
         let mut part = Standard::new(local, offset_text(secs), offset_text(secs));
         if !name.is_empty() {
             part.push(TzName::new(name));
@@ -126,7 +128,12 @@ fn vtimezone(tz: Tz, first: i32, last: i32) -> VTimeZone<'static> {
             }
         }
     }
-    zone.unwrap_or_else(|| VTimeZone::standard(tz.name().to_owned(), Standard::new("19700101T000000", "+0000", "+0000")))
+    zone.unwrap_or_else(|| {
+        VTimeZone::standard(
+            tz.name().to_owned(),
+            Standard::new("19700101T000000", "+0000", "+0000"),
+        )
+    })
 }
 
 /// Renders `agenda` (cancelled meetings included) as an iCalendar document; `host` names the
@@ -134,7 +141,10 @@ fn vtimezone(tz: Tz, first: i32, last: i32) -> VTimeZone<'static> {
 pub fn render(agenda: &Agenda, tz: Tz, host: &str, now: DateTime<Utc>) -> String {
     let mut cal = ICalendar::new("2.0", "-//rdv//agenda//EN");
     cal.push(Method::new("PUBLISH"));
-    cal.push(Property::new("X-WR-CALNAME", escape_text(agenda.event.name.clone())));
+    cal.push(Property::new(
+        "X-WR-CALNAME",
+        escape_text(agenda.event.name.clone()),
+    ));
     cal.push(Property::new("X-WR-TIMEZONE", tz.name().to_owned()));
     let first = agenda.event.starts_on.year();
     let last = agenda.event.ends_on.year();
@@ -195,7 +205,10 @@ mod tests {
         // Summer time starts on the last Sunday of March at 01:00 UTC (02:00 local).
         assert_eq!(utc_stamp(t[0].at), "20270328T010000Z");
         assert!(t[0].daylight);
-        assert_eq!((offset_text(t[0].from), offset_text(t[0].to)), ("+0100".into(), "+0200".into()));
+        assert_eq!(
+            (offset_text(t[0].from), offset_text(t[0].to)),
+            ("+0100".into(), "+0200".into())
+        );
         assert_eq!(utc_stamp(t[1].at), "20271031T010000Z");
         assert!(!t[1].daylight);
     }

@@ -46,7 +46,8 @@ pub fn registry(auth: &AuthSettings, settings: &JobSettings) -> Registry {
             Ok(())
         })
         .every(PRUNE_JOBS, Duration::hours(6))
-        .handle(crate::planning::RUN_JOB, move |conn: &mut Conn, job: &Job| {
-            crate::planning::run_job(conn, job, lease)
-        })
+        .handle(
+            crate::planning::RUN_JOB,
+            move |conn: &mut Conn, job: &Job| crate::planning::run_job(conn, job, lease),
+        )
 }

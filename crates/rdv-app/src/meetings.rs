@@ -6,12 +6,12 @@ use crate::paging::{self, Listed};
 use crate::{Actor, AppError, AppResult, Check};
 use chrono::{DateTime, Utc};
 use rdv_db::models::{MeetingRequest, MeetingSettings, NewMeetingRequest, Registration};
-use rdv_db::queries::meetings::{self as rows, Party, RequestFilter};
 use rdv_db::queries::events;
+use rdv_db::queries::meetings::{self as rows, Party, RequestFilter};
 use rdv_db::Conn;
 use rdv_domain::{
-    Acceptance, DataSource, EventId, LegalBasis, MeetingRequestId, OrganizationId,
-    ParticipantType, Priority, RegistrationId, RegistrationStatus, RequestStatus, RetentionPolicy,
+    Acceptance, DataSource, EventId, LegalBasis, MeetingRequestId, OrganizationId, ParticipantType,
+    Priority, RegistrationId, RegistrationStatus, RequestStatus, RetentionPolicy,
 };
 use rdv_search::MeetingRules;
 use std::collections::{BTreeMap, HashMap};
@@ -53,7 +53,11 @@ fn default_settings(event: EventId, org: OrganizationId) -> MeetingSettings {
 }
 
 fn pair_key(a: ParticipantType, b: ParticipantType) -> String {
-    let (x, y) = if a.as_str() <= b.as_str() { (a, b) } else { (b, a) };
+    let (x, y) = if a.as_str() <= b.as_str() {
+        (a, b)
+    } else {
+        (b, a)
+    };
     format!("{x}:{y}")
 }
 
@@ -85,7 +89,11 @@ pub fn default_quota(s: &MeetingSettings, t: ParticipantType) -> Option<u32> {
 }
 
 /// The event's rules, its own or the defaults.
-pub fn effective(conn: &mut Conn, event: EventId, org: OrganizationId) -> AppResult<MeetingSettings> {
+pub fn effective(
+    conn: &mut Conn,
+    event: EventId,
+    org: OrganizationId,
+) -> AppResult<MeetingSettings> {
     Ok(rows::settings(conn, event)?.unwrap_or_else(|| default_settings(event, org)))
 }
 
@@ -182,7 +190,11 @@ pub struct RequestView {
     pub recipient: Party,
 }
 
-fn views(conn: &mut Conn, org: OrganizationId, requests: Vec<MeetingRequest>) -> AppResult<Vec<RequestView>> {
+fn views(
+    conn: &mut Conn,
+    org: OrganizationId,
+    requests: Vec<MeetingRequest>,
+) -> AppResult<Vec<RequestView>> {
     let mut ids: Vec<RegistrationId> = requests
         .iter()
         .flat_map(|r| [r.requester_id, r.recipient_id])
@@ -233,7 +245,8 @@ pub fn create(
     input: RequestInput,
 ) -> AppResult<RequestView> {
     let mut c = Check::new();
-    let priority: Option<Priority> = c.word("priority", input.priority.as_deref().unwrap_or("should"));
+    let priority: Option<Priority> =
+        c.word("priority", input.priority.as_deref().unwrap_or("should"));
     let message = c.opt_multiline::<MAX_MESSAGE>("message", input.message.as_deref());
     c.finish()?;
     let Some(priority) = priority else {
@@ -243,9 +256,9 @@ pub fn create(
     let (org, from) = match organizer {
         Some(org) => {
             events::get(conn, org, event).map_err(|e| AppError::from_db("event", e))?;
-            let from = input
-                .from
-                .ok_or_else(|| AppError::field("from", "organizers name the participant who asks"))?;
+            let from = input.from.ok_or_else(|| {
+                AppError::field("from", "organizers name the participant who asks")
+            })?;
             (org, from)
         }
         None => {
@@ -262,7 +275,10 @@ pub fn create(
         }
     };
     if from == input.to {
-        return Err(AppError::field("to", "a participant cannot ask to meet themselves"));
+        return Err(AppError::field(
+            "to",
+            "a participant cannot ask to meet themselves",
+        ));
     }
     let parties = rows::parties(conn, org, &[from, input.to])?;
     let find = |id: RegistrationId| {
@@ -285,7 +301,11 @@ pub fn create(
         }
     }
     let settings = effective(conn, event, org)?;
-    if !may_meet(&settings, sender.participant_type, recipient.participant_type) {
+    if !may_meet(
+        &settings,
+        sender.participant_type,
+        recipient.participant_type,
+    ) {
         return Err(AppError::conflict_on(
             "to",
             format!(
@@ -358,11 +378,13 @@ fn locate(
     id: MeetingRequestId,
 ) -> AppResult<(MeetingRequest, Side)> {
     if let Ok(org) = actor.organizer_org() {
-        let r = rows::get_for_update(conn, org, id).map_err(|e| AppError::from_db("meeting request", e))?;
+        let r = rows::get_for_update(conn, org, id)
+            .map_err(|e| AppError::from_db("meeting request", e))?;
         return Ok((r, Side::Organizer));
     }
     let (org, person) = actor.participant()?;
-    let r = rows::get_for_update(conn, org, id).map_err(|e| AppError::from_db("meeting request", e))?;
+    let r =
+        rows::get_for_update(conn, org, id).map_err(|e| AppError::from_db("meeting request", e))?;
     let mine = rows::registration_of(conn, person, r.event_id)?
         .ok_or_else(|| AppError::not_found("meeting request"))?;
     let side = if r.requester_id == mine.id {
@@ -422,7 +444,10 @@ pub fn accept(conn: &mut Conn, actor: &Actor, id: MeetingRequestId) -> AppResult
         return Err(AppError::not_found("meeting request"));
     }
     if r.status != RequestStatus::Pending {
-        return Err(AppError::conflict(format!("the request is {}, not pending", r.status)));
+        return Err(AppError::conflict(format!(
+            "the request is {}, not pending",
+            r.status
+        )));
     }
     if side == Side::Recipient {
         let settings = effective(conn, r.event_id, r.organization_id)?;
@@ -447,10 +472,16 @@ pub fn decline(
     match side {
         Side::Requester => return Err(AppError::not_found("meeting request")),
         Side::Recipient if r.status != RequestStatus::Pending => {
-            return Err(AppError::conflict(format!("the request is {}, not pending", r.status)))
+            return Err(AppError::conflict(format!(
+                "the request is {}, not pending",
+                r.status
+            )))
         }
         _ if !r.status.is_live() => {
-            return Err(AppError::conflict(format!("the request is {} already", r.status)))
+            return Err(AppError::conflict(format!(
+                "the request is {} already",
+                r.status
+            )))
         }
         _ => {}
     }
@@ -467,7 +498,10 @@ pub fn cancel(
     let why = reason(why.as_deref())?;
     let (r, _) = locate(conn, actor, id)?;
     if !r.status.is_live() {
-        return Err(AppError::conflict(format!("the request is {} already", r.status)));
+        return Err(AppError::conflict(format!(
+            "the request is {} already",
+            r.status
+        )));
     }
     change(conn, actor, &r, RequestStatus::Cancelled, why)
 }
@@ -592,7 +626,10 @@ pub fn dashboard(conn: &mut Conn, actor: &Actor, event: EventId) -> AppResult<Da
     let mut counts = rows::counts(conn, event)?;
     let validated = rdv_db::queries::registrations::validated_ids(conn, org, event)?;
     let with: std::collections::HashSet<RegistrationId> = counts.iter().map(|c| c.0).collect();
-    let without_requests = validated.into_iter().filter(|r| !with.contains(r)).collect();
+    let without_requests = validated
+        .into_iter()
+        .filter(|r| !with.contains(r))
+        .collect();
     // Most requested first.
     counts.sort_by(|a, b| b.2.cmp(&a.2).then(b.1.cmp(&a.1)).then(a.0.cmp(&b.0)));
     Ok(Dashboard {
@@ -628,8 +665,10 @@ pub fn set_my_unavailability(
         ));
     }
     let mine = my_registration(conn, actor, event)?;
-    let known: std::collections::HashSet<rdv_domain::SlotId> =
-        events::slots(conn, event)?.into_iter().map(|s| s.id).collect();
+    let known: std::collections::HashSet<rdv_domain::SlotId> = events::slots(conn, event)?
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
     if let Some(bad) = slots.iter().find(|s| !known.contains(s)) {
         return Err(AppError::not_found(format!("slot {bad} of this event")));
     }

@@ -6,7 +6,9 @@
 //! `?`. Pure: no I/O.
 
 use crate::agenda::Agenda;
-use printpdf::{BuiltinFont, IndirectFontRef, Mm, PdfDocument, PdfDocumentReference, PdfLayerReference};
+use printpdf::{
+    BuiltinFont, IndirectFontRef, Mm, PdfDocument, PdfDocumentReference, PdfLayerReference,
+};
 use rdv_domain::MeetingStatus;
 
 const WIDTH: f32 = 210.0;
@@ -109,7 +111,12 @@ pub fn render(agendas: &[Agenda], title: &str) -> Result<Vec<u8>, String> {
         w.page();
         w.text(title, 16.0, MARGIN, true);
         w.down(LINE * 2.0);
-        w.text("No participant has a published agenda yet.", 10.0, MARGIN, false);
+        w.text(
+            "No participant has a published agenda yet.",
+            10.0,
+            MARGIN,
+            false,
+        );
     }
     for a in agendas {
         w.page();
@@ -135,9 +142,10 @@ pub fn render(agendas: &[Agenda], title: &str) -> Result<Vec<u8>, String> {
         }
         w.text(&fit(&who, 70), 13.0, MARGIN, true);
         w.down(LINE);
-        let version = a
-            .version
-            .map_or_else(|| "not published yet".to_owned(), |v| format!("agenda version {v}"));
+        let version = a.version.map_or_else(
+            || "not published yet".to_owned(),
+            |v| format!("agenda version {v}"),
+        );
         w.text(
             &format!(
                 "{} meetings, {version}, times in {}",

@@ -7,7 +7,9 @@ use crate::meetings::{self, default_quota};
 use crate::{jobs, Actor, AppError, AppResult};
 use chrono::{DateTime, Duration, Utc};
 use diesel::Connection;
-use rdv_db::models::{Job, Meeting, PlanMeeting, PlanRun, PlanUnscheduled, NewPlanRun, AgendaChangeRow};
+use rdv_db::models::{
+    AgendaChangeRow, Job, Meeting, NewPlanRun, PlanMeeting, PlanRun, PlanUnscheduled,
+};
 use rdv_db::queries::meetings as request_rows;
 use rdv_db::queries::plans::{self, RunResult};
 use rdv_db::queries::{events, jobs as job_rows};
@@ -51,13 +53,19 @@ impl OptionsInput {
         let mut c = crate::Check::new();
         let secs = self.time_limit_seconds.unwrap_or(DEFAULT_SECONDS);
         if !(1..=MAX_SECONDS).contains(&secs) {
-            c.add("time_limit_seconds", format!("must be between 1 and {MAX_SECONDS}"));
+            c.add(
+                "time_limit_seconds",
+                format!("must be between 1 and {MAX_SECONDS}"),
+            );
         }
         let seed = self.seed.unwrap_or(1);
         if seed < 0 {
             c.add("seed", "must not be negative");
         }
-        if self.fairness.is_some_and(|f| !(0..=MAX_FAIRNESS).contains(&f)) {
+        if self
+            .fairness
+            .is_some_and(|f| !(0..=MAX_FAIRNESS).contains(&f))
+        {
             c.add("fairness", format!("must be between 0 and {MAX_FAIRNESS}"));
         }
         c.finish()?;
@@ -110,7 +118,9 @@ pub fn start(
         ));
     }
     if events::tables(conn, event)?.is_empty() {
-        return Err(AppError::conflict("the event has no tables yet: set them first"));
+        return Err(AppError::conflict(
+            "the event has no tables yet: set them first",
+        ));
     }
     reconcile(conn, event)?;
     let run = plans::create_run(
@@ -123,7 +133,13 @@ pub fn start(
         },
     )?;
     // One retry after a worker dies mid-run; then the run fails.
-    let job = jobs::enqueue(conn, RUN_JOB, serde_json::json!({"run": run.id}), Utc::now(), 2)?;
+    let job = jobs::enqueue(
+        conn,
+        RUN_JOB,
+        serde_json::json!({"run": run.id}),
+        Utc::now(),
+        2,
+    )?;
     plans::set_job(conn, run.id, job)?;
     Ok(plans::get_run(conn, org, run.id)?)
 }
@@ -153,7 +169,10 @@ pub fn cancel(conn: &mut Conn, actor: &Actor, id: PlanRunId) -> AppResult<PlanRu
     let org = actor.admin_org()?;
     let run = plans::get_run(conn, org, id).map_err(|e| AppError::from_db("plan", e))?;
     if !run.status.is_live() {
-        return Err(AppError::conflict(format!("the run is {} already", run.status)));
+        return Err(AppError::conflict(format!(
+            "the run is {} already",
+            run.status
+        )));
     }
     Ok(plans::request_cancel(conn, org, id)?)
 }
@@ -196,8 +215,11 @@ pub fn build(conn: &mut Conn, event: EventId, org: OrganizationId) -> AppResult<
             }
         })
         .collect();
-    let slot_index: HashMap<SlotId, usize> =
-        slot_rows.iter().enumerate().map(|(i, s)| (s.id, i)).collect();
+    let slot_index: HashMap<SlotId, usize> = slot_rows
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.id, i))
+        .collect();
     let accepted = request_rows::accepted(conn, event)?;
     let mut ids: Vec<RegistrationId> = accepted
         .iter()
@@ -243,8 +265,10 @@ pub fn build(conn: &mut Conn, event: EventId, org: OrganizationId) -> AppResult<
     let mut request_ids = Vec::new();
     let mut previous = Vec::new();
     for r in &accepted {
-        let (Some(&a), Some(&b)) = (party_index.get(&r.requester_id), party_index.get(&r.recipient_id))
-        else {
+        let (Some(&a), Some(&b)) = (
+            party_index.get(&r.requester_id),
+            party_index.get(&r.recipient_id),
+        ) else {
             continue;
         };
         let before = published
@@ -450,11 +474,12 @@ fn keep_published_tables(
     event: EventId,
     meetings: &mut [PlanMeeting],
 ) -> AppResult<()> {
-    let published: HashMap<MeetingRequestId, (SlotId, TableId)> = plans::meetings_of_event(conn, event)?
-        .into_iter()
-        .filter(|m| m.status == MeetingStatus::Scheduled)
-        .filter_map(|m| Some((m.request_id, (m.slot_id, m.table_id?))))
-        .collect();
+    let published: HashMap<MeetingRequestId, (SlotId, TableId)> =
+        plans::meetings_of_event(conn, event)?
+            .into_iter()
+            .filter(|m| m.status == MeetingStatus::Scheduled)
+            .filter_map(|m| Some((m.request_id, (m.slot_id, m.table_id?))))
+            .collect();
     if published.is_empty() {
         return Ok(());
     }
@@ -554,12 +579,14 @@ pub fn put_meeting(
     if table.is_some_and(|t| !tables.iter().any(|x| x.id == t)) {
         return Err(AppError::not_found("table"));
     }
-    let parties = request_rows::parties(conn, run.organization_id, &[r.requester_id, r.recipient_id])?;
+    let parties =
+        request_rows::parties(conn, run.organization_id, &[r.requester_id, r.recipient_id])?;
     let settings = meetings::effective(conn, run.event_id, run.organization_id)?;
     let plan = plans::plan_of(conn, id)?;
     let others: Vec<&PlanMeeting> = plan.iter().filter(|m| m.request_id != request).collect();
     let other_ids: Vec<MeetingRequestId> = others.iter().map(|m| m.request_id).collect();
-    let mut parties_of: HashMap<MeetingRequestId, (RegistrationId, RegistrationId)> = HashMap::new();
+    let mut parties_of: HashMap<MeetingRequestId, (RegistrationId, RegistrationId)> =
+        HashMap::new();
     for o in rdv_db::queries::meetings::pairs(conn, &other_ids)? {
         parties_of.insert(o.0, (o.1, o.2));
     }
@@ -709,6 +736,9 @@ pub fn steps(plan: &[PlanMeeting], current: &[Meeting]) -> Vec<Step> {
     out
 }
 
+/// Request → (requester, recipient).
+type Pairs = HashMap<MeetingRequestId, (RegistrationId, RegistrationId)>;
+
 /// A finished run's draft, checked for publication: 409 while a run of the event is queued or
 /// running, or when the event's slots or tables changed after the run read them. Answers the
 /// run, the draft's meetings whose requests are still accepted, the published meetings and the
@@ -717,12 +747,7 @@ fn publishable(
     conn: &mut Conn,
     org: OrganizationId,
     id: PlanRunId,
-) -> AppResult<(
-    PlanRun,
-    Vec<PlanMeeting>,
-    Vec<Meeting>,
-    HashMap<MeetingRequestId, (RegistrationId, RegistrationId)>,
-)> {
+) -> AppResult<(PlanRun, Vec<PlanMeeting>, Vec<Meeting>, Pairs)> {
     let run = plans::get_run(conn, org, id).map_err(|e| AppError::from_db("plan", e))?;
     if run.status != PlanStatus::Done {
         return Err(AppError::conflict(format!(
@@ -789,9 +814,17 @@ fn per_participant(
                 registration_id: who,
                 request_id: s.request,
                 change: s.change,
-                old_slot_id: s.before.as_ref().filter(|m| m.status == MeetingStatus::Scheduled).map(|m| m.slot_id),
+                old_slot_id: s
+                    .before
+                    .as_ref()
+                    .filter(|m| m.status == MeetingStatus::Scheduled)
+                    .map(|m| m.slot_id),
                 new_slot_id: s.after.map(|m| m.slot_id),
-                old_table_id: s.before.as_ref().filter(|m| m.status == MeetingStatus::Scheduled).and_then(|m| m.table_id),
+                old_table_id: s
+                    .before
+                    .as_ref()
+                    .filter(|m| m.status == MeetingStatus::Scheduled)
+                    .and_then(|m| m.table_id),
                 new_table_id: s.after.and_then(|m| m.table_id),
             });
         }

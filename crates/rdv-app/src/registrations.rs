@@ -119,7 +119,10 @@ fn languages(c: &mut Check, v: Vec<String>) -> Vec<String> {
 fn quota(c: &mut Check, v: Option<i32>) -> Option<i32> {
     match v {
         Some(q) if !(0..=MAX_QUOTA).contains(&q) => {
-            c.add("meeting_quota", format!("must be between 0 and {MAX_QUOTA}"));
+            c.add(
+                "meeting_quota",
+                format!("must be between 0 and {MAX_QUOTA}"),
+            );
             None
         }
         other => other,
@@ -396,7 +399,10 @@ fn set_status(
         ..Default::default()
     };
     let r = registrations::update(conn, org, id, &changes)?;
-    if matches!(to, RegistrationStatus::Refused | RegistrationStatus::Cancelled) {
+    if matches!(
+        to,
+        RegistrationStatus::Refused | RegistrationStatus::Cancelled
+    ) {
         // A participant who is not coming asks and receives no meeting.
         rdv_db::queries::meetings::withdraw_all_of(
             conn,

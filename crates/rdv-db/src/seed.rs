@@ -543,21 +543,25 @@ fn seed_requests(
     if existing > 0 {
         return Ok(0);
     }
-    let of_type = |conn: &mut Conn, t: ParticipantType| -> DbResult<Vec<rdv_domain::RegistrationId>> {
-        Ok(registrations::table
-            .filter(registrations::event_id.eq(event))
-            .filter(registrations::participant_type.eq(t))
-            .filter(registrations::status.eq(RegistrationStatus::Validated))
-            .order(registrations::id)
-            .select(registrations::id)
-            .load(conn)?)
-    };
+    let of_type =
+        |conn: &mut Conn, t: ParticipantType| -> DbResult<Vec<rdv_domain::RegistrationId>> {
+            Ok(registrations::table
+                .filter(registrations::event_id.eq(event))
+                .filter(registrations::participant_type.eq(t))
+                .filter(registrations::status.eq(RegistrationStatus::Validated))
+                .order(registrations::id)
+                .select(registrations::id)
+                .load(conn)?)
+        };
     let buyers = of_type(conn, ParticipantType::Buyer)?;
     let suppliers = of_type(conn, ParticipantType::Supplier)?;
     let mut rng = ChaCha8Rng::seed_from_u64(2028);
     let mut pairs = std::collections::HashSet::new();
     let mut rows = Vec::new();
-    let mut ask = |rng: &mut ChaCha8Rng, from: rdv_domain::RegistrationId, pool: &[rdv_domain::RegistrationId], n: usize| {
+    let mut ask = |rng: &mut ChaCha8Rng,
+                   from: rdv_domain::RegistrationId,
+                   pool: &[rdv_domain::RegistrationId],
+                   n: usize| {
         for to in pool.choose_multiple(rng, n) {
             let key = if from < *to { (from, *to) } else { (*to, from) };
             if !pairs.insert(key) {

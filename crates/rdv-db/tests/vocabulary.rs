@@ -58,7 +58,9 @@ fn every_vocabulary_matches_its_check_constraints() {
     );
     assert_eq!(allowed(&mut conn, "registrations", "status"), statuses);
     assert_eq!(allowed(&mut conn, "events", "status"), event_statuses);
-    use rdv_domain::{Acceptance, AgendaChange, MeetingStatus, PlanStatus, Priority, RequestStatus};
+    use rdv_domain::{
+        Acceptance, AgendaChange, MeetingStatus, PlanStatus, Priority, RequestStatus,
+    };
     assert_eq!(
         allowed(&mut conn, "meeting_requests", "priority"),
         words(Priority::ALL, Priority::as_str)

@@ -104,13 +104,31 @@ macro_rules! pad {
 
 macro_rules! line_body {
     () => {
-        concat!(pad!(), significant!(), "(?:", line_char!(), "*", significant!(), ")?", pad!())
+        concat!(
+            pad!(),
+            significant!(),
+            "(?:",
+            line_char!(),
+            "*",
+            significant!(),
+            ")?",
+            pad!()
+        )
     };
 }
 
 macro_rules! multiline_body {
     () => {
-        concat!(pad!(), significant!(), "(?:", multiline_char!(), "*", significant!(), ")?", pad!())
+        concat!(
+            pad!(),
+            significant!(),
+            "(?:",
+            multiline_char!(),
+            "*",
+            significant!(),
+            ")?",
+            pad!()
+        )
     };
 }
 
@@ -163,7 +181,11 @@ pub static EMAIL: Pattern = Pattern::new(concat!(
 /// 8 to 15 digits in all, with spaces, dots, dashes and parentheses anywhere after the prefix.
 macro_rules! phone_body {
     () => {
-        concat!(pad!(), r"(?:\+|00)[ .()-]*[1-9](?:[ .()-]*[0-9]){7,14}[ .()-]*", pad!())
+        concat!(
+            pad!(),
+            r"(?:\+|00)[ .()-]*[1-9](?:[ .()-]*[0-9]){7,14}[ .()-]*",
+            pad!()
+        )
     };
 }
 pub static PHONE: Pattern = Pattern::new(concat!("^", phone_body!(), "$"));
@@ -175,13 +197,8 @@ pub static TWO_LETTERS_OR_BLANK: Pattern =
     Pattern::new(or_blank!(concat!(pad!(), "[A-Za-z]{2}", pad!())));
 
 /// Lowercase ASCII letters, digits and hyphens, not starting with a hyphen.
-pub static SLUG: Pattern = Pattern::new(concat!(
-    "^",
-    pad!(),
-    "[a-z0-9][a-z0-9-]{0,62}",
-    pad!(),
-    "$"
-));
+pub static SLUG: Pattern =
+    Pattern::new(concat!("^", pad!(), "[a-z0-9][a-z0-9-]{0,62}", pad!(), "$"));
 
 /// Segments of ASCII letters, digits, `-` and `_` (1 to 60 each) separated by `/`; slashes
 /// around the path are dropped.
@@ -208,12 +225,10 @@ impl TextFormat {
 }
 
 /// A person's civility, or blank for none.
-pub static CIVILITY_OR_BLANK: Pattern =
-    Pattern::new(concat!("^(?:", pad!(), "|mr|mrs|mx)$"));
+pub static CIVILITY_OR_BLANK: Pattern = Pattern::new(concat!("^(?:", pad!(), "|mr|mrs|mx)$"));
 
 /// A time of day, `HH:MM` or `HH:MM:SS`, 24-hour clock.
-pub static TIME_OF_DAY: Pattern =
-    Pattern::new("^(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9])?$");
+pub static TIME_OF_DAY: Pattern = Pattern::new("^(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9])?$");
 
 /// Every pattern of this module, for the test that compiles them.
 pub fn all() -> [&'static Pattern; 13] {

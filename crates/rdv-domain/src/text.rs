@@ -73,7 +73,8 @@ fn text_format(max: usize, multiline: bool) -> TextFormat {
         TextFormat {
             pattern: &format::LINE,
             max_chars: max,
-            description: "one line of text without control characters or bidirectional controls; trimmed",
+            description:
+                "one line of text without control characters or bidirectional controls; trimmed",
         }
     }
 }
@@ -203,7 +204,10 @@ impl PhoneNumber {
         if !Self::FORMAT.pattern.is_match(input) {
             return Err(ValueError::Phone);
         }
-        let rest = s.strip_prefix('+').or_else(|| s.strip_prefix("00")).unwrap_or(s);
+        let rest = s
+            .strip_prefix('+')
+            .or_else(|| s.strip_prefix("00"))
+            .unwrap_or(s);
         let digits: String = rest.chars().filter(char::is_ascii_digit).collect();
         Ok(Self(format!("+{digits}")))
     }
@@ -279,7 +283,8 @@ impl Slug {
     pub const FORMAT: TextFormat = TextFormat {
         pattern: &format::SLUG,
         max_chars: 80,
-        description: "lowercase letters, digits and hyphens, 1 to 63 characters, not starting with a hyphen",
+        description:
+            "lowercase letters, digits and hyphens, 1 to 63 characters, not starting with a hyphen",
     };
 
     pub fn parse(input: &str) -> Result<Self, ValueError> {
@@ -482,14 +487,18 @@ mod tests {
         let t = input.trim();
         let allowed = |c: char| multiline && matches!(c, '\n' | '\r' | '\t');
         !t.is_empty()
-            && !t.chars().any(|c| (c.is_control() && !allowed(c)) || is_bidi_control(c))
+            && !t
+                .chars()
+                .any(|c| (c.is_control() && !allowed(c)) || is_bidi_control(c))
     }
 
     #[test]
     fn text_patterns_state_the_rule_on_every_special_character() {
         let specials: Vec<char> = (0u32..0x3100)
             .filter_map(char::from_u32)
-            .filter(|c| c.is_whitespace() || c.is_control() || is_bidi_control(*c) || !c.is_alphanumeric())
+            .filter(|c| {
+                c.is_whitespace() || c.is_control() || is_bidi_control(*c) || !c.is_alphanumeric()
+            })
             .collect();
         for &c in &specials {
             for s in [

@@ -378,7 +378,8 @@ fn pick_target(p: &Prep, s: &State, r: usize, rng: &mut ChaCha8Rng) -> usize {
         } else {
             0
         };
-        let mut cand = (span & !busy) | (slot_bit(lo as usize) >> 1) | slot_bit((hi + 1).min(top) as usize);
+        let mut cand =
+            (span & !busy) | (slot_bit(lo as usize) >> 1) | slot_bit((hi + 1).min(top) as usize);
         cand &= p.allowed[r];
         if cand != 0 {
             return random_bit(cand, rng);

@@ -464,7 +464,11 @@ fn events_of_more_than_64_slots_are_planned_and_valid() {
     let sol = solve(&inst, &opts, &mut |_| {}).unwrap();
     let v = validate(&inst, &sol.plan, &opts.rules);
     assert!(v.is_valid(), "{:?}", v.violations);
-    assert!(sol.objectives.scheduled > 600, "{:?}", sol.objectives.scheduled);
+    assert!(
+        sol.objectives.scheduled > 600,
+        "{:?}",
+        sol.objectives.scheduled
+    );
     // The slots past the 64th are used.
     assert!(sol.plan.slot.iter().flatten().any(|&s| s >= 64));
     // More than 128 slots are refused with a clear error.

@@ -118,8 +118,7 @@ impl QueryText {
                 keep
             });
         }
-        let ends_in_word =
-            !truncated && input.chars().last().is_some_and(char::is_alphanumeric);
+        let ends_in_word = !truncated && input.chars().last().is_some_and(char::is_alphanumeric);
         let last_is_prefix = ends_in_word && matches!(clauses.last(), Some(Clause::Word(_)));
         Ok(Self {
             clauses,

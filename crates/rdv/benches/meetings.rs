@@ -71,8 +71,13 @@ fn main() {
             slot_minutes: 15,
             breaks: vec![TimeRange::new(time(12, 0), time(13, 0)).unwrap()],
         };
-        rdv_db::queries::events::add_day(&mut conn, &event, day0 + chrono::Duration::days(d), &plan)
-            .unwrap();
+        rdv_db::queries::events::add_day(
+            &mut conn,
+            &event,
+            day0 + chrono::Duration::days(d),
+            &plan,
+        )
+        .unwrap();
     }
     rdv_db::queries::events::set_table_count(&mut conn, event.id, shape.tables as i32).unwrap();
     let slots = rdv_db::queries::events::slots(&mut conn, event.id).unwrap();
@@ -168,9 +173,14 @@ fn main() {
     }
     let seed_s = secs(seeded);
     let hash = "not-a-real-hash";
-    let account =
-        rdv_db::queries::accounts::ensure_account(&mut conn, "admin@bench.example", hash, retention, "system")
-            .unwrap();
+    let account = rdv_db::queries::accounts::ensure_account(
+        &mut conn,
+        "admin@bench.example",
+        hash,
+        retention,
+        "system",
+    )
+    .unwrap();
     let membership = rdv_db::queries::accounts::ensure_membership(
         &mut conn,
         account.id,
@@ -243,7 +253,10 @@ fn main() {
 
     // Re-plan: 5% of the participants cancel, 500 new accepted requests.
     let mut rng = ChaCha8Rng::seed_from_u64(7);
-    let mut gone: Vec<RegistrationId> = regs.choose_multiple(&mut rng, regs.len() / 20).copied().collect();
+    let mut gone: Vec<RegistrationId> = regs
+        .choose_multiple(&mut rng, regs.len() / 20)
+        .copied()
+        .collect();
     gone.sort();
     for r in &gone {
         diesel::update(registrations::table.find(*r))
@@ -252,9 +265,14 @@ fn main() {
             .unwrap();
         rdv_db::queries::meetings::withdraw_all_of(&mut conn, *r, "cancelled", None).unwrap();
     }
-    let staying: Vec<usize> = (0..regs.len()).filter(|i| gone.binary_search(&regs[*i]).is_err()).collect();
-    let mut pairs: std::collections::HashSet<(usize, usize)> =
-        inst.requests.iter().map(|r| (r.a.min(r.b), r.a.max(r.b))).collect();
+    let staying: Vec<usize> = (0..regs.len())
+        .filter(|i| gone.binary_search(&regs[*i]).is_err())
+        .collect();
+    let mut pairs: std::collections::HashSet<(usize, usize)> = inst
+        .requests
+        .iter()
+        .map(|r| (r.a.min(r.b), r.a.max(r.b)))
+        .collect();
     let mut added = Vec::new();
     while added.len() < 500 {
         let b = staying[rng.gen_range(0..staying.len())];
@@ -303,7 +321,8 @@ fn main() {
         .filter(|c| c.change != AgendaChange::Added && untouched.contains(&c.request_id))
         .map(|c| c.request_id)
         .collect();
-    let moved_share = (moved.len() as f64 / untouched.len().max(1) as f64 * 10000.0).round() / 10000.0;
+    let moved_share =
+        (moved.len() as f64 / untouched.len().max(1) as f64 * 10000.0).round() / 10000.0;
     eprintln!(
         "meetings bench: re-plan in {replan_s} s, {} of {} untouched meetings moved",
         moved.len(),
@@ -362,6 +381,10 @@ fn main() {
     });
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/bench");
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("meetings.json"), serde_json::to_string_pretty(&report).unwrap()).unwrap();
+    std::fs::write(
+        dir.join("meetings.json"),
+        serde_json::to_string_pretty(&report).unwrap(),
+    )
+    .unwrap();
     println!("{}", serde_json::to_string_pretty(&report).unwrap());
 }

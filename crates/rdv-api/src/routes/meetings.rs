@@ -315,7 +315,11 @@ pub async fn list(
         .app_tx(move |conn| meetings::list(conn, &actor, event, input))
         .await?;
     Ok(HttpResponse::Ok().json(MeetingRequestPage {
-        items: found.items.into_iter().map(MeetingRequestOut::from).collect(),
+        items: found
+            .items
+            .into_iter()
+            .map(MeetingRequestOut::from)
+            .collect(),
         total: found.total,
         page: found.page,
         per_page: found.per_page,

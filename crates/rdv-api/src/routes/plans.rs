@@ -12,8 +12,8 @@ use rdv_app::agenda::{self, Agenda, ChangeView, Span};
 use rdv_app::planning::{self, PlanOptions};
 use rdv_db::models::{PlanMeeting, PlanRun};
 use rdv_domain::{
-    AgendaChange, EventId, MeetingRequestId, MeetingStatus, PlanRunId, PlanStatus,
-    RegistrationId, SlotId, TableId,
+    AgendaChange, EventId, MeetingRequestId, MeetingStatus, PlanRunId, PlanStatus, RegistrationId,
+    SlotId, TableId,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -289,7 +289,14 @@ pub async fn put_meeting(
     let (id, request) = (PlanRunId(id), MeetingRequestId(request));
     let m = state
         .app_tx(move |conn| {
-            planning::put_meeting(conn, &actor, id, request, SlotId(b.slot_id), b.table_id.map(TableId))
+            planning::put_meeting(
+                conn,
+                &actor,
+                id,
+                request,
+                SlotId(b.slot_id),
+                b.table_id.map(TableId),
+            )
         })
         .await?;
     Ok(HttpResponse::Ok().json(PlanMeetingOut::from(m)))
@@ -665,7 +672,13 @@ pub async fn event_meetings(
     let (actor, event, q) = (caller.0, EventId(id.into_inner()), query.into_inner());
     let rows = state
         .app_tx(move |conn| {
-            agenda::meetings(conn, &actor, event, q.slot_id.map(SlotId), q.table_id.map(TableId))
+            agenda::meetings(
+                conn,
+                &actor,
+                event,
+                q.slot_id.map(SlotId),
+                q.table_id.map(TableId),
+            )
         })
         .await?;
     let out: Vec<EventMeetingOut> = rows
@@ -696,7 +709,7 @@ fn pdf(bytes: Vec<u8>, name: &str) -> HttpResponse {
 
 /// The caller's agenda as a printable PDF.
 #[utoipa::path(tag = "agendas", security(("bearer" = [])), params(("id" = i64, Path, description = "event id")),
-    responses((status = 200, content_type = "application/pdf", body = Vec<u8>)))]
+    responses((status = 200, content_type = "application/pdf", body = crate::schema::BinaryFile)))]
 #[get("/me/events/{id}/agenda/pdf")]
 pub async fn my_pdf(
     state: web::Data<AppState>,
@@ -712,7 +725,7 @@ pub async fn my_pdf(
 
 /// A participant's agenda as a PDF, for the event's organizers; audited.
 #[utoipa::path(tag = "agendas", security(("bearer" = [])), params(("id" = i64, Path, description = "event id"), ("registration_id" = i64, Path)),
-    responses((status = 200, content_type = "application/pdf", body = Vec<u8>)))]
+    responses((status = 200, content_type = "application/pdf", body = crate::schema::BinaryFile)))]
 #[get("/events/{id}/agendas/{registration_id}/pdf")]
 pub async fn participant_pdf(
     state: web::Data<AppState>,
@@ -732,7 +745,7 @@ pub async fn participant_pdf(
 /// Every validated participant's agenda in one PDF (one after the other, each on its own
 /// pages), for the event's organizers; audited.
 #[utoipa::path(tag = "agendas", security(("bearer" = [])), params(("id" = i64, Path, description = "event id")),
-    responses((status = 200, content_type = "application/pdf", body = Vec<u8>)))]
+    responses((status = 200, content_type = "application/pdf", body = crate::schema::BinaryFile)))]
 #[get("/events/{id}/agendas/pdf")]
 pub async fn all_pdf(
     state: web::Data<AppState>,

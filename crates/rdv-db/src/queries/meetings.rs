@@ -1,13 +1,14 @@
 //! Meeting rules, meeting requests with their history, and participants' unavailability.
 
 use crate::models::*;
-use crate::schema::{meeting_request_history, meeting_requests, meeting_settings, unavailabilities};
+use crate::schema::{
+    meeting_request_history, meeting_requests, meeting_settings, unavailabilities,
+};
 use crate::{Conn, DbResult};
 use chrono::Utc;
 use diesel::prelude::*;
 use rdv_domain::{
-    EventId, MeetingRequestId, OrganizationId, RegistrationId, RequestStatus, SlotId,
-    UserAccountId,
+    EventId, MeetingRequestId, OrganizationId, RegistrationId, RequestStatus, SlotId, UserAccountId,
 };
 
 /// The event's meeting rules, when the organizer has set them.
@@ -250,8 +251,10 @@ pub fn set_unavailable(
     registration: RegistrationId,
     slots: &[SlotId],
 ) -> DbResult<()> {
-    diesel::delete(unavailabilities::table.filter(unavailabilities::registration_id.eq(registration)))
-        .execute(conn)?;
+    diesel::delete(
+        unavailabilities::table.filter(unavailabilities::registration_id.eq(registration)),
+    )
+    .execute(conn)?;
     let rows: Vec<_> = slots
         .iter()
         .map(|s| {
@@ -269,10 +272,15 @@ pub fn set_unavailable(
 }
 
 /// Every unavailability of the event's registrations.
-pub fn unavailable_in_event(conn: &mut Conn, event: EventId) -> DbResult<Vec<(RegistrationId, SlotId)>> {
+pub fn unavailable_in_event(
+    conn: &mut Conn,
+    event: EventId,
+) -> DbResult<Vec<(RegistrationId, SlotId)>> {
     use crate::schema::registrations;
     Ok(unavailabilities::table
-        .inner_join(registrations::table.on(registrations::id.eq(unavailabilities::registration_id)))
+        .inner_join(
+            registrations::table.on(registrations::id.eq(unavailabilities::registration_id)),
+        )
         .filter(registrations::event_id.eq(event))
         .select((unavailabilities::registration_id, unavailabilities::slot_id))
         .load(conn)?)
@@ -295,7 +303,11 @@ pub struct Party {
 }
 
 /// The registrations `ids` of the organization, neither erased, as parties.
-pub fn parties(conn: &mut Conn, org: OrganizationId, ids: &[RegistrationId]) -> DbResult<Vec<Party>> {
+pub fn parties(
+    conn: &mut Conn,
+    org: OrganizationId,
+    ids: &[RegistrationId],
+) -> DbResult<Vec<Party>> {
     use crate::schema::{persons, registrations};
     Ok(registrations::table
         .inner_join(persons::table)

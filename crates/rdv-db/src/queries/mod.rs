@@ -5,11 +5,11 @@ pub mod accounts;
 pub mod audit;
 pub mod events;
 pub mod jobs;
+pub mod meetings;
 pub mod organizations;
 pub mod persons;
-pub mod registrations;
-pub mod meetings;
 pub mod plans;
+pub mod registrations;
 pub mod search_feed;
 
 /// A page of a list: at most `limit` rows after skipping `offset`.

@@ -45,7 +45,11 @@ pub fn get_run_any(conn: &mut Conn, id: PlanRunId) -> DbResult<PlanRun> {
         .first(conn)?)
 }
 
-pub fn runs_of_event(conn: &mut Conn, org: OrganizationId, event: EventId) -> DbResult<Vec<PlanRun>> {
+pub fn runs_of_event(
+    conn: &mut Conn,
+    org: OrganizationId,
+    event: EventId,
+) -> DbResult<Vec<PlanRun>> {
     Ok(plan_runs::table
         .filter(plan_runs::organization_id.eq(org))
         .filter(plan_runs::event_id.eq(event))
@@ -74,7 +78,8 @@ pub fn start(
     requests_total: i32,
 ) -> DbResult<()> {
     diesel::delete(plan_meetings::table.filter(plan_meetings::run_id.eq(run))).execute(conn)?;
-    diesel::delete(plan_unscheduled::table.filter(plan_unscheduled::run_id.eq(run))).execute(conn)?;
+    diesel::delete(plan_unscheduled::table.filter(plan_unscheduled::run_id.eq(run)))
+        .execute(conn)?;
     diesel::update(plan_runs::table.find(run))
         .set((
             plan_runs::status.eq(PlanStatus::Running),
@@ -200,7 +205,10 @@ pub fn put_plan_meeting(conn: &mut Conn, m: &PlanMeeting) -> DbResult<()> {
         .values(m)
         .on_conflict((plan_meetings::run_id, plan_meetings::request_id))
         .do_update()
-        .set((plan_meetings::slot_id.eq(m.slot_id), plan_meetings::table_id.eq(m.table_id)))
+        .set((
+            plan_meetings::slot_id.eq(m.slot_id),
+            plan_meetings::table_id.eq(m.table_id),
+        ))
         .execute(conn)?;
     diesel::delete(
         plan_unscheduled::table
@@ -211,7 +219,11 @@ pub fn put_plan_meeting(conn: &mut Conn, m: &PlanMeeting) -> DbResult<()> {
     Ok(())
 }
 
-pub fn remove_plan_meeting(conn: &mut Conn, run: PlanRunId, request: MeetingRequestId) -> DbResult<bool> {
+pub fn remove_plan_meeting(
+    conn: &mut Conn,
+    run: PlanRunId,
+    request: MeetingRequestId,
+) -> DbResult<bool> {
     let n = diesel::delete(
         plan_meetings::table
             .filter(plan_meetings::run_id.eq(run))

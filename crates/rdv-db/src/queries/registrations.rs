@@ -135,7 +135,11 @@ pub fn person_ids(
 }
 
 /// The validated registrations of an event.
-pub fn validated_ids(conn: &mut Conn, org: OrganizationId, event: EventId) -> DbResult<Vec<RegistrationId>> {
+pub fn validated_ids(
+    conn: &mut Conn,
+    org: OrganizationId,
+    event: EventId,
+) -> DbResult<Vec<RegistrationId>> {
     Ok(registrations::table
         .filter(registrations::organization_id.eq(org))
         .filter(registrations::event_id.eq(event))
