@@ -51,6 +51,18 @@ pub struct Agenda {
     pub unavailable: Vec<Span>,
 }
 
+/// Where a meeting takes place: its table, else the stand of whichever of the two has one.
+fn place(table: Option<&str>, a: &Party, b: &Party) -> String {
+    match table {
+        Some(label) => label.to_owned(),
+        None => a
+            .stand
+            .as_deref()
+            .or(b.stand.as_deref())
+            .map_or_else(|| "stand".to_owned(), |s| format!("stand {s}")),
+    }
+}
+
 fn span(tz: Tz, s: &MeetingSlot) -> Span {
     let local = |t: DateTime<Utc>| t.with_timezone(&tz).format("%Y-%m-%dT%H:%M").to_string();
     Span {
@@ -108,14 +120,8 @@ pub fn of_registration(
         let (Some(slot), Some(counterpart)) = (slots.get(&m.slot_id), parties.get(&other)) else {
             continue;
         };
-        let place = match m.table_id.and_then(|t| tables.get(&t)) {
-            Some(label) => label.clone(),
-            None => me
-                .stand
-                .clone()
-                .or_else(|| counterpart.stand.clone())
-                .map_or_else(|| "stand".to_owned(), |s| format!("stand {s}")),
-        };
+        let label = m.table_id.and_then(|t| tables.get(&t)).map(String::as_str);
+        let place = place(label, &me, counterpart);
         meetings.push(Entry {
             meeting_id: m.id,
             request_id: m.request_id,
@@ -344,14 +350,11 @@ pub fn meetings(
         else {
             continue;
         };
-        let place = match m.table_id.and_then(|t| tables.get(&t)) {
-            Some((_, label)) => label.clone(),
-            None => pa
-                .stand
-                .clone()
-                .or_else(|| pb.stand.clone())
-                .map_or_else(|| "stand".to_owned(), |s| format!("stand {s}")),
-        };
+        let label = m
+            .table_id
+            .and_then(|t| tables.get(&t))
+            .map(|(_, l)| l.as_str());
+        let place = place(label, pa, pb);
         out.push(MeetingView {
             meeting_id: m.id,
             request_id: m.request_id,

@@ -400,24 +400,40 @@ pub fn feed_owner(conn: &mut Conn, token_hash: &str) -> DbResult<Option<Registra
 }
 
 /// The event's published meetings where `registration` is one of the two parties, with their
-/// requests, cancelled ones included.
+/// requests, cancelled ones included. The registration's requests come first (by the requester
+/// and recipient indexes), then their meetings (by the unique request index): a read costs the
+/// same however large the event.
 pub fn meetings_of_registration(
     conn: &mut Conn,
     event: EventId,
     registration: RegistrationId,
 ) -> DbResult<Vec<(Meeting, MeetingRequest)>> {
     use crate::schema::meeting_requests;
-    Ok(meetings::table
-        .inner_join(meeting_requests::table.on(meeting_requests::id.eq(meetings::request_id)))
-        .filter(meetings::event_id.eq(event))
+    let requests: Vec<MeetingRequest> = meeting_requests::table
         .filter(
             meeting_requests::requester_id
                 .eq(registration)
                 .or(meeting_requests::recipient_id.eq(registration)),
         )
-        .order(meetings::id)
-        .select((Meeting::as_select(), MeetingRequest::as_select()))
-        .load(conn)?)
+        .filter(meeting_requests::event_id.eq(event))
+        .select(MeetingRequest::as_select())
+        .load(conn)?;
+    let ids: Vec<MeetingRequestId> = requests.iter().map(|r| r.id).collect();
+    let found: Vec<Meeting> = meetings::table
+        .filter(meetings::request_id.eq_any(&ids))
+        .select(Meeting::as_select())
+        .load(conn)?;
+    let mut by_request: std::collections::HashMap<MeetingRequestId, MeetingRequest> =
+        requests.into_iter().map(|r| (r.id, r)).collect();
+    let mut out: Vec<(Meeting, MeetingRequest)> = found
+        .into_iter()
+        .filter_map(|m| {
+            let r = by_request.remove(&m.request_id)?;
+            Some((m, r))
+        })
+        .collect();
+    out.sort_by_key(|(m, _)| m.id);
+    Ok(out)
 }
 
 /// The version numbered `version` of the event's agenda.
