@@ -87,10 +87,14 @@ impl<'a> Worker<'a> {
                 2000 * SCALE
             },
             cap: rules.fairness,
+            // Re-planning during an event: moving a published meeting costs three and a half
+            // units of weight, more than a `should` meeting (3) is worth, so only a meeting
+            // worth more than the moves it needs displaces others (rdv's `must`, 9, may move
+            // two).
             moved: if inst.previous.is_empty() {
                 0
             } else {
-                100 * SCALE
+                3500 * SCALE
             },
         };
         Self {
