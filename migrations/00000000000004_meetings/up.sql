@@ -133,8 +133,9 @@ CREATE TABLE meetings (
     event_id    BIGINT NOT NULL REFERENCES events(id),
     request_id  BIGINT NOT NULL REFERENCES meeting_requests(id),
     slot_id     BIGINT NOT NULL REFERENCES meeting_slots(id),
-    -- A table holding published meetings cannot be removed (meetings_table_id_fkey).
-    table_id    BIGINT REFERENCES meeting_tables(id),
+    -- A table holding scheduled meetings cannot be removed (the use case checks); one that
+    -- only cancelled meetings held can, and they lose it.
+    table_id    BIGINT REFERENCES meeting_tables(id) ON DELETE SET NULL,
     status      TEXT NOT NULL DEFAULT 'scheduled' CHECK (status IN ('scheduled', 'cancelled')),
     sequence    INTEGER NOT NULL DEFAULT 0,
     created_in  INTEGER NOT NULL,

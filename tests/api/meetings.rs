@@ -406,11 +406,18 @@ async fn a_run_plans_the_accepted_requests_and_publishing_makes_the_agendas() {
         .get(&format!("/api/plans/{second}/preview"), &admin)
         .await;
     assert_eq!(status, StatusCode::OK, "{preview}");
+    // (The freed slot may let the planner add a request it left out before: an "added".)
     let preview = preview.as_array().unwrap();
-    assert_eq!(preview.len(), 2, "{preview:?}");
-    assert!(preview
+    let cancelled: Vec<&Value> = preview
         .iter()
-        .all(|c| c["change"] == "cancelled" && c["request_id"] == gone));
+        .filter(|c| c["change"] == "cancelled")
+        .collect();
+    assert_eq!(cancelled.len(), 2, "{preview:?}");
+    assert!(cancelled.iter().all(|c| c["request_id"] == gone));
+    assert!(
+        preview.iter().all(|c| c["change"] != "moved"),
+        "{preview:?}"
+    );
     let (status, published) = app
         .post(&format!("/api/plans/{second}/publish"), &admin, json!({}))
         .await;
@@ -424,7 +431,12 @@ async fn a_run_plans_the_accepted_requests_and_publishing_makes_the_agendas() {
             &buyer,
         )
         .await;
-    let changes: Vec<&Value> = diff.as_array().unwrap().iter().collect();
+    let changes: Vec<&Value> = diff
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["change"] != "added")
+        .collect();
     assert_eq!(changes.len(), 1, "{diff}");
     assert_eq!(changes[0]["change"], "cancelled");
     assert_eq!(

@@ -288,13 +288,13 @@ pub fn set_tables(
         ));
     }
     own_event(conn, actor, id)?;
-    let tables = events::set_table_count(conn, id, count).map_err(|e| match e {
-        DbError::Rejected(c) if c == "meetings_table_id_fkey" => AppError::conflict_on(
+    if rdv_db::queries::plans::scheduled_at_tables_above(conn, id, count)? > 0 {
+        return Err(AppError::conflict_on(
             "count",
             "tables past this count hold published meetings: publish a plan without them first",
-        ),
-        other => other.into(),
-    })?;
+        ));
+    }
+    let tables = events::set_table_count(conn, id, count)?;
     rdv_db::queries::plans::touch_calendar(conn, id)?;
     Ok(tables)
 }

@@ -80,29 +80,25 @@ fn transitions(tz: Tz, first: i32, last: i32) -> Vec<Transition> {
     out
 }
 
-/// The VTIMEZONE of `tz` over the years `first..=last`: one STANDARD or DAYLIGHT part per
-/// offset change, or a single STANDARD part for a zone without changes then.
+/// The VTIMEZONE of `tz` over the years `first..=last`: a part for the offset in force on 1
+/// January of `first`, then one STANDARD or DAYLIGHT part per offset change.
 fn vtimezone(tz: Tz, first: i32, last: i32) -> VTimeZone<'static> {
-    let changes = transitions(tz, first, last);
-    if changes.is_empty() {
-        let start = Utc.from_utc_datetime(
-            &NaiveDate::from_ymd_opt(first, 1, 1)
-                .unwrap_or_default()
-                .and_hms_opt(0, 0, 0)
-                .unwrap_or_default(),
-        );
-        let (secs, name, _) = offset_at(tz, start);
-        let local = (start + Duration::seconds(i64::from(secs)))
-            .format(LOCAL)
-            .to_string();
-        let mut part = Standard::new(local, offset_text(secs), offset_text(secs));
-        if !name.is_empty() {
-            part.push(TzName::new(name));
-        }
-        return VTimeZone::standard(tz.name().to_owned(), part);
-    }
+    let start = Utc.from_utc_datetime(
+        &NaiveDate::from_ymd_opt(first, 1, 1)
+            .unwrap_or_default()
+            .and_hms_opt(0, 0, 0)
+            .unwrap_or_default(),
+    );
+    let (secs, name, daylight) = offset_at(tz, start);
+    let initial = Transition {
+        at: start,
+        from: secs,
+        to: secs,
+        name,
+        daylight,
+    };
     let mut zone: Option<VTimeZone<'static>> = None;
-    for c in &changes {
+    for c in std::iter::once(initial).chain(transitions(tz, first, last)) {
         // DTSTART is the local time of the change, in the offset in force before it.
         let local = (c.at + Duration::seconds(i64::from(c.from)))
             .format(LOCAL)
@@ -146,8 +142,11 @@ pub fn render(agenda: &Agenda, tz: Tz, host: &str, now: DateTime<Utc>) -> String
         escape_text(agenda.event.name.clone()),
     ));
     cal.push(Property::new("X-WR-TIMEZONE", tz.name().to_owned()));
-    let first = agenda.event.starts_on.year();
-    let last = agenda.event.ends_on.year();
+    // The zone's rules over the years the meetings span (the event's first year when there
+    // is none): a feed's size does not grow with the event's dates.
+    let years = agenda.meetings.iter().map(|m| m.span.starts_at.year());
+    let first = years.clone().min().unwrap_or(agenda.event.starts_on.year());
+    let last = years.max().unwrap_or(first).min(first + 2);
     cal.add_timezone(vtimezone(tz, first, last));
     let stamp = utc_stamp(now);
     for m in &agenda.meetings {
@@ -216,6 +215,14 @@ mod tests {
     #[test]
     fn text_is_escaped() {
         assert_eq!(escape_text("a, b; c\nd"), "a\\, b\\; c\\nd");
+    }
+
+    #[test]
+    fn the_zone_starts_with_the_offset_in_force_on_the_first_of_january() {
+        let z = vtimezone(chrono_tz::Europe::Paris, 2027, 2027).to_string();
+        let first = z.find("BEGIN:STANDARD").unwrap();
+        assert!(first < z.find("BEGIN:DAYLIGHT").unwrap(), "{z}");
+        assert!(z.contains("DTSTART:20270101T010000"), "{z}");
     }
 
     #[test]

@@ -163,8 +163,9 @@ pub fn list(conn: &mut Conn, actor: &Actor, event: EventId) -> AppResult<Vec<Pla
     Ok(plans::runs_of_event(conn, org, event)?)
 }
 
-/// Cancels a run: a queued one at once, a running one when its worker next reports (its
-/// draft is then discarded).
+/// Cancels a run: a queued one at once; a running one ends cancelled, its draft discarded,
+/// when the solver returns (at its time limit at the latest: the planner has no stop signal
+/// yet).
 pub fn cancel(conn: &mut Conn, actor: &Actor, id: PlanRunId) -> AppResult<PlanRun> {
     let org = actor.admin_org()?;
     let run = plans::get_run(conn, org, id).map_err(|e| AppError::from_db("plan", e))?;
@@ -339,7 +340,11 @@ pub fn run_job(conn: &mut Conn, job: &Job, lease: Duration) -> anyhow::Result<()
     };
     let total = built.requests.len() as i32;
     let build_s = clock.elapsed().as_secs_f64();
-    plans::start(conn, id, built.calendar_as_of, total)?;
+    if !plans::start(conn, id, built.calendar_as_of, total)? {
+        // Cancelled while the instance was being built.
+        cancel_if_live(conn, id)?;
+        return Ok(());
+    }
     if job.attempts > 1 {
         tracing::warn!(plan.run = %id, "planning run taken over after its worker stopped");
     }
@@ -352,7 +357,9 @@ pub fn run_job(conn: &mut Conn, job: &Job, lease: Duration) -> anyhow::Result<()
             breaks: 0,
             progress: serde_json::json!({"phase": "done", "elapsed_s": 0.0}),
         };
-        conn.transaction(|c| plans::finish(c, id, &result, &[], &[]))?;
+        if !conn.transaction(|c| plans::finish(c, id, &result, &[], &[]))? {
+            cancel_if_live(conn, id)?;
+        }
         return Ok(());
     };
     let opts = SolveOptions {
@@ -456,7 +463,11 @@ pub fn run_job(conn: &mut Conn, job: &Job, lease: Duration) -> anyhow::Result<()
             "build_s": build_s,
         }),
     };
-    conn.transaction(|c| plans::finish(c, id, &result, &meetings, &unscheduled))?;
+    if !conn.transaction(|c| plans::finish(c, id, &result, &meetings, &unscheduled))? {
+        // Cancelled while the draft was being stored.
+        cancel_if_live(conn, id)?;
+        return Ok(());
+    }
     // How long storing took, for the operator (and the benchmark).
     if let Some(p) = result.progress.as_object_mut() {
         p.insert("store_s".into(), store_clock.elapsed().as_secs_f64().into());
@@ -518,6 +529,14 @@ fn keep_published_tables(
                 meetings[i].table_id = Some(t);
             }
         }
+    }
+    Ok(())
+}
+
+/// Ends a run whose cancellation was asked, unless it has ended otherwise meanwhile.
+fn cancel_if_live(conn: &mut Conn, id: PlanRunId) -> anyhow::Result<()> {
+    if plans::get_run_any(conn, id)?.status.is_live() {
+        plans::end(conn, id, PlanStatus::Cancelled, None)?;
     }
     Ok(())
 }

@@ -185,8 +185,8 @@ pub async fn get_one(
     Ok(HttpResponse::Ok().json(PlanRunOut::from(run)))
 }
 
-/// Cancels a queued run at once, a running one when its worker next reports (no draft is
-/// kept). 409 when the run has ended.
+/// Cancels a queued run at once; a running one ends cancelled, without a draft, when its
+/// solver returns (at its time limit at the latest). 409 when the run has ended.
 #[utoipa::path(tag = "plans", security(("bearer" = [])), params(("id" = i64, Path)),
     responses((status = 200, body = PlanRunOut), (status = 409, body = ErrorBody)))]
 #[post("/plans/{id}/cancel")]

@@ -70,26 +70,32 @@ pub fn live_run(conn: &mut Conn, event: EventId) -> DbResult<Option<PlanRun>> {
 }
 
 /// Marks a run as started on the calendar as of `calendar_as_of`; a run taken over from a
-/// dead worker starts again from scratch.
+/// dead worker starts again from scratch. Answers false, changing nothing, when the run is no
+/// longer live or its cancellation was asked meanwhile.
 pub fn start(
     conn: &mut Conn,
     run: PlanRunId,
     calendar_as_of: DateTime<Utc>,
     requests_total: i32,
-) -> DbResult<()> {
+) -> DbResult<bool> {
     diesel::delete(plan_meetings::table.filter(plan_meetings::run_id.eq(run))).execute(conn)?;
     diesel::delete(plan_unscheduled::table.filter(plan_unscheduled::run_id.eq(run)))
         .execute(conn)?;
-    diesel::update(plan_runs::table.find(run))
-        .set((
-            plan_runs::status.eq(PlanStatus::Running),
-            plan_runs::started_at.eq(Utc::now()),
-            plan_runs::calendar_as_of.eq(calendar_as_of),
-            plan_runs::requests_total.eq(requests_total),
-            plan_runs::progress.eq(serde_json::json!({"phase": "starting"})),
-        ))
-        .execute(conn)?;
-    Ok(())
+    let n = diesel::update(
+        plan_runs::table
+            .find(run)
+            .filter(plan_runs::status.eq_any([PlanStatus::Queued, PlanStatus::Running]))
+            .filter(plan_runs::cancel_requested.eq(false)),
+    )
+    .set((
+        plan_runs::status.eq(PlanStatus::Running),
+        plan_runs::started_at.eq(Utc::now()),
+        plan_runs::calendar_as_of.eq(calendar_as_of),
+        plan_runs::requests_total.eq(requests_total),
+        plan_runs::progress.eq(serde_json::json!({"phase": "starting"})),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
 }
 
 /// Records progress; answers whether the organizer asked to cancel the run.
@@ -111,14 +117,26 @@ pub struct RunResult {
     pub progress: serde_json::Value,
 }
 
-/// Stores a finished run's plan and figures, all at once.
+/// Stores a finished run's plan and figures, all at once; answers false, storing nothing,
+/// when the run is no longer running (it was cancelled or failed meanwhile).
 pub fn finish(
     conn: &mut Conn,
     run: PlanRunId,
     result: &RunResult,
     meetings: &[PlanMeeting],
     unscheduled: &[PlanUnscheduled],
-) -> DbResult<()> {
+) -> DbResult<bool> {
+    let running = plan_runs::table
+        .find(run)
+        .filter(plan_runs::status.eq(PlanStatus::Running))
+        .filter(plan_runs::cancel_requested.eq(false))
+        .select(plan_runs::id)
+        .for_update()
+        .first::<PlanRunId>(conn)
+        .optional()?;
+    if running.is_none() {
+        return Ok(false);
+    }
     for chunk in meetings.chunks(5000) {
         diesel::insert_into(plan_meetings::table)
             .values(chunk)
@@ -141,7 +159,7 @@ pub fn finish(
             plan_runs::finished_at.eq(Utc::now()),
         ))
         .execute(conn)?;
-    Ok(())
+    Ok(true)
 }
 
 /// Ends a run without a plan: `failed` with the reason, or `cancelled`.
@@ -443,4 +461,16 @@ pub fn version(conn: &mut Conn, event: EventId, version: i32) -> DbResult<Agenda
         .filter(agenda_versions::version.eq(version))
         .select(AgendaVersion::as_select())
         .first(conn)?)
+}
+
+/// How many scheduled meetings of the event sit at tables numbered above `count`.
+pub fn scheduled_at_tables_above(conn: &mut Conn, event: EventId, count: i32) -> DbResult<i64> {
+    use crate::schema::meeting_tables;
+    Ok(meetings::table
+        .inner_join(meeting_tables::table.on(meeting_tables::id.nullable().eq(meetings::table_id)))
+        .filter(meetings::event_id.eq(event))
+        .filter(meetings::status.eq(MeetingStatus::Scheduled))
+        .filter(meeting_tables::number.gt(count))
+        .count()
+        .get_result(conn)?)
 }
