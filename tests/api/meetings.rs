@@ -464,10 +464,54 @@ async fn a_run_plans_the_accepted_requests_and_publishing_makes_the_agendas() {
         text.contains(&me["local_start"].as_str().unwrap()[11..16]),
         "{text}"
     );
-    // The organizer prints every validated participant's agenda, each on its own pages.
+    // The organizer prints every validated participant's agenda, each on its own pages: an
+    // export a worker builds, then downloaded (and audited).
+    let (status, export) = app
+        .post(
+            &format!("/api/events/{event}/exports"),
+            &admin,
+            json!({"kind": "agendas_pdf"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{export}");
+    assert_eq!(export["status"], "queued");
+    let export = export["id"].as_i64().unwrap();
+    let (status, body) = app
+        .get(&format!("/api/exports/{export}/file"), &admin)
+        .await;
+    assert_error(status, &body, 409, "conflict");
+    drain(&app);
+    let (_, done) = app.get(&format!("/api/exports/{export}"), &admin).await;
+    assert_eq!(done["status"], "done", "{done}");
+    assert_eq!(done["content_type"], "application/pdf");
+    let (_, listed) = app
+        .get(&format!("/api/events/{event}/exports"), &admin)
+        .await;
+    assert_eq!(listed[0]["id"], export);
     let (status, bytes, _) =
-        fetch_bytes(&app, &format!("/api/events/{event}/agendas/pdf"), &admin).await;
+        fetch_bytes(&app, &format!("/api/exports/{export}/file"), &admin).await;
     assert_eq!(status, StatusCode::OK);
+    {
+        use diesel::prelude::*;
+        use rdv_db::schema::audit_log;
+        let named: Vec<Vec<i64>> = audit_log::table
+            .filter(audit_log::action.eq("export.download"))
+            .filter(audit_log::subject_ids.eq(vec![export]))
+            .select(audit_log::person_ids)
+            .load(&mut app.conn())
+            .unwrap();
+        assert_eq!(named.len(), 1);
+        assert!(named[0].len() > 10, "{named:?}");
+    }
+    // A participant may not ask for one.
+    let (status, body) = app
+        .post(
+            &format!("/api/events/{event}/exports"),
+            &buyer,
+            json!({"kind": "agendas_pdf"}),
+        )
+        .await;
+    assert_error(status, &body, 403, "forbidden");
     let pages = pdf_text(&bytes);
     let validated = registrations(&app, &admin, event, "status=validated")
         .await
@@ -682,6 +726,53 @@ fn pairs_of(app: &TestApp, meetings: &[Value]) -> std::collections::HashMap<i64,
         .into_iter()
         .map(|(r, a, b)| (r.0, (a.0, b.0)))
         .collect()
+}
+
+#[actix_web::test]
+async fn a_running_run_shows_its_progress_and_stops_when_cancelled() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let event = app.demo_event(&admin).await;
+    let (status, run) = app
+        .post(
+            &format!("/api/events/{event}/plans"),
+            &admin,
+            json!({"time_limit_seconds": 300, "seed": 3}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{run}");
+    let run = run["id"].as_i64().unwrap();
+    let w = worker(&app);
+    let mut conn = app.conn();
+    let started = std::time::Instant::now();
+    let solving = std::thread::spawn(move || {
+        w.run_once(&mut conn).unwrap();
+        started.elapsed()
+    });
+    // The run reports the best plan so far about once a second.
+    let mut progress = Value::Null;
+    for _ in 0..600 {
+        let (_, r) = app.get(&format!("/api/plans/{run}"), &admin).await;
+        if r["status"] == "running" && r["progress"]["scheduled"].as_i64().unwrap_or(0) > 0 {
+            progress = r["progress"].clone();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(progress["weight"].as_i64().unwrap() > 0, "{progress}");
+    assert!(progress["breaks"].is_number(), "{progress}");
+    assert!(progress["elapsed_s"].is_number(), "{progress}");
+    let (status, r) = app
+        .post(&format!("/api/plans/{run}/cancel"), &admin, json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    // The solver stops long before its five minutes.
+    let took = solving.join().unwrap();
+    assert!(took < std::time::Duration::from_secs(60), "{took:?}");
+    let (_, r) = app.get(&format!("/api/plans/{run}"), &admin).await;
+    assert_eq!(r["status"], "cancelled", "{r}");
+    let (_, draft) = app.get(&format!("/api/plans/{run}/draft"), &admin).await;
+    assert_eq!(draft["meetings"], json!([]), "{draft}");
 }
 
 #[actix_web::test]

@@ -363,7 +363,7 @@ async fn health_reports_the_search_follower() {
 async fn the_application_role_may_add_to_the_audit_log_but_never_rewrite_it() {
     let app = TestApp::spawn().await;
     app.login("admin@demo.example", "demo").await;
-    let mut conn = <rdv_db::Conn as diesel::Connection>::establish(&app.db.app_url()).unwrap();
+    let mut conn = rdv_db::establish(&app.db.app_url()).unwrap();
     let who: String = diesel::select(diesel::dsl::sql::<diesel::sql_types::Text>("current_user"))
         .get_result(&mut conn)
         .unwrap();

@@ -8,6 +8,7 @@ struct OrgB {
     event: i64,
     person: i64,
     registration: i64,
+    export: i64,
 }
 
 async fn second_organization(app: &TestApp) -> OrgB {
@@ -41,10 +42,19 @@ async fn second_organization(app: &TestApp) -> OrgB {
     assert_eq!(status, StatusCode::CREATED, "{reg}");
     let (status, _) = app.get(&format!("/api/persons/{}", person["id"]), &b).await;
     assert_eq!(status, StatusCode::OK);
+    let (status, export) = app
+        .post(
+            &format!("/api/events/{}/exports", event["id"]),
+            &b,
+            json!({"kind": "agendas_pdf"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{export}");
     OrgB {
         event: event["id"].as_i64().unwrap(),
         person: person["id"].as_i64().unwrap(),
         registration: reg["id"].as_i64().unwrap(),
+        export: export["id"].as_i64().unwrap(),
     }
 }
 
@@ -65,6 +75,7 @@ async fn an_organizer_never_reaches_another_organizations_data() {
     let e = b.event;
     let p = b.person;
     let r = b.registration;
+    let x = b.export;
     let probes: Vec<(Method, String, Option<Value>)> = vec![
         (Method::GET, format!("/api/events/{e}"), None),
         (
@@ -153,6 +164,14 @@ async fn an_organizer_never_reaches_another_organizations_data() {
             format!("/api/events/{e}/agenda-versions/1/changes"),
             None,
         ),
+        (Method::GET, format!("/api/events/{e}/exports"), None),
+        (
+            Method::POST,
+            format!("/api/events/{e}/exports"),
+            Some(json!({"kind": "agendas_pdf"})),
+        ),
+        (Method::GET, format!("/api/exports/{x}"), None),
+        (Method::GET, format!("/api/exports/{x}/file"), None),
     ];
     for (method, path, body) in probes {
         let (status, resp) = app.request(method.clone(), &path, Some(&a), body).await;

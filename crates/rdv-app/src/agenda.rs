@@ -83,24 +83,14 @@ pub fn of_registration(
     registration: RegistrationId,
     with_cancelled: bool,
 ) -> AppResult<Agenda> {
+    // Five small indexed queries whatever the event's size: the event, the meetings with
+    // their slots and tables, both sides' names, the unavailable slots, the version.
     let ev = events::get(conn, org, event).map_err(|e| AppError::from_db("event", e))?;
     let tz: Tz = ev.time_zone.parse().map_err(AppError::internal)?;
-    let me = request_rows::parties(conn, org, &[registration])?
-        .into_iter()
-        .find(|p| p.event_id == event)
-        .ok_or_else(|| AppError::not_found("participant"))?;
-    let slots: HashMap<SlotId, MeetingSlot> = events::slots(conn, event)?
-        .into_iter()
-        .map(|s| (s.id, s))
-        .collect();
-    let tables: HashMap<TableId, String> = events::tables(conn, event)?
-        .into_iter()
-        .map(|t| (t.id, t.label))
-        .collect();
-    let rows = plans::meetings_of_registration(conn, event, registration)?;
-    let others: Vec<RegistrationId> = rows
+    let rows = plans::agenda_rows(conn, event, registration)?;
+    let mut ids: Vec<RegistrationId> = rows
         .iter()
-        .map(|(_, r)| {
+        .map(|r| {
             if r.requester_id == registration {
                 r.recipient_id
             } else {
@@ -108,24 +98,30 @@ pub fn of_registration(
             }
         })
         .collect();
-    let parties: HashMap<RegistrationId, Party> = request_rows::parties(conn, org, &others)?
+    ids.push(registration);
+    let parties: HashMap<RegistrationId, Party> = request_rows::parties(conn, org, &ids)?
         .into_iter()
         .map(|p| (p.registration_id, p))
         .collect();
+    let me = parties
+        .get(&registration)
+        .filter(|p| p.event_id == event)
+        .cloned()
+        .ok_or_else(|| AppError::not_found("participant"))?;
     let mut meetings = Vec::new();
-    for ((m, _), other) in rows.into_iter().zip(others) {
+    for (row, other) in rows.into_iter().zip(ids) {
+        let m = row.meeting;
         if m.status == MeetingStatus::Cancelled && !with_cancelled {
             continue;
         }
-        let (Some(slot), Some(counterpart)) = (slots.get(&m.slot_id), parties.get(&other)) else {
+        let Some(counterpart) = parties.get(&other) else {
             continue;
         };
-        let label = m.table_id.and_then(|t| tables.get(&t)).map(String::as_str);
-        let place = place(label, &me, counterpart);
+        let place = place(row.table_label.as_deref(), &me, counterpart);
         meetings.push(Entry {
             meeting_id: m.id,
             request_id: m.request_id,
-            span: span(tz, slot),
+            span: span(tz, &row.slot),
             place,
             table_id: m.table_id,
             counterpart: counterpart.clone(),
@@ -134,11 +130,10 @@ pub fn of_registration(
         });
     }
     meetings.sort_by_key(|e| (e.span.starts_at, e.meeting_id));
-    let mut unavailable: Vec<Span> = request_rows::unavailable(conn, registration)?
-        .into_iter()
-        .filter_map(|s| slots.get(&s).map(|s| span(tz, s)))
+    let unavailable: Vec<Span> = plans::unavailable_slots(conn, registration)?
+        .iter()
+        .map(|s| span(tz, s))
         .collect();
-    unavailable.sort_by_key(|s| s.starts_at);
     let version = plans::latest_version(conn, event)?.map(|v| v.version);
     Ok(Agenda {
         event: ev,
@@ -164,14 +159,13 @@ pub fn of_participant(
 ) -> AppResult<Agenda> {
     let org = actor.organizer_org()?;
     let agenda = of_registration(conn, org, event, registration, false)?;
-    let mut persons: Vec<i64> = agenda
-        .meetings
-        .iter()
-        .map(|e| e.counterpart.person_id.0)
-        .chain([agenda.me.person_id.0])
-        .collect();
-    persons.sort_unstable();
-    persons.dedup();
+    let persons = audit::person_ids(
+        agenda
+            .meetings
+            .iter()
+            .map(|e| e.counterpart.person_id)
+            .chain([agenda.me.person_id]),
+    );
     audit::record(
         conn,
         actor,
@@ -376,12 +370,10 @@ pub fn meetings(
         )
     });
     if !out.is_empty() {
-        let mut persons: Vec<i64> = out
-            .iter()
-            .flat_map(|v| [v.requester.person_id.0, v.recipient.person_id.0])
-            .collect();
-        persons.sort_unstable();
-        persons.dedup();
+        let persons = audit::person_ids(
+            out.iter()
+                .flat_map(|v| [v.requester.person_id, v.recipient.person_id]),
+        );
         audit::record(
             conn,
             actor,
@@ -420,37 +412,31 @@ pub fn participant_pdf(
     pdf_of(&[a], &title)
 }
 
-/// Every validated participant's agenda in one PDF, one after the other, for the event's
-/// organizers; audited as one bulk read.
-pub fn all_pdf(conn: &mut Conn, actor: &Actor, event: EventId) -> AppResult<Vec<u8>> {
-    let org = actor.organizer_org()?;
+/// Every validated participant's agenda in one PDF, one after the other, with the persons it
+/// names (for the audit of each download); `progress` hears (done, total) every hundred
+/// agendas. Run by the export worker (see [`crate::exports`]), never inside a request.
+pub fn all_pdf(
+    conn: &mut Conn,
+    org: OrganizationId,
+    event: EventId,
+    progress: &mut dyn FnMut(&mut Conn, usize, usize),
+) -> AppResult<(Vec<u8>, Vec<i64>)> {
     let ev = events::get(conn, org, event).map_err(|e| AppError::from_db("event", e))?;
     let ids = rdv_db::queries::registrations::validated_ids(conn, org, event)?;
     let mut agendas = Vec::with_capacity(ids.len());
-    for id in &ids {
+    for (i, id) in ids.iter().enumerate() {
+        if i % 100 == 0 {
+            progress(conn, i, ids.len());
+        }
         agendas.push(of_registration(conn, org, event, *id, false)?);
     }
-    let mut persons: Vec<i64> = agendas
-        .iter()
-        .flat_map(|a| {
-            a.meetings
-                .iter()
-                .map(|m| m.counterpart.person_id.0)
-                .chain([a.me.person_id.0])
-        })
-        .collect();
-    persons.sort_unstable();
-    persons.dedup();
-    audit::record(
-        conn,
-        actor,
-        Audit {
-            action: "agenda.print",
-            subject_type: "registration",
-            subject_ids: ids.iter().map(|r| r.0).collect(),
-            person_ids: persons,
-            fields: vec!["first_name", "last_name", "company"],
-        },
-    )?;
-    pdf_of(&agendas, &format!("{} - agendas", ev.name))
+    progress(conn, ids.len(), ids.len());
+    let persons = audit::person_ids(agendas.iter().flat_map(|a| {
+        a.meetings
+            .iter()
+            .map(|m| m.counterpart.person_id)
+            .chain([a.me.person_id])
+    }));
+    let bytes = pdf_of(&agendas, &format!("{} - agendas", ev.name))?;
+    Ok((bytes, persons))
 }

@@ -17,6 +17,14 @@ pub struct Audit<'a> {
     pub fields: Vec<&'a str>,
 }
 
+/// The distinct ids of `persons`, sorted, as an audit row lists them.
+pub fn person_ids(persons: impl IntoIterator<Item = PersonId>) -> Vec<i64> {
+    let mut ids: Vec<i64> = persons.into_iter().map(|p| p.0).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
 /// Records what `actor` did.
 pub fn record(conn: &mut Conn, actor: &Actor, entry: Audit<'_>) -> Result<(), AppError> {
     record_as(

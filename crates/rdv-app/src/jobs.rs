@@ -10,7 +10,7 @@ use crate::error::{AppError, AppResult};
 use chrono::{DateTime, Duration, Utc};
 use rdv_db::models::Job;
 use rdv_db::queries::jobs::{self, NewJob};
-use rdv_db::{Conn, Connection};
+use rdv_db::Conn;
 use rdv_domain::JobId;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -229,7 +229,7 @@ impl Worker {
         while !stop.load(Ordering::Relaxed) {
             let c = match conn.as_mut() {
                 Some(c) => c,
-                None => match Conn::establish(database_url) {
+                None => match rdv_db::establish(database_url) {
                     Ok(c) => conn.insert(c),
                     Err(e) => {
                         tracing::warn!(error = %e, "job worker cannot reach PostgreSQL yet");
@@ -262,6 +262,7 @@ mod tests {
     use super::*;
     use diesel::RunQueryDsl;
     use rdv_db::testing::TestDatabase;
+    use rdv_db::Connection;
     use std::sync::atomic::AtomicUsize;
 
     fn settings() -> JobSettings {

@@ -8,6 +8,7 @@ pub mod agenda;
 pub mod audit;
 pub mod error;
 pub mod events;
+pub mod exports;
 pub mod fields;
 pub mod ics;
 pub mod me;

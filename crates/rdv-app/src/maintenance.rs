@@ -1,5 +1,6 @@
 //! The platform's periodic upkeep, run as jobs: pruning what throttling, sessions, the search
-//! outbox and the queue itself no longer need.
+//! outbox, expired exports and the queue itself no longer need; and the registry of every job
+//! kind.
 
 use crate::auth::AuthSettings;
 use crate::jobs::{JobSettings, Registry};
@@ -13,7 +14,7 @@ pub const PRUNE_LOGIN_THROTTLE: &str = "prune.login_throttle";
 pub const PRUNE_SESSIONS: &str = "prune.sessions";
 pub const PRUNE_JOBS: &str = "prune.jobs";
 
-/// Every job kind the platform runs today (upkeep and planning runs), with the periodic ones
+/// Every job kind the platform runs today (upkeep, planning runs, exports), with the periodic ones
 /// scheduled.
 pub fn registry(auth: &AuthSettings, settings: &JobSettings) -> Registry {
     let outbox_keep = Duration::hours(settings.search_outbox_keep_hours);
@@ -50,4 +51,14 @@ pub fn registry(auth: &AuthSettings, settings: &JobSettings) -> Registry {
             crate::planning::RUN_JOB,
             move |conn: &mut Conn, job: &Job| crate::planning::run_job(conn, job, lease),
         )
+        .handle(
+            crate::exports::BUILD_JOB,
+            move |conn: &mut Conn, job: &Job| crate::exports::run_job(conn, job, lease),
+        )
+        .handle(crate::exports::PRUNE_JOB, |conn: &mut Conn, _: &Job| {
+            let n = crate::exports::prune(conn)?;
+            tracing::info!(exports.pruned = n, "expired exports deleted");
+            Ok(())
+        })
+        .every(crate::exports::PRUNE_JOB, Duration::hours(1))
 }

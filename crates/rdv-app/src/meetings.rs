@@ -592,12 +592,11 @@ fn audit_read(conn: &mut Conn, actor: &Actor, items: &[RequestView]) -> AppResul
     if items.is_empty() {
         return Ok(());
     }
-    let mut persons: Vec<i64> = items
-        .iter()
-        .flat_map(|v| [v.requester.person_id.0, v.recipient.person_id.0])
-        .collect();
-    persons.sort_unstable();
-    persons.dedup();
+    let persons = audit::person_ids(
+        items
+            .iter()
+            .flat_map(|v| [v.requester.person_id, v.recipient.person_id]),
+    );
     audit::record(
         conn,
         actor,

@@ -21,6 +21,7 @@ use rdv_domain::{
 use rdv_planner::{Instance, Participant, PreviousMeeting, Request, Rules, Slot, SolveOptions};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The job kind of a planning run.
 pub const RUN_JOB: &str = "plan.run";
@@ -164,8 +165,8 @@ pub fn list(conn: &mut Conn, actor: &Actor, event: EventId) -> AppResult<Vec<Pla
 }
 
 /// Cancels a run: a queued one at once; a running one ends cancelled, its draft discarded,
-/// when the solver returns (at its time limit at the latest: the planner has no stop signal
-/// yet).
+/// within about two seconds (the worker sees the request at its next progress report and stops
+/// the solver).
 pub fn cancel(conn: &mut Conn, actor: &Actor, id: PlanRunId) -> AppResult<PlanRun> {
     let org = actor.admin_org()?;
     let run = plans::get_run(conn, org, id).map_err(|e| AppError::from_db("plan", e))?;
@@ -310,6 +311,25 @@ pub fn build(conn: &mut Conn, event: EventId, org: OrganizationId) -> AppResult<
     })
 }
 
+/// What `GET` on a running run shows: the phase, the best plan's meetings, weight and breaks,
+/// the weight bound once known and the gap to it.
+fn running_progress(p: &rdv_planner::Progress) -> serde_json::Value {
+    // As the planner states it at the end: (⌊bound⌋ - weight) / bound.
+    let gap = p
+        .bound
+        .filter(|b| *b > 0.0)
+        .map(|b| ((b.floor() - p.weight as f64) / b).max(0.0));
+    serde_json::json!({
+        "phase": p.phase,
+        "elapsed_s": p.elapsed_s,
+        "scheduled": p.scheduled,
+        "weight": p.weight,
+        "breaks": p.breaks,
+        "bound": p.bound,
+        "gap": gap,
+    })
+}
+
 /// Runs the planning job `job`: builds, solves with progress about once a second (extending
 /// the job's lease), and stores the draft; a run the organizer cancelled meanwhile ends
 /// cancelled without a draft. A run taken over from a dead worker starts again.
@@ -374,30 +394,25 @@ pub fn run_job(conn: &mut Conn, job: &Job, lease: Duration) -> anyhow::Result<()
         use_mip: true,
     };
     let worker = job.locked_by.clone().unwrap_or_default();
-    let mut cancelled = false;
+    // Raised when the organizer cancels: the solver stops within about a second.
+    let cancelled = AtomicBool::new(false);
     let mut last_report: Option<std::time::Instant> = None;
     let solved = {
         let conn = &mut *conn;
-        let cancelled = &mut cancelled;
-        rdv_planner::solve(inst, &opts, &mut |p: &rdv_planner::Progress| {
+        let cancelled = &cancelled;
+        rdv_planner::solve_until(inst, &opts, cancelled, &mut |p: &rdv_planner::Progress| {
             if last_report.is_some_and(|t| t.elapsed() < std::time::Duration::from_secs(1)) {
                 return;
             }
             last_report = Some(std::time::Instant::now());
-            let progress = serde_json::json!({
-                "phase": p.phase,
-                "elapsed_s": p.elapsed_s,
-                "cost": p.cost,
-                "bound": p.bound,
-            });
-            if let Ok(true) = plans::progress(conn, id, &progress) {
-                *cancelled = true;
+            if let Ok(true) = plans::progress(conn, id, &running_progress(p)) {
+                cancelled.store(true, Ordering::Relaxed);
             }
             let _ = job_rows::extend_lease(conn, job.id, &worker, lease);
         })
     };
     let still = plans::get_run_any(conn, id)?;
-    if cancelled || still.cancel_requested {
+    if cancelled.load(Ordering::Relaxed) || still.cancel_requested {
         plans::end(conn, id, PlanStatus::Cancelled, None)?;
         return Ok(());
     }

@@ -264,8 +264,7 @@ pub fn follow(
     status: &FollowerStatus,
     stop: &AtomicBool,
 ) -> anyhow::Result<()> {
-    use rdv_db::Connection;
-    let mut conn = rdv_db::Conn::establish(database_url).context("connecting to PostgreSQL")?;
+    let mut conn = rdv_db::establish(database_url).context("connecting to PostgreSQL")?;
     status.running.store(true, Ordering::Relaxed);
     status.pass(true);
     let mut follower = Follower::default();
@@ -281,7 +280,7 @@ pub fn follow(
                 status.pass(true);
                 tracing::error!(error = %format!("{e:#}"), "search outbox follower failed");
                 std::thread::sleep(IDLE * 10);
-                match rdv_db::Conn::establish(database_url) {
+                match rdv_db::establish(database_url) {
                     Ok(fresh) => conn = fresh,
                     Err(e) => tracing::warn!(error = %e, "cannot reconnect to PostgreSQL yet"),
                 }

@@ -96,7 +96,13 @@ macro_rules! privacy_of {
     )*};
 }
 
-privacy_of!(persons, registrations, user_accounts, meeting_requests);
+privacy_of!(
+    persons,
+    registrations,
+    user_accounts,
+    meeting_requests,
+    exports
+);
 
 impl<T> Privacy<T> {
     pub fn is_restricted(&self) -> bool {
@@ -632,4 +638,39 @@ pub struct AgendaChangeRow {
     pub new_slot_id: Option<SlotId>,
     pub old_table_id: Option<TableId>,
     pub new_table_id: Option<TableId>,
+}
+
+/// An export as listed: everything but the file itself.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = exports)]
+#[diesel(check_for_backend(diesel::pg::Pg))]
+pub struct Export {
+    pub id: ExportId,
+    pub organization_id: OrganizationId,
+    pub event_id: EventId,
+    pub kind: ExportKind,
+    pub status: ExportStatus,
+    pub requested_by: Option<UserAccountId>,
+    pub job_id: Option<JobId>,
+    pub progress: serde_json::Value,
+    pub error: Option<String>,
+    pub file_name: Option<String>,
+    pub content_type: Option<String>,
+    pub size_bytes: Option<i64>,
+    #[diesel(embed)]
+    pub privacy: Privacy<exports::table>,
+    pub created_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = exports)]
+pub struct NewExport {
+    pub organization_id: OrganizationId,
+    pub event_id: EventId,
+    pub kind: ExportKind,
+    pub requested_by: Option<UserAccountId>,
+    pub legal_basis: LegalBasis,
+    pub retention_until: DateTime<Utc>,
+    pub source: DataSource,
 }

@@ -402,6 +402,33 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    exports (id) {
+        id -> BigInt,
+        organization_id -> BigInt,
+        event_id -> BigInt,
+        kind -> Text,
+        status -> Text,
+        requested_by -> Nullable<BigInt>,
+        job_id -> Nullable<BigInt>,
+        progress -> Jsonb,
+        error -> Nullable<Text>,
+        file_name -> Nullable<Text>,
+        content_type -> Nullable<Text>,
+        size_bytes -> Nullable<BigInt>,
+        content -> Nullable<Bytea>,
+        person_ids -> Array<BigInt>,
+        legal_basis -> Text,
+        retention_until -> Timestamptz,
+        restricted_at -> Nullable<Timestamptz>,
+        erased_at -> Nullable<Timestamptz>,
+        source -> Text,
+        last_verified_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        finished_at -> Nullable<Timestamptz>,
+    }
+}
+
 diesel::joinable!(persons -> organizations (organization_id));
 diesel::joinable!(memberships -> user_accounts (user_account_id));
 diesel::joinable!(sessions -> memberships (membership_id));
@@ -440,4 +467,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     meetings,
     agenda_changes,
     agenda_feeds,
+    exports,
 );

@@ -64,7 +64,7 @@ impl TestDatabase {
     pub fn new() -> Self {
         let admin_url = with_database(&server_url(), "postgres");
         let template = format!("{TEMPLATE_PREFIX}{}", env!("RDV_MIGRATIONS_HASH"));
-        let mut admin = Conn::establish(&admin_url).unwrap_or_else(|e| {
+        let mut admin = crate::establish(&admin_url).unwrap_or_else(|e| {
             panic!("cannot reach PostgreSQL at {admin_url}: {e} (run the tests with `make test`)")
         });
         ensure_template(&mut admin, &admin_url, &template);
@@ -87,12 +87,12 @@ impl TestDatabase {
     }
 
     pub fn connect(&self) -> Conn {
-        Conn::establish(&self.url).expect("connect to test database")
+        crate::establish(&self.url).expect("connect to test database")
     }
 
     /// A connection to the server's maintenance database, to act on this database as a whole.
     pub fn connect_admin(&self) -> Conn {
-        Conn::establish(&self.admin_url).expect("connect to the maintenance database")
+        crate::establish(&self.admin_url).expect("connect to the maintenance database")
     }
 }
 
@@ -104,7 +104,7 @@ impl Default for TestDatabase {
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
-        if let Ok(mut admin) = Conn::establish(&self.admin_url) {
+        if let Ok(mut admin) = crate::establish(&self.admin_url) {
             let _ = diesel::sql_query(format!(
                 "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
                 self.name
@@ -148,7 +148,7 @@ fn ensure_template(admin: &mut Conn, admin_url: &str, template: &str) {
             .expect("create template");
         {
             let mut conn =
-                Conn::establish(&with_database(admin_url, template)).expect("connect to template");
+                crate::establish(&with_database(admin_url, template)).expect("connect to template");
             run_migrations(&mut conn).expect("migrate template");
         }
         diesel::sql_query(format!(

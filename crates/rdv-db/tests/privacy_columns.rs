@@ -22,6 +22,7 @@ const PERSONAL_COLUMNS: &[&str] = &[
     "client_address",
     "person_id",
     "company_description",
+    "person_ids",
     "offers",
     "needs",
 ];

@@ -28,7 +28,8 @@ fn allowed(conn: &mut PgConnection, table: &str, column: &str) -> BTreeSet<Strin
     let def = defs
         .into_iter()
         .map(|d| d.def)
-        .find(|d| d.contains(&format!("({column} = ANY")))
+        // One word is `(c = 'w'::text)`, several `(c = ANY (ARRAY['w'::text, ...]))`.
+        .find(|d| d.contains(&format!("({column} = ANY")) || d.contains(&format!("({column} = '")))
         .unwrap_or_else(|| panic!("no vocabulary check on {table}.{column}"));
     def.split('\'')
         .skip(1)
@@ -85,6 +86,15 @@ fn every_vocabulary_matches_its_check_constraints() {
         allowed(&mut conn, "agenda_changes", "change"),
         words(AgendaChange::ALL, AgendaChange::as_str)
     );
+    use rdv_domain::{ExportKind, ExportStatus};
+    assert_eq!(
+        allowed(&mut conn, "exports", "kind"),
+        words(ExportKind::ALL, ExportKind::as_str)
+    );
+    assert_eq!(
+        allowed(&mut conn, "exports", "status"),
+        words(ExportStatus::ALL, ExportStatus::as_str)
+    );
     for table in [
         "persons",
         "registrations",
@@ -92,6 +102,7 @@ fn every_vocabulary_matches_its_check_constraints() {
         "consent_records",
         "audit_log",
         "meeting_requests",
+        "exports",
     ] {
         assert_eq!(allowed(&mut conn, table, "legal_basis"), bases, "{table}");
         assert_eq!(allowed(&mut conn, table, "source"), sources, "{table}");

@@ -68,4 +68,5 @@ id_type!(
     PlanRunId,
     MeetingId,
     AgendaVersionId,
+    ExportId,
 );

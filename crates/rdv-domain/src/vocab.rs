@@ -200,6 +200,23 @@ impl PlanStatus {
 }
 
 vocabulary!(
+    /// What an export builds.
+    ExportKind, "export kind" {
+        AgendasPdf => "agendas_pdf",
+    }
+);
+
+vocabulary!(
+    /// Where an export stands.
+    ExportStatus, "export status" {
+        Queued => "queued",
+        Running => "running",
+        Done => "done",
+        Failed => "failed",
+    }
+);
+
+vocabulary!(
     /// A published meeting: scheduled, or cancelled by a later version of the agenda.
     MeetingStatus, "meeting status" {
         Scheduled => "scheduled",

@@ -20,6 +20,7 @@ pub mod synth;
 mod validate;
 mod worker;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 #[cfg(feature = "baselines")]
@@ -73,6 +74,17 @@ pub fn solve(
     opts: &SolveOptions,
     observer: &mut (dyn FnMut(&Progress) + Send),
 ) -> Result<Solution, SolveError> {
+    solve_until(inst, opts, &AtomicBool::new(false), observer)
+}
+
+/// [`solve`], stopped early when `stop` is raised: the search ends within about a second and
+/// the best plan found so far is returned (without the weight bound when it was not known yet).
+pub fn solve_until(
+    inst: &Instance,
+    opts: &SolveOptions,
+    stop: &AtomicBool,
+    observer: &mut (dyn FnMut(&Progress) + Send),
+) -> Result<Solution, SolveError> {
     let start = Instant::now();
     let rules = opts.rules;
     // Fields are public, so an instance may not have gone through `Instance::new`.
@@ -81,15 +93,30 @@ pub fn solve(
     if rules.must_schedule_all {
         report::check_must_feasible(inst, &p)?;
     }
-    let workers = Worker::new(inst, &p, opts, start, observer);
+    let workers = Worker::new(inst, &p, opts, start, stop, observer);
     // The second worker proves bounds in "must" mode with the exact solvers; otherwise it
-    // anneals from its own start, except on large instances.
+    // anneals from its own start, except on large instances: there the second core computes
+    // the weight bound (HiGHS, the aggregated LP) while the first anneals, so that the bound
+    // gets the whole time limit rather than what the search leaves.
     let proves = rules.must_schedule_all && opts.use_mip;
     let two = !workers.big || proves;
-    let (a, b) = std::thread::scope(|scope| {
+    let bound_aside = !two && !rules.must_schedule_all && opts.use_mip;
+    let (a, b, aside) = std::thread::scope(|scope| {
         let second = two.then(|| scope.spawn(|| workers.run(opts.seed.wrapping_add(1), proves)));
+        let lp = bound_aside.then(|| {
+            scope.spawn(|| {
+                let limit = opts.time_limit.as_secs_f64().max(1.0);
+                let b = bound::weight_model(&p, bound::WeightModel::Aggregated, limit).bound;
+                workers.set_weight_bound(b);
+                b
+            })
+        });
         let first = workers.run(opts.seed, false);
-        (first, second.and_then(|h| h.join().ok()))
+        (
+            first,
+            second.and_then(|h| h.join().ok()),
+            lp.and_then(|h| h.join().ok()),
+        )
     });
     let mut iterations = a.iterations;
     let mut best = a.best;
@@ -100,12 +127,17 @@ pub fn solve(
         }
     }
     let mut bound = workers.into_bound();
-    if !rules.must_schedule_all && opts.use_mip {
-        let left = (start + opts.time_limit)
-            .saturating_duration_since(Instant::now())
-            .as_secs_f64()
-            .max(1.0);
-        bound = bound::weight_model(&p, bound::WeightModel::Aggregated, left).bound;
+    if let Some(b) = aside {
+        bound = b;
+    } else if !rules.must_schedule_all && opts.use_mip {
+        bound = None;
+        if !stop.load(Ordering::Relaxed) {
+            let left = (start + opts.time_limit)
+                .saturating_duration_since(Instant::now())
+                .as_secs_f64()
+                .max(1.0);
+            bound = bound::weight_model(&p, bound::WeightModel::Aggregated, left).bound;
+        }
     }
     if let Some(d) = rules.fairness {
         if !rules.must_schedule_all {

@@ -16,6 +16,12 @@ pub struct Progress {
     pub elapsed_s: f64,
     /// Penalised cost of the best schedule (lower is better).
     pub cost: i64,
+    /// The best schedule's meetings, their total weight and its breaks.
+    pub scheduled: usize,
+    pub weight: u64,
+    pub breaks: u64,
+    /// In "must" mode, the best lower bound on breaks proven so far; otherwise the upper bound
+    /// on the scheduled weight, once it is known.
     pub bound: Option<f64>,
 }
 

@@ -181,7 +181,7 @@ pub(crate) fn anneal(
     prev: &[u8],
     params: &AnnealParams,
     rng: &mut ChaCha8Rng,
-    progress: &mut dyn FnMut(u64, i64),
+    progress: &mut dyn FnMut(&State, i64),
 ) -> AnnealOutcome {
     let total_weight: u64 = p.weight.iter().sum();
     let mut cur = start;
@@ -232,7 +232,7 @@ pub(crate) fn anneal(
                 }
             }
             if last_report.elapsed().as_secs_f64() >= 1.0 {
-                progress(it, best_key.0);
+                progress(&best, best_key.0);
                 last_report = std::time::Instant::now();
             }
             unsched.clear();

@@ -54,6 +54,10 @@ pub(crate) struct Worker<'a> {
     /// limit asks for reproducibility.
     share: bool,
     observer: Mutex<&'a mut (dyn FnMut(&Progress) + Send)>,
+    /// Raised by the caller to stop the search early.
+    stop: &'a AtomicBool,
+    /// The upper bound on the scheduled weight, once the LP gave it (weight mode).
+    weight_bound: Mutex<Option<f64>>,
 }
 
 /// What one worker ends with.
@@ -70,6 +74,7 @@ impl<'a> Worker<'a> {
         p: &'a Prep,
         opts: &SolveOptions,
         start: Instant,
+        stop: &'a AtomicBool,
         observer: &'a mut (dyn FnMut(&Progress) + Send),
     ) -> Self {
         let rules = opts.rules;
@@ -116,6 +121,8 @@ impl<'a> Worker<'a> {
             exchange: Exchange::new(),
             share: opts.use_mip && opts.iteration_limit.is_none(),
             observer: Mutex::new(observer),
+            stop,
+            weight_bound: Mutex::new(None),
         }
     }
 
@@ -194,7 +201,7 @@ impl<'a> Worker<'a> {
             &self.prev,
             &params,
             rng,
-            &mut |_, c| self.report("anneal", c),
+            &mut |st, c| self.report("anneal", st, c),
         );
         if out.best_cost <= self.target.load(Ordering::Relaxed) {
             self.finish_all();
@@ -217,7 +224,7 @@ impl<'a> Worker<'a> {
             if let Some(x) = share {
                 x.offer(c, st);
             }
-            self.report("sat", c);
+            self.report("sat", st, c);
         };
         let lower = || self.lower();
         let mut on_lower = |lb: u32| self.raise_bound(f64::from(lb));
@@ -267,7 +274,7 @@ impl<'a> Worker<'a> {
                 s = cand;
             }
         }
-        self.report("bound", self.true_cost(&s));
+        self.report("bound", &s, self.true_cost(&s));
         s
     }
 
@@ -290,7 +297,7 @@ impl<'a> Worker<'a> {
             &self.prev,
             &params,
             rng,
-            &mut |_, c| self.report("anneal", c),
+            &mut |st, c| self.report("anneal", st, c),
         );
         if out.best_cost <= self.target.load(Ordering::Relaxed) {
             // At the bound: nothing left for the other worker to find.
@@ -319,15 +326,35 @@ impl<'a> Worker<'a> {
         search::true_cost(self.p, s, &self.cm, self.total_weight, &self.prev)
     }
 
-    fn report(&self, phase: &'static str, cost: i64) {
-        let bound = self.bound.lock().ok().and_then(|g| *g);
+    /// Tells the observer where the search stands; a raised stop flag ends the search here
+    /// (annealing and the SAT search stop at their next check, keeping their best plan).
+    fn report(&self, phase: &'static str, best: &State, cost: i64) {
+        let bound = if self.rules.must_schedule_all {
+            self.bound.lock().ok().and_then(|g| *g)
+        } else {
+            self.weight_bound.lock().ok().and_then(|g| *g)
+        };
         if let Ok(mut o) = self.observer.lock() {
             o(&Progress {
                 phase,
                 elapsed_s: self.start.elapsed().as_secs_f64(),
                 cost,
+                scheduled: best.scheduled,
+                weight: best.weight,
+                breaks: best.total_breaks.max(0) as u64,
                 bound,
             });
+        }
+        // The observer may have raised it.
+        if self.stop.load(Ordering::Relaxed) {
+            self.finish_all();
+        }
+    }
+
+    /// Records the upper bound on the scheduled weight (weight mode).
+    pub fn set_weight_bound(&self, b: Option<f64>) {
+        if let Ok(mut g) = self.weight_bound.lock() {
+            *g = b;
         }
     }
 

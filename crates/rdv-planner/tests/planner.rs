@@ -483,3 +483,50 @@ fn events_of_more_than_64_slots_are_planned_and_valid() {
     let e = Instance::new(longer.participants, longer.slots, vec![], vec![]);
     assert!(matches!(e, Err(InputError::TooManySlots(129))), "{e:?}");
 }
+
+/// A caller stops a long solve: the search ends at its next progress report, with a valid
+/// plan, and every report describes the best plan so far.
+#[test]
+fn a_raised_stop_flag_ends_the_search_early_with_a_valid_plan() {
+    use rdv_planner::synth::{fair, FairShape};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let shape = FairShape {
+        buyers: 40,
+        suppliers: 40,
+        requests: 400,
+        days: 1,
+        slots_per_session: 16,
+        tables: 10,
+        forbidden: 0.05,
+        stands: 0.2,
+    };
+    let inst = fair(&shape, 9);
+    let opts = SolveOptions {
+        time_limit: Duration::from_secs(300),
+        ..SolveOptions::default()
+    };
+    let stop = AtomicBool::new(false);
+    let mut reports = Vec::new();
+    let started = std::time::Instant::now();
+    let sol = rdv_planner::solve_until(&inst, &opts, &stop, &mut |p| {
+        reports.push(p.clone());
+        stop.store(true, Ordering::Relaxed);
+    })
+    .unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(!reports.is_empty());
+    for p in &reports {
+        assert!(
+            p.scheduled > 0 && p.scheduled <= inst.requests.len(),
+            "{p:?}"
+        );
+        assert!(p.weight >= p.scheduled as u64, "{p:?}");
+    }
+    let v = validate(&inst, &sol.plan, &opts.rules);
+    assert!(v.is_valid(), "{:?}", v.violations);
+    assert!(sol.objectives.scheduled > 0);
+}

@@ -83,14 +83,12 @@ fn settings(cli: &Cli) -> anyhow::Result<Settings> {
 }
 
 fn connection(settings: &Settings) -> anyhow::Result<rdv_db::Conn> {
-    use rdv_db::Connection;
-    rdv_db::Conn::establish(settings.database.url.expose_secret())
+    rdv_db::establish(settings.database.url.expose_secret())
         .context("cannot connect to PostgreSQL (check DATABASE_URL or database.url)")
 }
 
 fn migrate(settings: &Settings) -> anyhow::Result<()> {
-    use rdv_db::Connection;
-    let mut conn = rdv_db::Conn::establish(settings.database.owner_url().expose_secret())
+    let mut conn = rdv_db::establish(settings.database.owner_url().expose_secret())
         .context("cannot connect to PostgreSQL as the owner (check database.owner_url)")?;
     let applied = rdv_db::run_migrations(&mut conn)?;
     if applied.is_empty() {

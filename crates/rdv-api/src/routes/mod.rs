@@ -4,6 +4,7 @@ pub mod audit;
 pub mod auth;
 pub mod docs;
 pub mod events;
+pub mod exports;
 pub mod health;
 pub mod me;
 pub mod meetings;
@@ -32,6 +33,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(search::configure)
             .configure(meetings::configure)
             .configure(plans::configure)
+            .configure(exports::configure)
             .configure(me::configure)
             .configure(audit::configure),
     )

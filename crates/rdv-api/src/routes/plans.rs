@@ -30,8 +30,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(preview)
         .service(event_meetings)
         .service(my_agenda)
-        // Before `agenda_of`, whose `{registration_id}` would take `pdf`.
-        .service(all_pdf)
         .service(agenda_of)
         .service(changes)
         .service(my_changes)
@@ -185,8 +183,9 @@ pub async fn get_one(
     Ok(HttpResponse::Ok().json(PlanRunOut::from(run)))
 }
 
-/// Cancels a queued run at once; a running one ends cancelled, without a draft, when its
-/// solver returns (at its time limit at the latest). 409 when the run has ended.
+/// Cancels a queued run at once; a running one ends cancelled, without a draft, within about
+/// two seconds (its worker stops the solver at its next progress report). 409 when the run
+/// has ended.
 #[utoipa::path(tag = "plans", security(("bearer" = [])), params(("id" = i64, Path)),
     responses((status = 200, body = PlanRunOut), (status = 409, body = ErrorBody)))]
 #[post("/plans/{id}/cancel")]
@@ -740,21 +739,4 @@ pub async fn participant_pdf(
         })
         .await?;
     Ok(pdf(bytes, &format!("agenda-{reg}")))
-}
-
-/// Every validated participant's agenda in one PDF (one after the other, each on its own
-/// pages), for the event's organizers; audited.
-#[utoipa::path(tag = "agendas", security(("bearer" = [])), params(("id" = i64, Path, description = "event id")),
-    responses((status = 200, content_type = "application/pdf", body = crate::schema::BinaryFile)))]
-#[get("/events/{id}/agendas/pdf")]
-pub async fn all_pdf(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: web::Path<i64>,
-) -> Result<HttpResponse, ApiError> {
-    let (actor, event) = (caller.0, EventId(id.into_inner()));
-    let bytes = state
-        .app_tx(move |conn| agenda::all_pdf(conn, &actor, event))
-        .await?;
-    Ok(pdf(bytes, "agendas"))
 }

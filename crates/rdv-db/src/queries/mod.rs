@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod events;
+pub mod exports;
 pub mod jobs;
 pub mod meetings;
 pub mod organizations;

@@ -421,37 +421,57 @@ pub fn feed_owner(conn: &mut Conn, token_hash: &str) -> DbResult<Option<Registra
 /// requests, cancelled ones included. The registration's requests come first (by the requester
 /// and recipient indexes), then their meetings (by the unique request index): a read costs the
 /// same however large the event.
-pub fn meetings_of_registration(
+/// One meeting of an agenda, read in one query: the meeting, its request's requester and
+/// recipient, its slot and its table's label.
+#[derive(Debug, Clone, Queryable)]
+pub struct AgendaRow {
+    pub meeting: Meeting,
+    pub requester_id: RegistrationId,
+    pub recipient_id: RegistrationId,
+    pub slot: MeetingSlot,
+    pub table_label: Option<String>,
+}
+
+/// The meetings of `registration` (either side), ordered by id, with what an agenda shows.
+pub fn agenda_rows(
     conn: &mut Conn,
     event: EventId,
     registration: RegistrationId,
-) -> DbResult<Vec<(Meeting, MeetingRequest)>> {
-    use crate::schema::meeting_requests;
-    let requests: Vec<MeetingRequest> = meeting_requests::table
+) -> DbResult<Vec<AgendaRow>> {
+    use crate::schema::{meeting_requests, meeting_slots, meeting_tables};
+    Ok(meetings::table
+        .inner_join(meeting_requests::table.on(meeting_requests::id.eq(meetings::request_id)))
+        .inner_join(meeting_slots::table.on(meeting_slots::id.eq(meetings::slot_id)))
+        .left_join(meeting_tables::table.on(meeting_tables::id.nullable().eq(meetings::table_id)))
         .filter(
             meeting_requests::requester_id
                 .eq(registration)
                 .or(meeting_requests::recipient_id.eq(registration)),
         )
         .filter(meeting_requests::event_id.eq(event))
-        .select(MeetingRequest::as_select())
-        .load(conn)?;
-    let ids: Vec<MeetingRequestId> = requests.iter().map(|r| r.id).collect();
-    let found: Vec<Meeting> = meetings::table
-        .filter(meetings::request_id.eq_any(&ids))
-        .select(Meeting::as_select())
-        .load(conn)?;
-    let mut by_request: std::collections::HashMap<MeetingRequestId, MeetingRequest> =
-        requests.into_iter().map(|r| (r.id, r)).collect();
-    let mut out: Vec<(Meeting, MeetingRequest)> = found
-        .into_iter()
-        .filter_map(|m| {
-            let r = by_request.remove(&m.request_id)?;
-            Some((m, r))
-        })
-        .collect();
-    out.sort_by_key(|(m, _)| m.id);
-    Ok(out)
+        .order(meetings::id)
+        .select((
+            Meeting::as_select(),
+            meeting_requests::requester_id,
+            meeting_requests::recipient_id,
+            MeetingSlot::as_select(),
+            meeting_tables::label.nullable(),
+        ))
+        .load(conn)?)
+}
+
+/// The slots `registration` declared unavailable, in time order.
+pub fn unavailable_slots(
+    conn: &mut Conn,
+    registration: RegistrationId,
+) -> DbResult<Vec<MeetingSlot>> {
+    use crate::schema::{meeting_slots, unavailabilities};
+    Ok(unavailabilities::table
+        .inner_join(meeting_slots::table.on(meeting_slots::id.eq(unavailabilities::slot_id)))
+        .filter(unavailabilities::registration_id.eq(registration))
+        .order(meeting_slots::starts_at)
+        .select(MeetingSlot::as_select())
+        .load(conn)?)
 }
 
 /// The version numbered `version` of the event's agenda.

@@ -1,0 +1,201 @@
+//! Exports: files an organizer asks for and a job worker builds (every participant's agenda
+//! as one PDF today), downloadable for a day, then deleted. A file names many persons: each
+//! download is audited with all of them.
+
+use crate::audit::{self, Audit};
+use crate::{jobs, Actor, AppError, AppResult};
+use chrono::{Duration, Utc};
+use rdv_db::models::{Export, Job, NewExport};
+use rdv_db::queries::{events, exports, jobs as job_rows};
+use rdv_db::Conn;
+use rdv_domain::{DataSource, EventId, ExportId, ExportKind, ExportStatus, LegalBasis};
+
+/// The job kind that builds an export.
+pub const BUILD_JOB: &str = "export.build";
+/// The job kind that deletes expired exports.
+pub const PRUNE_JOB: &str = "prune.exports";
+/// How long a file stays downloadable.
+pub const KEEP_HOURS: i64 = 24;
+/// Attempts at building one export before it is failed.
+const ATTEMPTS: i32 = 3;
+
+/// Asks for an export of the event; a worker builds it. Organizers only.
+pub fn request(
+    conn: &mut Conn,
+    actor: &Actor,
+    event: EventId,
+    kind: ExportKind,
+) -> AppResult<Export> {
+    let org = actor.organizer_org()?;
+    events::get(conn, org, event).map_err(|e| AppError::from_db("event", e))?;
+    let export = exports::insert(
+        conn,
+        &NewExport {
+            organization_id: org,
+            event_id: event,
+            kind,
+            requested_by: Some(actor.user),
+            // The organizer prints agendas to run the event the participants signed up for.
+            legal_basis: LegalBasis::Contract,
+            retention_until: Utc::now() + Duration::hours(KEEP_HOURS),
+            source: DataSource::Admin,
+        },
+    )?;
+    let job = jobs::enqueue(
+        conn,
+        BUILD_JOB,
+        serde_json::json!({"export": export.id.0}),
+        Utc::now(),
+        ATTEMPTS,
+    )?;
+    exports::set_job(conn, export.id, job)?;
+    Ok(exports::get(conn, org, export.id)?)
+}
+
+/// An export of the caller's organization, unless it has expired.
+pub fn get(conn: &mut Conn, actor: &Actor, id: ExportId) -> AppResult<Export> {
+    let org = actor.organizer_org()?;
+    let export = exports::get(conn, org, id).map_err(|e| AppError::from_db("export", e))?;
+    reconcile(conn, export)
+}
+
+/// The event's exports that have not expired, newest first.
+pub fn list(conn: &mut Conn, actor: &Actor, event: EventId) -> AppResult<Vec<Export>> {
+    let org = actor.organizer_org()?;
+    events::get(conn, org, event).map_err(|e| AppError::from_db("event", e))?;
+    exports::of_event(conn, org, event)?
+        .into_iter()
+        .map(|e| reconcile(conn, e))
+        .collect()
+}
+
+/// A file ready for download: its name, content type and bytes.
+pub struct File {
+    pub name: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+/// The file of a finished export; audited with every person it names. 409 while it is being
+/// built or when it failed.
+pub fn download(conn: &mut Conn, actor: &Actor, id: ExportId) -> AppResult<File> {
+    let export = get(conn, actor, id)?;
+    match export.status {
+        ExportStatus::Done => {}
+        ExportStatus::Failed => {
+            return Err(AppError::conflict(format!(
+                "the export failed: {}",
+                export.error.unwrap_or_default()
+            )))
+        }
+        ExportStatus::Queued | ExportStatus::Running => {
+            return Err(AppError::conflict(
+                "the export is not ready yet: see its progress",
+            ))
+        }
+    }
+    let (name, content_type, bytes, persons) = exports::file(conn, export.organization_id, id)
+        .map_err(|e| AppError::from_db("export", e))?;
+    audit::record(
+        conn,
+        actor,
+        Audit {
+            action: "export.download",
+            subject_type: "export",
+            subject_ids: vec![id.0],
+            person_ids: persons,
+            fields: vec!["first_name", "last_name", "company", "job_title"],
+        },
+    )?;
+    Ok(File {
+        name,
+        content_type,
+        bytes,
+    })
+}
+
+/// A live export whose job ended without ending it (its worker died on the last attempt, or
+/// the job is gone) reads as failed: an export is never left running for ever.
+fn reconcile(conn: &mut Conn, export: Export) -> AppResult<Export> {
+    if !matches!(export.status, ExportStatus::Queued | ExportStatus::Running) {
+        return Ok(export);
+    }
+    let Some(job) = export.job_id else {
+        return Ok(export);
+    };
+    let dead = match job_rows::get(conn, job) {
+        Ok(j) => (j.state == "dead" || j.state == "done").then(|| j.last_error.unwrap_or_default()),
+        Err(rdv_db::DbError::NotFound) => Some("its job is gone".to_owned()),
+        Err(e) => return Err(e.into()),
+    };
+    let Some(why) = dead else { return Ok(export) };
+    exports::fail(
+        conn,
+        export.id,
+        &format!("the worker building it stopped: {why}"),
+    )?;
+    Ok(exports::get(conn, export.organization_id, export.id)?)
+}
+
+/// Builds the export the job names, with its progress stored (and the job's lease extended)
+/// every hundred agendas. A mistake in the request (the event is gone) fails the export;
+/// anything else fails the job, which is retried, and fails the export on the last attempt.
+pub fn run_job(conn: &mut Conn, job: &Job, lease: Duration) -> anyhow::Result<()> {
+    let id = job
+        .payload
+        .get("export")
+        .and_then(serde_json::Value::as_i64)
+        .map(ExportId)
+        .ok_or_else(|| anyhow::anyhow!("job payload names no export"))?;
+    let export = match exports::get_any(conn, id) {
+        Ok(e) => e,
+        // Expired and pruned before a worker got to it.
+        Err(rdv_db::DbError::NotFound) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    if !exports::start(conn, id)? {
+        return Ok(());
+    }
+    let started = std::time::Instant::now();
+    let worker = job.locked_by.clone().unwrap_or_default();
+    let mut progress = |conn: &mut Conn, done: usize, total: usize| {
+        let p = serde_json::json!({"done": done, "total": total});
+        if let Err(e) = exports::progress(conn, id, &p) {
+            tracing::warn!(error = %e, "export progress not stored");
+        }
+        let _ = job_rows::extend_lease(conn, job.id, &worker, lease);
+    };
+    let built = match export.kind {
+        ExportKind::AgendasPdf => {
+            crate::agenda::all_pdf(conn, export.organization_id, export.event_id, &mut progress)
+                .map(|(bytes, persons)| ("agendas.pdf", "application/pdf", bytes, persons))
+        }
+    };
+    match built {
+        Ok((name, content_type, bytes, persons)) => {
+            let p = serde_json::json!({
+                "done": true,
+                "persons": persons.len(),
+                "elapsed_s": started.elapsed().as_secs_f64(),
+            });
+            exports::finish(conn, id, name, content_type, &bytes, &persons, &p)?;
+            tracing::info!(export = %id, bytes = bytes.len(), "export built");
+            Ok(())
+        }
+        Err(e) if e.is_callers_mistake() => {
+            exports::fail(conn, id, &e.to_string())?;
+            Ok(())
+        }
+        Err(e) => {
+            if job.attempts >= job.max_attempts {
+                exports::fail(conn, id, &e.to_string())?;
+            }
+            Err(anyhow::anyhow!("{e}"))
+        }
+    }
+}
+
+/// Deletes the exports whose day has passed.
+pub fn prune(conn: &mut Conn) -> AppResult<usize> {
+    Ok(exports::prune(conn, Utc::now())?)
+}
