@@ -817,3 +817,153 @@ async fn a_run_whose_worker_dies_is_taken_over_then_failed_never_stuck() {
     );
     start_run(&app, &admin, event).await;
 }
+
+#[actix_web::test]
+async fn days_of_presence_keep_a_participants_meetings_within_them() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let event = app.demo_event(&admin).await;
+    let buyer = app.login("buyer1@demo.example", "demo").await;
+    let (_, my_regs) = app.get("/api/me/registrations", &buyer).await;
+    let me = my_regs[0]["id"].as_i64().unwrap();
+    let (_, days) = app.get(&format!("/api/events/{event}/days"), &admin).await;
+    let days = days.as_array().unwrap().clone();
+    assert!(days.len() >= 2, "the demo lasts several days");
+    let first = days[0]["id"].as_i64().unwrap();
+    let first_slots: Vec<i64> = days[0]["slots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_i64().unwrap())
+        .collect();
+    let later_slot = days[1]["slots"][0]["id"].as_i64().unwrap();
+
+    // The organizer records that buyer1 comes on the first day only; buyer1 sees it.
+    let path = format!("/api/registrations/{me}/presence");
+    let (status, body) = app
+        .request(Method::PUT, &path, Some(&admin), Some(json!({"day_ids": [first, first]})))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["day_ids"], json!([first]));
+    let (_, mine) = app
+        .get(&format!("/api/me/events/{event}/presence"), &buyer)
+        .await;
+    assert_eq!(mine["day_ids"], json!([first]));
+    // A day of another event is refused, and nothing changes.
+    let (status, body) = app
+        .request(
+            Method::PUT,
+            &format!("/api/me/events/{event}/presence"),
+            Some(&buyer),
+            Some(json!({"day_ids": [first, 999999]})),
+        )
+        .await;
+    assert_error(status, &body, 404, "not_found");
+    let (_, mine) = app
+        .get(&format!("/api/me/events/{event}/presence"), &buyer)
+        .await;
+    assert_eq!(mine["day_ids"], json!([first]));
+
+    // The plan keeps every meeting of buyer1 on the first day.
+    let run = start_run(&app, &admin, event).await;
+    drain(&app);
+    let (_, draft) = app.get(&format!("/api/plans/{run}/draft"), &admin).await;
+    let meetings = draft["meetings"].as_array().unwrap().clone();
+    let pairs = pairs_of(&app, &meetings);
+    let theirs: Vec<&Value> = meetings
+        .iter()
+        .filter(|m| {
+            let (a, b) = pairs[&m["request_id"].as_i64().unwrap()];
+            a == me || b == me
+        })
+        .collect();
+    assert!(!theirs.is_empty());
+    for m in &theirs {
+        assert!(
+            first_slots.contains(&m["slot_id"].as_i64().unwrap()),
+            "{m}"
+        );
+    }
+    // A hand move to another day is refused, naming why.
+    let (status, body) = app
+        .request(
+            Method::PUT,
+            &format!("/api/plans/{run}/meetings/{}", theirs[0]["request_id"]),
+            Some(&admin),
+            Some(json!({"slot_id": later_slot})),
+        )
+        .await;
+    assert_error(status, &body, 409, "conflict");
+    assert!(
+        body["message"].as_str().unwrap().contains("not at the event"),
+        "{body}"
+    );
+}
+
+#[actix_web::test]
+async fn concurrent_requests_of_one_sender_never_exceed_the_allowance() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let event = app.demo_event(&admin).await;
+    let buyer = app.login("buyer1@demo.example", "demo").await;
+    let path = format!("/api/events/{event}/meeting-requests");
+    let (_, sent) = app
+        .get(&format!("{path}?box=sent&per_page=200"), &buyer)
+        .await;
+    let (_, received) = app
+        .get(&format!("{path}?box=received&per_page=200"), &buyer)
+        .await;
+    let known: Vec<i64> = sent["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["recipient"]["registration_id"].as_i64().unwrap())
+        .chain(
+            received["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["requester"]["registration_id"].as_i64().unwrap()),
+        )
+        .collect();
+    let live = sent["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"] == "pending" || r["status"] == "accepted")
+        .count();
+    // One request left in the allowance.
+    let (status, body) = app
+        .request(
+            Method::PUT,
+            &format!("/api/events/{event}/meeting-settings"),
+            Some(&admin),
+            Some(json!({"allowed_pairs": [["buyer", "supplier"]], "acceptance": "mutual", "max_requests_per_participant": live + 1})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let suppliers: Vec<i64> = registrations(
+        &app,
+        &admin,
+        event,
+        "participant_type=supplier&status=validated",
+    )
+    .await
+    .iter()
+    .map(|s| s["id"].as_i64().unwrap())
+    .filter(|s| !known.contains(s))
+    .take(8)
+    .collect();
+    assert_eq!(suppliers.len(), 8);
+    let attempts = suppliers
+        .iter()
+        .map(|s| app.post(&path, &buyer, json!({"to": s})));
+    let statuses: Vec<StatusCode> = futures_util::future::join_all(attempts)
+        .await
+        .into_iter()
+        .map(|(s, _)| s)
+        .collect();
+    let created = statuses.iter().filter(|s| **s == StatusCode::CREATED).count();
+    let refused = statuses.iter().filter(|s| **s == StatusCode::CONFLICT).count();
+    assert_eq!((created, refused), (1, 7), "{statuses:?}");
+}

@@ -276,6 +276,17 @@ pub fn slot_ids() -> RefOr<Schema> {
         .into()
 }
 
+pub fn day_ids() -> RefOr<Schema> {
+    ArrayBuilder::new()
+        .items(ObjectBuilder::new().schema_type(Type::Integer).format(Some(
+            utoipa::openapi::schema::SchemaFormat::KnownFormat(
+                utoipa::openapi::schema::KnownFormat::Int64,
+            ),
+        )))
+        .max_items(Some(rdv_app::meetings::MAX_PRESENCE_DAYS))
+        .into()
+}
+
 fn int_range(min: i64, max: i64, nullable: bool) -> RefOr<Schema> {
     let ty = if nullable {
         SchemaType::from_iter([Type::Integer, Type::Null])

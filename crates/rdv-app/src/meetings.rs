@@ -322,6 +322,8 @@ pub fn create(
         if settings.requests_close_at.is_some_and(|t| now >= t) {
             return Err(AppError::conflict("meeting requests are closed"));
         }
+        // Concurrent requests of one sender count one after the other.
+        rows::lock_registration(conn, from)?;
         let sent = rows::live_sent(conn, from)?;
         if sent >= i64::from(settings.max_requests_per_participant) {
             return Err(AppError::conflict(format!(
@@ -675,4 +677,80 @@ pub fn set_my_unavailability(
     slots.dedup();
     rows::set_unavailable(conn, mine.id, &slots)?;
     Ok(slots)
+}
+
+/// The most days of presence one list may name.
+pub const MAX_PRESENCE_DAYS: usize = 60;
+
+/// The days the caller comes on (empty: every day of the event).
+pub fn my_presence(
+    conn: &mut Conn,
+    actor: &Actor,
+    event: EventId,
+) -> AppResult<Vec<rdv_domain::EventDayId>> {
+    let mine = my_registration(conn, actor, event)?;
+    Ok(rows::presence(conn, mine.id)?)
+}
+
+/// Replaces the days the caller comes on; the planner keeps their meetings within them.
+pub fn set_my_presence(
+    conn: &mut Conn,
+    actor: &Actor,
+    event: EventId,
+    days: Vec<rdv_domain::EventDayId>,
+) -> AppResult<Vec<rdv_domain::EventDayId>> {
+    let mine = my_registration(conn, actor, event)?;
+    store_presence(conn, event, mine.id, days)
+}
+
+/// A registration's days of presence, for the event's organizers.
+pub fn presence_of(
+    conn: &mut Conn,
+    actor: &Actor,
+    registration: RegistrationId,
+) -> AppResult<Vec<rdv_domain::EventDayId>> {
+    let org = actor.organizer_org()?;
+    rdv_db::queries::registrations::get(conn, org, registration)
+        .map_err(|e| AppError::from_db("registration", e))?;
+    Ok(rows::presence(conn, registration)?)
+}
+
+/// Replaces a registration's days of presence, for the event's organizers (a participant who
+/// told them by phone or email).
+pub fn set_presence_of(
+    conn: &mut Conn,
+    actor: &Actor,
+    registration: RegistrationId,
+    days: Vec<rdv_domain::EventDayId>,
+) -> AppResult<Vec<rdv_domain::EventDayId>> {
+    let org = actor.organizer_org()?;
+    let (reg, _) = rdv_db::queries::registrations::get(conn, org, registration)
+        .map_err(|e| AppError::from_db("registration", e))?;
+    store_presence(conn, reg.event_id, registration, days)
+}
+
+/// Checks that every day is one of the event's (404 otherwise) and stores the list.
+fn store_presence(
+    conn: &mut Conn,
+    event: EventId,
+    registration: RegistrationId,
+    mut days: Vec<rdv_domain::EventDayId>,
+) -> AppResult<Vec<rdv_domain::EventDayId>> {
+    if days.len() > MAX_PRESENCE_DAYS {
+        return Err(AppError::field(
+            "day_ids",
+            format!("at most {MAX_PRESENCE_DAYS} days"),
+        ));
+    }
+    let known: std::collections::HashSet<rdv_domain::EventDayId> = events::days(conn, event)?
+        .into_iter()
+        .map(|d| d.id)
+        .collect();
+    if let Some(bad) = days.iter().find(|d| !known.contains(d)) {
+        return Err(AppError::not_found(format!("day {bad} of this event")));
+    }
+    days.sort();
+    days.dedup();
+    rows::set_presence(conn, registration, &days)?;
+    Ok(days)
 }

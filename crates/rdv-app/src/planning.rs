@@ -244,6 +244,22 @@ pub fn build(conn: &mut Conn, event: EventId, org: OrganizationId) -> AppResult<
             forbidden[p].push(s);
         }
     }
+    // A participant who comes on some days only is unavailable on the others.
+    let mut present: HashMap<usize, HashSet<rdv_domain::EventDayId>> = HashMap::new();
+    for (r, d) in request_rows::presence_in_event(conn, event)? {
+        if let Some(&p) = party_index.get(&r) {
+            present.entry(p).or_default().insert(d);
+        }
+    }
+    for (p, days) in &present {
+        for (i, s) in slot_rows.iter().enumerate() {
+            if !days.contains(&s.event_day_id) {
+                forbidden[*p].push(i);
+            }
+        }
+        forbidden[*p].sort_unstable();
+        forbidden[*p].dedup();
+    }
     let participants: Vec<Participant> = parties
         .iter()
         .zip(forbidden)
@@ -606,9 +622,9 @@ pub fn put_meeting(
         ));
     }
     let slots = events::slots(conn, run.event_id)?;
-    if !slots.iter().any(|s| s.id == slot) {
+    let Some(slot_day) = slots.iter().find(|s| s.id == slot).map(|s| s.event_day_id) else {
         return Err(AppError::not_found("slot"));
-    }
+    };
     let tables = events::tables(conn, run.event_id)?;
     if table.is_some_and(|t| !tables.iter().any(|x| x.id == t)) {
         return Err(AppError::not_found("table"));
@@ -631,6 +647,13 @@ pub fn put_meeting(
             return Err(AppError::conflict_on(
                 "slot_id",
                 format!("{name} is unavailable in that slot"),
+            ));
+        }
+        let days = request_rows::presence(conn, p.registration_id)?;
+        if !days.is_empty() && !days.contains(&slot_day) {
+            return Err(AppError::conflict_on(
+                "slot_id",
+                format!("{name} is not at the event on that slot's day"),
             ));
         }
         let mine: Vec<&&PlanMeeting> = others

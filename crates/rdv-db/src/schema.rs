@@ -429,6 +429,13 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    presence_days (registration_id, event_day_id) {
+        registration_id -> BigInt,
+        event_day_id -> BigInt,
+    }
+}
+
 diesel::joinable!(persons -> organizations (organization_id));
 diesel::joinable!(memberships -> user_accounts (user_account_id));
 diesel::joinable!(sessions -> memberships (membership_id));
@@ -468,4 +475,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     agenda_changes,
     agenda_feeds,
     exports,
+    presence_days,
 );

@@ -11,7 +11,7 @@ use rdv_app::meetings::{self, RequestView};
 use rdv_db::models::MeetingSettings;
 use rdv_db::queries::meetings::Party;
 use rdv_domain::{
-    Acceptance, EventId, MeetingRequestId, ParticipantType, Priority, RegistrationId,
+    Acceptance, EventDayId, EventId, MeetingRequestId, ParticipantType, Priority, RegistrationId,
     RequestStatus, SlotId,
 };
 use serde::{Deserialize, Serialize};
@@ -30,7 +30,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(decline)
         .service(cancel)
         .service(my_unavailability)
-        .service(set_my_unavailability);
+        .service(set_my_unavailability)
+        .service(my_presence)
+        .service(set_my_presence)
+        .service(presence_of)
+        .service(set_presence_of);
 }
 
 #[derive(Serialize, ToSchema)]
@@ -524,4 +528,89 @@ pub async fn set_my_unavailability(
     Ok(HttpResponse::Ok().json(UnavailabilityIn {
         slot_ids: slots.into_iter().map(|s| s.0).collect(),
     }))
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PresenceIn {
+    /// The event's days the participant comes on; empty: every day.
+    #[serde(deserialize_with = "crate::extract::integers")]
+    #[schema(schema_with = crate::schema::day_ids)]
+    pub day_ids: Vec<i64>,
+}
+
+fn presence_out(days: Vec<EventDayId>) -> HttpResponse {
+    HttpResponse::Ok().json(PresenceIn {
+        day_ids: days.into_iter().map(|d| d.0).collect(),
+    })
+}
+
+fn presence_in(body: PresenceIn) -> Vec<EventDayId> {
+    body.day_ids.into_iter().map(EventDayId).collect()
+}
+
+/// The days the caller comes on (empty: every day of the event).
+#[utoipa::path(tag = "meetings", security(("bearer" = [])), params(("id" = i64, Path, description = "event id")),
+    responses((status = 200, body = PresenceIn)))]
+#[get("/me/events/{id}/presence")]
+pub async fn my_presence(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let (actor, event) = (caller.0, EventId(id.into_inner()));
+    let days = state
+        .app_tx(move |conn| meetings::my_presence(conn, &actor, event))
+        .await?;
+    Ok(presence_out(days))
+}
+
+/// Replaces the days the caller comes on; the planner keeps their meetings within them.
+#[utoipa::path(tag = "meetings", security(("bearer" = [])), params(("id" = i64, Path, description = "event id")),
+    request_body = PresenceIn, responses((status = 200, body = PresenceIn)))]
+#[put("/me/events/{id}/presence")]
+pub async fn set_my_presence(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    body: ValidJson<PresenceIn>,
+) -> Result<HttpResponse, ApiError> {
+    let (actor, event, days) = (caller.0, EventId(id.into_inner()), presence_in(body.0));
+    let days = state
+        .app_tx(move |conn| meetings::set_my_presence(conn, &actor, event, days))
+        .await?;
+    Ok(presence_out(days))
+}
+
+/// A registration's days of presence (empty: every day), for the event's organizers.
+#[utoipa::path(tag = "meetings", security(("bearer" = [])), params(("id" = i64, Path, description = "registration id")),
+    responses((status = 200, body = PresenceIn)))]
+#[get("/registrations/{id}/presence")]
+pub async fn presence_of(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let (actor, reg) = (caller.0, RegistrationId(id.into_inner()));
+    let days = state
+        .app_tx(move |conn| meetings::presence_of(conn, &actor, reg))
+        .await?;
+    Ok(presence_out(days))
+}
+
+/// Replaces a registration's days of presence, for the event's organizers.
+#[utoipa::path(tag = "meetings", security(("bearer" = [])), params(("id" = i64, Path, description = "registration id")),
+    request_body = PresenceIn, responses((status = 200, body = PresenceIn)))]
+#[put("/registrations/{id}/presence")]
+pub async fn set_presence_of(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    body: ValidJson<PresenceIn>,
+) -> Result<HttpResponse, ApiError> {
+    let (actor, reg, days) = (caller.0, RegistrationId(id.into_inner()), presence_in(body.0));
+    let days = state
+        .app_tx(move |conn| meetings::set_presence_of(conn, &actor, reg, days))
+        .await?;
+    Ok(presence_out(days))
 }

@@ -8,7 +8,8 @@ use crate::{Conn, DbResult};
 use chrono::Utc;
 use diesel::prelude::*;
 use rdv_domain::{
-    EventId, MeetingRequestId, OrganizationId, RegistrationId, RequestStatus, SlotId, UserAccountId,
+    EventDayId, EventId, MeetingRequestId, OrganizationId, RegistrationId, RequestStatus, SlotId,
+    UserAccountId,
 };
 
 /// The event's meeting rules, when the organizer has set them.
@@ -302,33 +303,80 @@ pub struct Party {
     pub meeting_quota: Option<i32>,
 }
 
-/// The registrations `ids` of the organization, neither erased, as parties.
+/// The registrations `ids` of the organization, neither erased, as parties. Two index reads
+/// (registrations, then their persons) rather than one join, which PostgreSQL tends to plan
+/// as a scan of every person of the organization.
 pub fn parties(
     conn: &mut Conn,
     org: OrganizationId,
     ids: &[RegistrationId],
 ) -> DbResult<Vec<Party>> {
     use crate::schema::{persons, registrations};
-    Ok(registrations::table
-        .inner_join(persons::table)
+    type RegPart = (
+        RegistrationId,
+        EventId,
+        rdv_domain::PersonId,
+        rdv_domain::ParticipantType,
+        rdv_domain::RegistrationStatus,
+        Option<String>,
+        Option<i32>,
+    );
+    let regs: Vec<RegPart> = registrations::table
         .filter(registrations::organization_id.eq(org))
         .filter(registrations::id.eq_any(ids))
         .filter(registrations::erased_at.is_null())
-        .filter(persons::erased_at.is_null())
         .select((
             registrations::id,
             registrations::event_id,
             registrations::person_id,
             registrations::participant_type,
             registrations::status,
+            registrations::stand,
+            registrations::meeting_quota,
+        ))
+        .load(conn)?;
+    let person_ids: Vec<rdv_domain::PersonId> = regs.iter().map(|r| r.2).collect();
+    type PersonPart = (
+        rdv_domain::PersonId,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+    );
+    let people: std::collections::HashMap<rdv_domain::PersonId, PersonPart> = persons::table
+        .filter(persons::id.eq_any(&person_ids))
+        .filter(persons::organization_id.eq(org))
+        .filter(persons::erased_at.is_null())
+        .select((
+            persons::id,
             persons::first_name,
             persons::last_name,
             persons::company,
             persons::job_title,
-            registrations::stand,
-            registrations::meeting_quota,
         ))
-        .load(conn)?)
+        .load::<PersonPart>(conn)?
+        .into_iter()
+        .map(|p| (p.0, p))
+        .collect();
+    Ok(regs
+        .into_iter()
+        .filter_map(|(id, event_id, person_id, participant_type, status, stand, quota)| {
+            let (_, first_name, last_name, company, job_title) = people.get(&person_id)?.clone();
+            Some(Party {
+                registration_id: id,
+                event_id,
+                person_id,
+                participant_type,
+                status,
+                first_name,
+                last_name,
+                company,
+                job_title,
+                stand,
+                meeting_quota: quota,
+            })
+        })
+        .collect())
 }
 
 /// The person's registration to the event, if any.
@@ -388,4 +436,63 @@ pub fn registration_scope(
         .select((registrations::organization_id, registrations::event_id))
         .first(conn)
         .optional()?)
+}
+
+/// The days a registration comes on; empty when it comes every day.
+pub fn presence(conn: &mut Conn, registration: RegistrationId) -> DbResult<Vec<EventDayId>> {
+    use crate::schema::presence_days;
+    Ok(presence_days::table
+        .filter(presence_days::registration_id.eq(registration))
+        .order(presence_days::event_day_id)
+        .select(presence_days::event_day_id)
+        .load(conn)?)
+}
+
+/// Replaces a registration's days of presence (none: every day).
+pub fn set_presence(
+    conn: &mut Conn,
+    registration: RegistrationId,
+    days: &[EventDayId],
+) -> DbResult<()> {
+    use crate::schema::presence_days;
+    diesel::delete(presence_days::table.filter(presence_days::registration_id.eq(registration)))
+        .execute(conn)?;
+    let rows: Vec<_> = days
+        .iter()
+        .map(|d| {
+            (
+                presence_days::registration_id.eq(registration),
+                presence_days::event_day_id.eq(*d),
+            )
+        })
+        .collect();
+    diesel::insert_into(presence_days::table)
+        .values(&rows)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Every day of presence of the event's registrations.
+pub fn presence_in_event(
+    conn: &mut Conn,
+    event: EventId,
+) -> DbResult<Vec<(RegistrationId, EventDayId)>> {
+    use crate::schema::{presence_days, registrations};
+    Ok(presence_days::table
+        .inner_join(registrations::table.on(registrations::id.eq(presence_days::registration_id)))
+        .filter(registrations::event_id.eq(event))
+        .select((presence_days::registration_id, presence_days::event_day_id))
+        .load(conn)?)
+}
+
+/// Locks a registration's row until the end of the transaction: its concurrent requests then
+/// count against its allowance one after the other.
+pub fn lock_registration(conn: &mut Conn, registration: RegistrationId) -> DbResult<()> {
+    use crate::schema::registrations;
+    registrations::table
+        .find(registration)
+        .select(registrations::id)
+        .for_update()
+        .first::<RegistrationId>(conn)?;
+    Ok(())
 }
