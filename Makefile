@@ -28,13 +28,17 @@ build: deps
 run: deps
 	@set -e; url=$$(scripts/db.sh); export APP__DATABASE__OWNER_URL=$$url; \
 	export DATABASE_URL=$$(scripts/app-url.sh $$url); \
+	read smtp_port maildir <<< "$$(scripts/mail.sh)"; export APP__EMAIL__SMTP_PORT=$$smtp_port; \
 	$(CARGO) build -p rdv; \
 	target/debug/rdv migrate; \
 	target/debug/rdv seed-demo; \
+	echo "mail the platform sends: one file per message in $$maildir/new"; \
 	exec target/debug/rdv serve
 
 test: deps $(VENV)/ready
 	@set -e; url=$$(scripts/db.sh); export DATABASE_URL=$$url; \
+	read smtp_port maildir <<< "$$(scripts/mail.sh)"; \
+	export APP__EMAIL__SMTP_PORT=$$smtp_port RDV_MAILDIR=$$maildir; \
 	scripts/drop-test-databases.sh "$$url"; \
 	if command -v cargo-nextest >/dev/null; then \
 	  $(CARGO) nextest run --workspace --no-fail-fast; \

@@ -157,3 +157,26 @@ impl TestApp {
         )
     }
 }
+
+/// Runs an independent checker of tests/checkers (Python, from the virtual environment `make
+/// test` creates) on `input` and returns the JSON it prints.
+pub fn checker(script: &str, input: &[u8]) -> Value {
+    use std::io::Write;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let python = root.join("target/checkers-venv/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: `make test` creates it (make target/checkers-venv/ready)",
+        python.display()
+    );
+    let mut child = std::process::Command::new(python)
+        .arg(root.join("tests/checkers").join(script))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{script} refused its input");
+    serde_json::from_slice(&out.stdout).unwrap()
+}

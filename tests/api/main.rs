@@ -9,6 +9,7 @@ mod auth;
 mod calendar;
 mod docs_page;
 mod meetings;
+mod notify;
 mod openapi;
 mod privacy;
 mod rules;

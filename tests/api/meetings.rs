@@ -2,7 +2,7 @@
 //! job queue, hand edits of the draft, publication, agendas, a re-plan that keeps untouched
 //! meetings in place, and runs whose worker dies.
 
-use crate::common::{assert_error, settings, TestApp};
+use crate::common::{assert_error, checker, settings, TestApp};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -677,28 +677,6 @@ async fn fetch_bytes(app: &TestApp, path: &str, token: &str) -> (StatusCode, Vec
     (status, resp.bytes().await.unwrap().to_vec(), ct)
 }
 
-/// A checker of the virtual environment `make test` creates, fed `input`, answering JSON.
-fn checker(script: &str, input: &[u8]) -> Value {
-    use std::io::Write;
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let python = root.join("target/checkers-venv/bin/python");
-    assert!(
-        python.exists(),
-        "{} is missing: `make test` creates it (make target/checkers-venv/ready)",
-        python.display()
-    );
-    let mut child = std::process::Command::new(python)
-        .arg(root.join("tests/checkers").join(script))
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(input).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{script} refused its input");
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
 /// The text of each page of a PDF, as `pypdf` extracts it.
 fn pdf_text(pdf: &[u8]) -> Vec<String> {
     checker("pdf_text.py", pdf)["pages"]
@@ -841,7 +819,12 @@ async fn days_of_presence_keep_a_participants_meetings_within_them() {
     // The organizer records that buyer1 comes on the first day only; buyer1 sees it.
     let path = format!("/api/registrations/{me}/presence");
     let (status, body) = app
-        .request(Method::PUT, &path, Some(&admin), Some(json!({"day_ids": [first, first]})))
+        .request(
+            Method::PUT,
+            &path,
+            Some(&admin),
+            Some(json!({"day_ids": [first, first]})),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["day_ids"], json!([first]));
@@ -879,10 +862,7 @@ async fn days_of_presence_keep_a_participants_meetings_within_them() {
         .collect();
     assert!(!theirs.is_empty());
     for m in &theirs {
-        assert!(
-            first_slots.contains(&m["slot_id"].as_i64().unwrap()),
-            "{m}"
-        );
+        assert!(first_slots.contains(&m["slot_id"].as_i64().unwrap()), "{m}");
     }
     // A hand move to another day is refused, naming why.
     let (status, body) = app
@@ -895,7 +875,10 @@ async fn days_of_presence_keep_a_participants_meetings_within_them() {
         .await;
     assert_error(status, &body, 409, "conflict");
     assert!(
-        body["message"].as_str().unwrap().contains("not at the event"),
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("not at the event"),
         "{body}"
     );
 }
@@ -963,7 +946,13 @@ async fn concurrent_requests_of_one_sender_never_exceed_the_allowance() {
         .into_iter()
         .map(|(s, _)| s)
         .collect();
-    let created = statuses.iter().filter(|s| **s == StatusCode::CREATED).count();
-    let refused = statuses.iter().filter(|s| **s == StatusCode::CONFLICT).count();
+    let created = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::CREATED)
+        .count();
+    let refused = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::CONFLICT)
+        .count();
     assert_eq!((created, refused), (1, 7), "{statuses:?}");
 }

@@ -9,6 +9,7 @@ struct OrgB {
     person: i64,
     registration: i64,
     export: i64,
+    message: i64,
 }
 
 async fn second_organization(app: &TestApp) -> OrgB {
@@ -50,11 +51,24 @@ async fn second_organization(app: &TestApp) -> OrgB {
         )
         .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{export}");
+    // Validating the registration queues a message to Bea.
+    let (status, _) = app
+        .post(
+            &format!("/api/registrations/{}/validate", reg["id"]),
+            &b,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, messages) = app
+        .get(&format!("/api/events/{}/messages", event["id"]), &b)
+        .await;
     OrgB {
         event: event["id"].as_i64().unwrap(),
         person: person["id"].as_i64().unwrap(),
         registration: reg["id"].as_i64().unwrap(),
         export: export["id"].as_i64().unwrap(),
+        message: messages["items"][0]["id"].as_i64().unwrap(),
     }
 }
 
@@ -76,6 +90,7 @@ async fn an_organizer_never_reaches_another_organizations_data() {
     let p = b.person;
     let r = b.registration;
     let x = b.export;
+    let m = b.message;
     let probes: Vec<(Method, String, Option<Value>)> = vec![
         (Method::GET, format!("/api/events/{e}"), None),
         (
@@ -170,6 +185,8 @@ async fn an_organizer_never_reaches_another_organizations_data() {
             format!("/api/events/{e}/exports"),
             Some(json!({"kind": "agendas_pdf"})),
         ),
+        (Method::GET, format!("/api/events/{e}/messages"), None),
+        (Method::POST, format!("/api/messages/{m}/retry"), None),
         (Method::GET, format!("/api/exports/{x}"), None),
         (Method::GET, format!("/api/exports/{x}/file"), None),
     ];
@@ -204,7 +221,8 @@ async fn an_organizer_never_reaches_another_organizations_data() {
     let (_, person) = app.get(&format!("/api/persons/{p}"), &bt).await;
     assert_eq!(person["last_name"], "Secret");
     let (_, reg) = app.get(&format!("/api/registrations/{r}"), &bt).await;
-    assert_eq!(reg["status"], "pending");
+    // Validated by B itself; A's attempt to refuse it changed nothing.
+    assert_eq!(reg["status"], "validated");
     assert!(reg["needs"].is_null());
 }
 

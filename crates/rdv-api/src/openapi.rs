@@ -81,6 +81,8 @@ use utoipa::{Modify, OpenApi};
         routes::exports::list,
         routes::exports::get_one,
         routes::exports::file,
+        routes::messages::list,
+        routes::messages::retry,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorCode, routes::events::BreakIn)),
     modifiers(&BearerAuth, &ApiPrefix, &ErrorResponses),

@@ -13,6 +13,7 @@ pub mod fields;
 pub mod ics;
 pub mod me;
 pub mod meetings;
+pub mod notify;
 pub mod organizations;
 pub mod paging;
 pub mod pdf;

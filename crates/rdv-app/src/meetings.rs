@@ -13,6 +13,7 @@ use rdv_domain::{
     Acceptance, DataSource, EventId, LegalBasis, MeetingRequestId, OrganizationId, ParticipantType,
     Priority, RegistrationId, RegistrationStatus, RequestStatus, RetentionPolicy,
 };
+use rdv_notify::Kind;
 use rdv_search::MeetingRules;
 use std::collections::{BTreeMap, HashMap};
 
@@ -357,6 +358,14 @@ pub fn create(
         },
     )?;
     rows::record(conn, request.id, None, status, None, Some(actor.user))?;
+    tell(
+        conn,
+        &request,
+        Kind::MeetingRequestReceived,
+        &recipient,
+        &sender,
+        request.message.clone(),
+    )?;
     Ok(RequestView {
         request,
         requester: sender,
@@ -420,15 +429,100 @@ pub fn history(
     Ok(rows::history(conn, r.id)?)
 }
 
+/// Moves a request to `to` (the actor acting as `side`) and tells the other side: the
+/// requester hears of an acceptance or a refusal, whoever did not cancel hears of a
+/// cancellation (both sides when the organizer cancels).
 fn change(
     conn: &mut Conn,
     actor: &Actor,
     r: &MeetingRequest,
+    side: Side,
     to: RequestStatus,
     reason: Option<String>,
 ) -> AppResult<RequestView> {
     let updated = rows::set_status(conn, r, to, reason.as_deref(), Some(actor.user))?;
-    view(conn, r.organization_id, updated)
+    let v = view(conn, r.organization_id, updated)?;
+    let (requester, recipient) = (&v.requester, &v.recipient);
+    match to {
+        RequestStatus::Accepted => tell(
+            conn,
+            &v.request,
+            Kind::MeetingRequestAccepted,
+            requester,
+            recipient,
+            None,
+        )?,
+        RequestStatus::Declined => tell(
+            conn,
+            &v.request,
+            Kind::MeetingRequestDeclined,
+            requester,
+            recipient,
+            reason,
+        )?,
+        RequestStatus::Cancelled => {
+            if side != Side::Requester {
+                tell(
+                    conn,
+                    &v.request,
+                    Kind::MeetingRequestCancelled,
+                    requester,
+                    recipient,
+                    reason.clone(),
+                )?;
+            }
+            if side != Side::Recipient {
+                tell(
+                    conn,
+                    &v.request,
+                    Kind::MeetingRequestCancelled,
+                    recipient,
+                    requester,
+                    reason,
+                )?;
+            }
+        }
+        RequestStatus::Pending => {}
+    }
+    Ok(v)
+}
+
+/// Queues message `kind` about request `r` to `to`, naming `other`.
+fn tell(
+    conn: &mut Conn,
+    r: &MeetingRequest,
+    kind: Kind,
+    to: &Party,
+    other: &Party,
+    text: Option<String>,
+) -> AppResult<()> {
+    let mut data = serde_json::json!({
+        "other": {
+            "first_name": other.first_name,
+            "last_name": other.last_name,
+            "company": other.company,
+        },
+    });
+    if let Some(t) = text {
+        let field = if kind == Kind::MeetingRequestReceived {
+            "message"
+        } else {
+            "reason"
+        };
+        data[field] = t.into();
+    }
+    crate::notify::enqueue_email(
+        conn,
+        crate::notify::Email {
+            organization: r.organization_id,
+            event: Some(r.event_id),
+            person: to.person_id,
+            kind,
+            data,
+            key: format!("{}:{}:{}", kind.as_str(), r.id, to.registration_id),
+        },
+    )?;
+    Ok(())
 }
 
 fn reason(input: Option<&str>) -> AppResult<Option<String>> {
@@ -459,7 +553,7 @@ pub fn accept(conn: &mut Conn, actor: &Actor, id: MeetingRequestId) -> AppResult
             ));
         }
     }
-    change(conn, actor, &r, RequestStatus::Accepted, None)
+    change(conn, actor, &r, side, RequestStatus::Accepted, None)
 }
 
 /// Declines a request: its recipient while it is pending, its organizer while it is live.
@@ -487,7 +581,7 @@ pub fn decline(
         }
         _ => {}
     }
-    change(conn, actor, &r, RequestStatus::Declined, why)
+    change(conn, actor, &r, side, RequestStatus::Declined, why)
 }
 
 /// Cancels a live request: either participant or the organizer may.
@@ -498,14 +592,14 @@ pub fn cancel(
     why: Option<String>,
 ) -> AppResult<RequestView> {
     let why = reason(why.as_deref())?;
-    let (r, _) = locate(conn, actor, id)?;
+    let (r, side) = locate(conn, actor, id)?;
     if !r.status.is_live() {
         return Err(AppError::conflict(format!(
             "the request is {} already",
             r.status
         )));
     }
-    change(conn, actor, &r, RequestStatus::Cancelled, why)
+    change(conn, actor, &r, side, RequestStatus::Cancelled, why)
 }
 
 /// Which of a participant's requests a list shows.

@@ -17,6 +17,7 @@ use rdv_domain::{
     DataSource, EventId, LegalBasis, ParticipantType, PersonId, RegistrationId, RegistrationStatus,
     RetentionPolicy, SectorPath,
 };
+use rdv_notify::Kind;
 
 /// A registration with the person it registers.
 pub type RegistrationOfPerson = (Registration, Person);
@@ -417,6 +418,30 @@ fn set_status(
         "registration.refuse"
     };
     audit_one(conn, actor, &r, action, vec!["status", "status_reason"])?;
+    // The participant hears of it, once per change (validating twice changes nothing).
+    if from != to {
+        // The refusal's reason is a note for the organizer's team: it stays out of the mail.
+        let kind = match to {
+            RegistrationStatus::Validated => Kind::RegistrationValidated,
+            _ => Kind::RegistrationRefused,
+        };
+        crate::notify::enqueue_email(
+            conn,
+            crate::notify::Email {
+                organization: r.organization_id,
+                event: Some(r.event_id),
+                person: r.person_id,
+                kind,
+                data: serde_json::json!({}),
+                key: format!(
+                    "{}:{}:{}",
+                    kind.as_str(),
+                    r.id,
+                    r.updated_at.timestamp_micros()
+                ),
+            },
+        )?;
+    }
     Ok((r, person))
 }
 

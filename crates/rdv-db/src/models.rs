@@ -101,7 +101,8 @@ privacy_of!(
     registrations,
     user_accounts,
     meeting_requests,
-    exports
+    exports,
+    outbox_messages,
 );
 
 impl<T> Privacy<T> {
@@ -670,6 +671,53 @@ pub struct NewExport {
     pub event_id: EventId,
     pub kind: ExportKind,
     pub requested_by: Option<UserAccountId>,
+    pub legal_basis: LegalBasis,
+    pub retention_until: DateTime<Utc>,
+    pub source: DataSource,
+}
+
+/// A message of the outbox.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = outbox_messages)]
+#[diesel(check_for_backend(diesel::pg::Pg))]
+pub struct OutboxMessage {
+    pub id: OutboxMessageId,
+    pub organization_id: OrganizationId,
+    pub event_id: Option<EventId>,
+    pub person_id: PersonId,
+    pub channel: Channel,
+    pub template: String,
+    pub data: serde_json::Value,
+    pub idempotency_key: String,
+    pub not_before: DateTime<Utc>,
+    pub status: MessageStatus,
+    pub attempts: i32,
+    pub max_attempts: i32,
+    pub locked_by: Option<String>,
+    pub locked_until: Option<DateTime<Utc>>,
+    pub recipient: Option<String>,
+    pub message_id: Option<String>,
+    pub provider_reply: Option<String>,
+    pub last_error: Option<String>,
+    pub sent_at: Option<DateTime<Utc>>,
+    #[diesel(embed)]
+    pub privacy: Privacy<outbox_messages::table>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = outbox_messages)]
+pub struct NewOutboxMessage {
+    pub organization_id: OrganizationId,
+    pub event_id: Option<EventId>,
+    pub person_id: PersonId,
+    pub channel: Channel,
+    pub template: String,
+    pub data: serde_json::Value,
+    pub idempotency_key: String,
+    pub not_before: DateTime<Utc>,
+    pub max_attempts: i32,
     pub legal_basis: LegalBasis,
     pub retention_until: DateTime<Utc>,
     pub source: DataSource,

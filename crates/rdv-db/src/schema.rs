@@ -436,6 +436,38 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    outbox_messages (id) {
+        id -> BigInt,
+        organization_id -> BigInt,
+        event_id -> Nullable<BigInt>,
+        person_id -> BigInt,
+        channel -> Text,
+        template -> Text,
+        data -> Jsonb,
+        idempotency_key -> Text,
+        not_before -> Timestamptz,
+        status -> Text,
+        attempts -> Integer,
+        max_attempts -> Integer,
+        locked_by -> Nullable<Text>,
+        locked_until -> Nullable<Timestamptz>,
+        recipient -> Nullable<Text>,
+        message_id -> Nullable<Text>,
+        provider_reply -> Nullable<Text>,
+        last_error -> Nullable<Text>,
+        sent_at -> Nullable<Timestamptz>,
+        legal_basis -> Text,
+        retention_until -> Timestamptz,
+        restricted_at -> Nullable<Timestamptz>,
+        erased_at -> Nullable<Timestamptz>,
+        source -> Text,
+        last_verified_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(persons -> organizations (organization_id));
 diesel::joinable!(memberships -> user_accounts (user_account_id));
 diesel::joinable!(sessions -> memberships (membership_id));
@@ -476,4 +508,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     agenda_feeds,
     exports,
     presence_days,
+    outbox_messages,
 );

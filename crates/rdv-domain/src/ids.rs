@@ -69,4 +69,5 @@ id_type!(
     MeetingId,
     AgendaVersionId,
     ExportId,
+    OutboxMessageId,
 );

@@ -17,6 +17,6 @@ pub use text::{
     Slug, ValueError,
 };
 pub use vocab::{
-    Acceptance, AgendaChange, EventStatus, ExportKind, ExportStatus, MeetingStatus,
-    ParticipantType, PlanStatus, Priority, RegistrationStatus, RequestStatus, Role,
+    Acceptance, AgendaChange, Channel, EventStatus, ExportKind, ExportStatus, MeetingStatus,
+    MessageStatus, ParticipantType, PlanStatus, Priority, RegistrationStatus, RequestStatus, Role,
 };

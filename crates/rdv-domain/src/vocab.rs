@@ -200,6 +200,24 @@ impl PlanStatus {
 }
 
 vocabulary!(
+    /// How a message reaches a person.
+    Channel, "channel" {
+        Email => "email",
+        Sms => "sms",
+    }
+);
+
+vocabulary!(
+    /// Where a message of the outbox stands.
+    MessageStatus, "message status" {
+        Queued => "queued",
+        Sent => "sent",
+        Failed => "failed",
+        Cancelled => "cancelled",
+    }
+);
+
+vocabulary!(
     /// What an export builds.
     ExportKind, "export kind" {
         AgendasPdf => "agendas_pdf",

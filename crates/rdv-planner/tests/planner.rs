@@ -507,18 +507,18 @@ fn a_raised_stop_flag_ends_the_search_early_with_a_valid_plan() {
     };
     let stop = AtomicBool::new(false);
     let mut reports = Vec::new();
-    let started = std::time::Instant::now();
     let sol = rdv_planner::solve_until(&inst, &opts, &stop, &mut |p| {
         reports.push(p.clone());
         stop.store(true, Ordering::Relaxed);
     })
     .unwrap();
+    // Without the flag the search would report about once a second for five minutes; raised
+    // at the first report, it ends at once (each of the two workers may report once more).
     assert!(
-        started.elapsed() < Duration::from_secs(60),
-        "{:?}",
-        started.elapsed()
+        !reports.is_empty() && reports.len() <= 4,
+        "{} reports",
+        reports.len()
     );
-    assert!(!reports.is_empty());
     for p in &reports {
         assert!(
             p.scheduled > 0 && p.scheduled <= inst.requests.len(),

@@ -1,4 +1,4 @@
-//! The rdv command: `serve`, `worker`, `migrate`, `seed-demo`, `openapi`, the search index
+//! The rdv command: `serve`, `worker`, `notify-worker`, `migrate`, `seed-demo`, `openapi`, the search index
 //! commands, and the planner's `plan`.
 
 use anyhow::Context;
@@ -50,7 +50,8 @@ impl IndexArgs {
 struct ServeArgs {
     #[command(flatten)]
     index: IndexArgs,
-    /// Do not run a job worker inside this process (run `rdv worker` elsewhere).
+    /// Do not run a job worker or a notification worker inside this process (run
+    /// `rdv worker` and `rdv notify-worker` elsewhere).
     #[arg(long)]
     no_worker: bool,
 }
@@ -63,6 +64,8 @@ enum Command {
     Serve(ServeArgs),
     /// Run queued jobs (any number of workers may run, on any machines).
     Worker,
+    /// Send the notification outbox's messages (any number may run, on any machines).
+    NotifyWorker,
     /// Apply pending database migrations.
     Migrate,
     /// Create the demo organization, event, participants and logins (idempotent).
@@ -127,6 +130,15 @@ fn worker(settings: &Settings, label: &str) -> jobs::Worker {
     )
 }
 
+fn notify_worker(settings: &Settings, label: &str) -> anyhow::Result<rdv_app::notify::Worker> {
+    rdv_app::notify::Worker::new(
+        jobs::Worker::default_name(label),
+        &settings.email,
+        settings.notify.clone(),
+    )
+    .context("cannot start the notification worker (check the [email] settings)")
+}
+
 fn serve(settings: Settings, args: &ServeArgs) -> anyhow::Result<()> {
     migrate(&settings)?;
     let pool = rdv_db::connect_pool(
@@ -142,8 +154,15 @@ fn serve(settings: Settings, args: &ServeArgs) -> anyhow::Result<()> {
     let status = search::spawn_follower(url.clone(), index.clone())?;
     if settings.jobs.worker_in_serve && !args.no_worker {
         let w = worker(&settings, "serve");
+        let url = url.clone();
         std::thread::Builder::new()
             .name("job-worker".into())
+            .spawn(move || w.run(&url, &AtomicBool::new(false)))?;
+    }
+    if settings.notify.worker_in_serve && !args.no_worker {
+        let w = notify_worker(&settings, "serve")?;
+        std::thread::Builder::new()
+            .name("notify-worker".into())
             .spawn(move || w.run(&url, &AtomicBool::new(false)))?;
     }
     eprintln!("rdv listening on http://{local}");
@@ -176,6 +195,12 @@ fn main() -> ExitCode {
         Command::Worker => settings(&cli).and_then(|s| {
             migrate(&s)?;
             worker(&s, "worker").run(s.database.url.expose_secret(), &AtomicBool::new(false));
+            Ok(())
+        }),
+        Command::NotifyWorker => settings(&cli).and_then(|s| {
+            migrate(&s)?;
+            notify_worker(&s, "notify")?
+                .run(s.database.url.expose_secret(), &AtomicBool::new(false));
             Ok(())
         }),
         Command::Plan(args) => plan::run(args),

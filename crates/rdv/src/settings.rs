@@ -11,7 +11,9 @@
 use rdv_api::ServerSettings;
 use rdv_app::auth::AuthSettings;
 use rdv_app::jobs::JobSettings;
+use rdv_app::notify::NotifySettings;
 use rdv_app::search::SearchSettings;
+use rdv_notify::EmailSettings;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use std::fmt;
@@ -80,6 +82,8 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub jobs: JobSettings,
     pub search: SearchSettings,
+    pub email: EmailSettings,
+    pub notify: NotifySettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -89,6 +93,8 @@ struct Sections {
     auth: AuthSettings,
     jobs: JobSettings,
     search: SearchSettings,
+    email: EmailSettings,
+    notify: NotifySettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -127,6 +133,8 @@ impl Settings {
             auth: sections.auth,
             jobs: sections.jobs,
             search: sections.search,
+            email: sections.email,
+            notify: sections.notify,
         };
         settings.check()?;
         Ok(settings)
@@ -142,6 +150,22 @@ impl Settings {
         if self.jobs.lease_seconds <= 0 || self.jobs.max_attempts <= 0 {
             return Err(SettingsError::Invalid(
                 "jobs.lease_seconds and jobs.max_attempts must be positive".into(),
+            ));
+        }
+        if self.notify.lease_seconds <= 0 || !(1..=1000).contains(&self.notify.batch_size) {
+            return Err(SettingsError::Invalid(
+                "notify.lease_seconds must be positive and notify.batch_size between 1 and 1000"
+                    .into(),
+            ));
+        }
+        if self.profile == Profile::Production
+            && self.email.tls == rdv_notify::TlsMode::None
+            && !is_loopback(&self.email.smtp_host)
+        {
+            return Err(SettingsError::Invalid(
+                "email.tls = \"none\" sends mail in clear text: only to an SMTP server on this \
+                 machine (use \"starttls\" or \"tls\")"
+                    .into(),
             ));
         }
         Ok(())

@@ -608,7 +608,11 @@ pub async fn set_presence_of(
     id: web::Path<i64>,
     body: ValidJson<PresenceIn>,
 ) -> Result<HttpResponse, ApiError> {
-    let (actor, reg, days) = (caller.0, RegistrationId(id.into_inner()), presence_in(body.0));
+    let (actor, reg, days) = (
+        caller.0,
+        RegistrationId(id.into_inner()),
+        presence_in(body.0),
+    );
     let days = state
         .app_tx(move |conn| meetings::set_presence_of(conn, &actor, reg, days))
         .await?;

@@ -8,6 +8,7 @@ pub mod exports;
 pub mod health;
 pub mod me;
 pub mod meetings;
+pub mod messages;
 pub mod organizations;
 pub mod persons;
 pub mod plans;
@@ -34,6 +35,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(meetings::configure)
             .configure(plans::configure)
             .configure(exports::configure)
+            .configure(messages::configure)
             .configure(me::configure)
             .configure(audit::configure),
     )

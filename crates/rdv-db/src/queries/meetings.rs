@@ -360,22 +360,25 @@ pub fn parties(
         .collect();
     Ok(regs
         .into_iter()
-        .filter_map(|(id, event_id, person_id, participant_type, status, stand, quota)| {
-            let (_, first_name, last_name, company, job_title) = people.get(&person_id)?.clone();
-            Some(Party {
-                registration_id: id,
-                event_id,
-                person_id,
-                participant_type,
-                status,
-                first_name,
-                last_name,
-                company,
-                job_title,
-                stand,
-                meeting_quota: quota,
-            })
-        })
+        .filter_map(
+            |(id, event_id, person_id, participant_type, status, stand, quota)| {
+                let (_, first_name, last_name, company, job_title) =
+                    people.get(&person_id)?.clone();
+                Some(Party {
+                    registration_id: id,
+                    event_id,
+                    person_id,
+                    participant_type,
+                    status,
+                    first_name,
+                    last_name,
+                    company,
+                    job_title,
+                    stand,
+                    meeting_quota: quota,
+                })
+            },
+        )
         .collect())
 }
 

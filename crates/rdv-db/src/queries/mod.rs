@@ -8,6 +8,7 @@ pub mod exports;
 pub mod jobs;
 pub mod meetings;
 pub mod organizations;
+pub mod outbox;
 pub mod persons;
 pub mod plans;
 pub mod registrations;

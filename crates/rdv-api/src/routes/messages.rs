@@ -1,0 +1,122 @@
+//! The notification outbox as organizers see it: what was sent to whom, what failed and why,
+//! and retrying a failed message. The HTTP shapes of `rdv_app::notify`.
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ErrorBody};
+use crate::AppState;
+use actix_web::{get, post, web, HttpResponse};
+use chrono::{DateTime, Utc};
+use rdv_app::notify;
+use rdv_db::models::OutboxMessage;
+use rdv_domain::{Channel, EventId, MessageStatus, OutboxMessageId};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(list).service(retry);
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MessageOut {
+    pub id: i64,
+    pub event_id: Option<i64>,
+    pub person_id: i64,
+    pub channel: Channel,
+    /// The message kind (`registration_validated`, `meeting_request_received`, ...).
+    pub template: String,
+    pub status: MessageStatus,
+    pub attempts: i32,
+    pub max_attempts: i32,
+    /// The address it went to.
+    pub recipient: Option<String>,
+    pub message_id: Option<String>,
+    /// What the server answered when it took the message.
+    pub provider_reply: Option<String>,
+    /// Why it failed, was cancelled, or is being retried.
+    pub last_error: Option<String>,
+    /// When it is due (the next attempt, for a retried message).
+    pub not_before: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<OutboxMessage> for MessageOut {
+    fn from(m: OutboxMessage) -> Self {
+        Self {
+            id: m.id.0,
+            event_id: m.event_id.map(|e| e.0),
+            person_id: m.person_id.0,
+            channel: m.channel,
+            template: m.template,
+            status: m.status,
+            attempts: m.attempts,
+            max_attempts: m.max_attempts,
+            recipient: m.recipient,
+            message_id: m.message_id,
+            provider_reply: m.provider_reply,
+            last_error: m.last_error,
+            not_before: m.not_before,
+            sent_at: m.sent_at,
+            created_at: m.created_at,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MessagePage {
+    pub items: Vec<MessageOut>,
+    pub total: i64,
+    pub page: u32,
+    pub per_page: u32,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct MessageQuery {
+    #[param(value_type = Option<MessageStatus>)]
+    pub status: Option<String>,
+    #[param(schema_with = crate::schema::page)]
+    pub page: Option<u32>,
+    #[param(schema_with = crate::schema::per_page)]
+    pub per_page: Option<u32>,
+}
+
+/// The event's messages, newest first, for its organizers (audited).
+#[utoipa::path(tag = "messages", security(("bearer" = [])), params(("id" = i64, Path, description = "event id"), MessageQuery),
+    responses((status = 200, body = MessagePage)))]
+#[get("/events/{id}/messages")]
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    query: web::Query<MessageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (actor, event, q) = (caller.0, EventId(id.into_inner()), query.into_inner());
+    let found = state
+        .app_tx(move |conn| {
+            notify::messages(conn, &actor, event, q.status.as_deref(), q.page, q.per_page)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(MessagePage {
+        items: found.items.into_iter().map(MessageOut::from).collect(),
+        total: found.total,
+        page: found.page,
+        per_page: found.per_page,
+    }))
+}
+
+/// Queues a failed message again, with a fresh set of attempts. 409 unless it failed.
+#[utoipa::path(tag = "messages", security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 200, body = MessageOut), (status = 409, body = ErrorBody)))]
+#[post("/messages/{id}/retry")]
+pub async fn retry(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let (actor, id) = (caller.0, OutboxMessageId(id.into_inner()));
+    let m = state
+        .app_tx(move |conn| notify::retry(conn, &actor, id))
+        .await?;
+    Ok(HttpResponse::Ok().json(MessageOut::from(m)))
+}

@@ -1,0 +1,338 @@
+//! Notifications: a message is queued in the transaction of the change that causes it
+//! ([`enqueue_email`]) and sent by notification workers ([`Worker`]) that claim batches under a
+//! lease, check the person's state at send time (an erased or restricted person gets nothing,
+//! an opt-out stops what it covers), render the message in the person's language, and record
+//! what the server said. A worker that dies leaves its messages to be sent again once their
+//! lease runs out: a message may then arrive twice, under one Message-ID.
+
+use crate::{AppError, AppResult};
+use chrono::{Duration, Utc};
+use rdv_db::models::{NewOutboxMessage, OutboxMessage};
+use rdv_db::queries::{events, organizations, outbox, persons};
+use rdv_db::Conn;
+use rdv_domain::{
+    Channel, DataSource, EventId, LegalBasis, MessageStatus, OrganizationId, PersonId,
+    RetentionPolicy,
+};
+use rdv_notify::{EmailSettings, Kind, Mailer, Outgoing, SendError, Templates};
+use serde::Deserialize;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// The `[notify]` settings: how workers take their batches.
+#[derive(Debug, Clone, Deserialize)]
+pub struct NotifySettings {
+    /// Run a notification worker inside `rdv serve`.
+    pub worker_in_serve: bool,
+    pub batch_size: i64,
+    pub lease_seconds: i64,
+    pub idle_millis: u64,
+}
+
+/// Attempts at a message that fails temporarily: with the backoff (10 s doubling, at most an
+/// hour) the last one comes about three and a half hours after the first.
+pub const MAX_ATTEMPTS: i32 = 12;
+
+/// An email to queue: message `kind` to `person`, about `event`; `data` is what the template
+/// needs beyond the person, organization and event, which are read when the message goes.
+/// `key` names the business fact: queuing the same key twice queues one message.
+pub struct Email {
+    pub organization: OrganizationId,
+    pub event: Option<EventId>,
+    pub person: PersonId,
+    pub kind: Kind,
+    pub data: serde_json::Value,
+    pub key: String,
+}
+
+/// Queues `email` in the caller's transaction; `false` when its key was queued before.
+pub fn enqueue_email(conn: &mut Conn, email: Email) -> AppResult<bool> {
+    let now = Utc::now();
+    Ok(outbox::enqueue(
+        conn,
+        &NewOutboxMessage {
+            organization_id: email.organization,
+            event_id: email.event,
+            person_id: email.person,
+            channel: Channel::Email,
+            template: email.kind.as_str().to_owned(),
+            data: email.data,
+            idempotency_key: email.key,
+            not_before: now,
+            max_attempts: MAX_ATTEMPTS,
+            // The messages of a registration and its meetings serve the contract.
+            legal_basis: LegalBasis::Contract,
+            retention_until: RetentionPolicy::EventData.deadline(now),
+            source: DataSource::System,
+        },
+    )?)
+}
+
+/// What one batch did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Batch {
+    pub claimed: usize,
+    pub sent: usize,
+    pub retried: usize,
+    pub failed: usize,
+    pub cancelled: usize,
+}
+
+/// A notification worker: any number may run, on any machines.
+pub struct Worker {
+    name: String,
+    templates: Templates,
+    mailer: Mailer,
+    settings: NotifySettings,
+}
+
+/// How one message ended in this attempt.
+enum Outcome {
+    Sent {
+        to: String,
+        message_id: String,
+        reply: String,
+    },
+    Retry(String),
+    Failed(String),
+    Cancelled(String),
+}
+
+impl Worker {
+    pub fn new(
+        name: impl Into<String>,
+        email: &EmailSettings,
+        settings: NotifySettings,
+    ) -> anyhow::Result<Self> {
+        Ok(Self {
+            name: name.into(),
+            templates: Templates::new()?,
+            mailer: Mailer::new(email)?,
+            settings,
+        })
+    }
+
+    /// Claims one batch and sends it.
+    pub fn run_once(&self, conn: &mut Conn) -> AppResult<Batch> {
+        let lease = Duration::seconds(self.settings.lease_seconds);
+        let claimed = outbox::claim(conn, &self.name, self.settings.batch_size, lease)?;
+        let mut batch = Batch {
+            claimed: claimed.len(),
+            ..Batch::default()
+        };
+        for m in &claimed {
+            let outcome = self.deliver(conn, m);
+            let recorded = match &outcome {
+                Outcome::Sent {
+                    to,
+                    message_id,
+                    reply,
+                } => {
+                    batch.sent += 1;
+                    outbox::sent(conn, m.id, &self.name, to, message_id, reply)?
+                }
+                Outcome::Retry(e) if m.attempts < m.max_attempts => {
+                    batch.retried += 1;
+                    let at = Utc::now() + crate::jobs::backoff(m.attempts);
+                    outbox::retry_later(conn, m.id, &self.name, e, at)?
+                }
+                Outcome::Retry(e) => {
+                    batch.failed += 1;
+                    let why = format!("gave up after {} attempts: {e}", m.attempts);
+                    outbox::end(conn, m.id, &self.name, MessageStatus::Failed, &why)?
+                }
+                Outcome::Failed(e) => {
+                    batch.failed += 1;
+                    outbox::end(conn, m.id, &self.name, MessageStatus::Failed, e)?
+                }
+                Outcome::Cancelled(why) => {
+                    batch.cancelled += 1;
+                    outbox::end(conn, m.id, &self.name, MessageStatus::Cancelled, why)?
+                }
+            };
+            if !recorded {
+                tracing::warn!(message.id = %m.id, "message outcome not recorded: its lease was taken over");
+            }
+        }
+        if batch.claimed > 0 {
+            tracing::info!(
+                notify.claimed = batch.claimed,
+                notify.sent = batch.sent,
+                notify.retried = batch.retried,
+                notify.failed = batch.failed,
+                notify.cancelled = batch.cancelled,
+                "notification batch"
+            );
+        }
+        Ok(batch)
+    }
+
+    fn deliver(&self, conn: &mut Conn, m: &OutboxMessage) -> Outcome {
+        match self.prepare(conn, m) {
+            Ok(Ok((to, name, content))) => {
+                let out = Outgoing {
+                    to_address: &to,
+                    to_name: &name,
+                    idempotency_key: &m.idempotency_key,
+                    content: &content,
+                };
+                match self.mailer.send(&out) {
+                    Ok(d) => Outcome::Sent {
+                        to,
+                        message_id: d.message_id,
+                        reply: d.reply,
+                    },
+                    Err(SendError::Permanent(e)) => Outcome::Failed(e),
+                    Err(SendError::Temporary(e)) => Outcome::Retry(e),
+                }
+            }
+            Ok(Err(outcome)) => outcome,
+            // The database failed us: try again later.
+            Err(e) => Outcome::Retry(e.to_string()),
+        }
+    }
+
+    /// The address, name and rendered message, or why the message must not go.
+    #[allow(clippy::type_complexity)]
+    fn prepare(
+        &self,
+        conn: &mut Conn,
+        m: &OutboxMessage,
+    ) -> AppResult<Result<(String, String, rdv_notify::Rendered), Outcome>> {
+        if m.channel != Channel::Email {
+            return Ok(Err(Outcome::Failed(
+                "no SMS gateway is configured on this platform".into(),
+            )));
+        }
+        let person = match persons::get(conn, m.organization_id, m.person_id) {
+            Ok(p) => p,
+            Err(rdv_db::DbError::NotFound) => {
+                return Ok(Err(Outcome::Cancelled(
+                    "the person's data is erased".into(),
+                )))
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if person.privacy.restricted_at.is_some() {
+            return Ok(Err(Outcome::Cancelled(
+                "the person's data is restricted".into(),
+            )));
+        }
+        let Some(kind) = Kind::parse(&m.template) else {
+            return Ok(Err(Outcome::Failed(format!(
+                "no template for message kind `{}`",
+                m.template
+            ))));
+        };
+        if kind.is_marketing() && person.optout_marketing_email_at.is_some() {
+            return Ok(Err(Outcome::Cancelled(
+                "the person opted out of marketing email".into(),
+            )));
+        }
+        let org = organizations::get(conn, m.organization_id)?;
+        let mut data = match &m.data {
+            serde_json::Value::Object(o) => o.clone(),
+            _ => serde_json::Map::new(),
+        };
+        data.insert("organization".into(), org.name.into());
+        data.insert(
+            "person".into(),
+            serde_json::json!({"first_name": person.first_name, "last_name": person.last_name}),
+        );
+        if let Some(event) = m.event_id {
+            let ev = events::get(conn, m.organization_id, event)
+                .map_err(|e| AppError::from_db("event", e))?;
+            data.insert(
+                "event".into(),
+                serde_json::json!({"name": ev.name, "starts_on": ev.starts_on.to_string()}),
+            );
+        }
+        let content = match self
+            .templates
+            .render(kind.as_str(), &person.preferred_language, &data)
+        {
+            Ok(c) => c,
+            Err(e) => return Ok(Err(Outcome::Failed(e.to_string()))),
+        };
+        let name = format!("{} {}", person.first_name, person.last_name);
+        Ok(Ok((person.email, name, content)))
+    }
+
+    /// Sends batches until `stop` is set, reconnecting when the database goes away.
+    pub fn run(&self, database_url: &str, stop: &AtomicBool) {
+        let idle = std::time::Duration::from_millis(self.settings.idle_millis);
+        let mut conn: Option<Conn> = None;
+        tracing::info!(worker = %self.name, "notification worker started");
+        while !stop.load(Ordering::Relaxed) {
+            let c = match conn.as_mut() {
+                Some(c) => c,
+                None => match rdv_db::establish(database_url) {
+                    Ok(c) => conn.insert(c),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "notification worker cannot reach PostgreSQL yet");
+                        std::thread::sleep(idle * 10);
+                        continue;
+                    }
+                },
+            };
+            match self.run_once(c) {
+                Ok(b) if b.claimed == 0 => std::thread::sleep(idle),
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::error!(error = %e, "notification batch failed");
+                    conn = None;
+                    std::thread::sleep(idle * 10);
+                }
+            }
+        }
+    }
+}
+
+/// The event's messages, newest first (only those in `status` when given), for its organizers:
+/// who was sent what, what failed and why. Audited as a read of the recipients' addresses.
+pub fn messages(
+    conn: &mut Conn,
+    actor: &crate::Actor,
+    event: EventId,
+    status: Option<&str>,
+    page: Option<u32>,
+    per_page: Option<u32>,
+) -> AppResult<crate::paging::Listed<OutboxMessage>> {
+    let org = actor.organizer_org()?;
+    let mut c = crate::Check::new();
+    let status: Option<MessageStatus> = status.and_then(|s| c.word("status", s));
+    c.finish()?;
+    let paging = crate::paging::page(page, per_page)?;
+    events::get(conn, org, event).map_err(|e| AppError::from_db("event", e))?;
+    let found = outbox::of_event(conn, org, event, status, paging.page)?;
+    if !found.items.is_empty() {
+        crate::audit::record(
+            conn,
+            actor,
+            crate::audit::Audit {
+                action: "message.read",
+                subject_type: "message",
+                subject_ids: found.items.iter().map(|m| m.id.0).collect(),
+                person_ids: crate::audit::person_ids(found.items.iter().map(|m| m.person_id)),
+                fields: vec!["email"],
+            },
+        )?;
+    }
+    Ok(crate::paging::Listed::new(found, paging))
+}
+
+/// Queues a failed message again, with a fresh set of attempts; 409 unless it failed.
+pub fn retry(
+    conn: &mut Conn,
+    actor: &crate::Actor,
+    id: rdv_domain::OutboxMessageId,
+) -> AppResult<OutboxMessage> {
+    let org = actor.organizer_org()?;
+    let m = outbox::get(conn, org, id).map_err(|e| AppError::from_db("message", e))?;
+    if !outbox::requeue(conn, org, id)? {
+        return Err(AppError::conflict(format!(
+            "only a failed message can be retried; this one is {}",
+            m.status
+        )));
+    }
+    Ok(outbox::get(conn, org, id)?)
+}

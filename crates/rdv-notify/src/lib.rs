@@ -1,0 +1,10 @@
+//! rdv's messages: what each kind says, in French and English, as plain text and HTML
+//! ([`templates`]), and how an email leaves the platform ([`email`]: lettre over SMTP, with a
+//! Message-ID derived from the message's idempotency key, so that a message sent twice after a
+//! worker's crash reads as one to mail clients). The outbox and its workers live in rdv-app.
+
+pub mod email;
+pub mod templates;
+
+pub use email::{Delivery, EmailSettings, Mailer, Outgoing, SendError, TlsMode};
+pub use templates::{Kind, Rendered, TemplateError, Templates};

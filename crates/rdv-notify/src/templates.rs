@@ -1,0 +1,223 @@
+//! Message templates, one pair per kind and language: `{kind}.{lang}.txt` holds the subject
+//! and the plain-text body (blocks `subject` and `body`), `{kind}.{lang}.html` the HTML body.
+//! They are compiled into the binary; a reference to data the caller did not give is an error,
+//! never an empty string.
+
+use minijinja::{Environment, UndefinedBehavior};
+use serde::Serialize;
+
+/// The kinds of messages the platform sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    RegistrationValidated,
+    RegistrationRefused,
+    MeetingRequestReceived,
+    MeetingRequestAccepted,
+    MeetingRequestDeclined,
+    MeetingRequestCancelled,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 6] = [
+        Kind::RegistrationValidated,
+        Kind::RegistrationRefused,
+        Kind::MeetingRequestReceived,
+        Kind::MeetingRequestAccepted,
+        Kind::MeetingRequestDeclined,
+        Kind::MeetingRequestCancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::RegistrationValidated => "registration_validated",
+            Kind::RegistrationRefused => "registration_refused",
+            Kind::MeetingRequestReceived => "meeting_request_received",
+            Kind::MeetingRequestAccepted => "meeting_request_accepted",
+            Kind::MeetingRequestDeclined => "meeting_request_declined",
+            Kind::MeetingRequestCancelled => "meeting_request_cancelled",
+        }
+    }
+
+    pub fn parse(word: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.as_str() == word)
+    }
+
+    /// Marketing messages may be refused by an opt-out; these are all transactional: the
+    /// person's registration and meetings.
+    pub fn is_marketing(self) -> bool {
+        false
+    }
+}
+
+/// The languages templates exist in; any other falls back to English.
+pub const LANGUAGES: [&str; 2] = ["fr", "en"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    #[error("no template for message kind `{0}`")]
+    UnknownKind(String),
+    #[error("template {template} cannot be rendered: {detail}")]
+    Render { template: String, detail: String },
+}
+
+/// A message ready to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+macro_rules! sources {
+    ($($kind:literal),* $(,)?) => {
+        &[$(
+            (concat!($kind, ".fr.txt"), include_str!(concat!("../templates/", $kind, ".fr.txt"))),
+            (concat!($kind, ".fr.html"), include_str!(concat!("../templates/", $kind, ".fr.html"))),
+            (concat!($kind, ".en.txt"), include_str!(concat!("../templates/", $kind, ".en.txt"))),
+            (concat!($kind, ".en.html"), include_str!(concat!("../templates/", $kind, ".en.html"))),
+        )*]
+    };
+}
+
+const SOURCES: &[(&str, &str)] = sources!(
+    "registration_validated",
+    "registration_refused",
+    "meeting_request_received",
+    "meeting_request_accepted",
+    "meeting_request_declined",
+    "meeting_request_cancelled",
+);
+
+const LAYOUT: (&str, &str) = ("layout.html", include_str!("../templates/layout.html"));
+
+/// Every template, parsed once.
+pub struct Templates {
+    env: Environment<'static>,
+}
+
+impl Templates {
+    /// Parses every template; a broken one is a programming error caught by the tests.
+    pub fn new() -> Result<Self, TemplateError> {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        for (name, source) in SOURCES.iter().chain([&LAYOUT]) {
+            env.add_template(name, source)
+                .map_err(|e| TemplateError::Render {
+                    template: (*name).to_owned(),
+                    detail: e.to_string(),
+                })?;
+        }
+        Ok(Self { env })
+    }
+
+    /// Renders message `kind` in `language` (English when there is no such translation)
+    /// with `data`.
+    pub fn render<S: Serialize>(
+        &self,
+        kind: &str,
+        language: &str,
+        data: &S,
+    ) -> Result<Rendered, TemplateError> {
+        let kind = Kind::parse(kind).ok_or_else(|| TemplateError::UnknownKind(kind.to_owned()))?;
+        let lang = if LANGUAGES.contains(&language) {
+            language
+        } else {
+            "en"
+        };
+        let txt = format!("{}.{lang}.txt", kind.as_str());
+        let html = format!("{}.{lang}.html", kind.as_str());
+        let fail = |template: &str, e: minijinja::Error| TemplateError::Render {
+            template: template.to_owned(),
+            detail: format!("{e:#}"),
+        };
+        let ctx = minijinja::Value::from_serialize(data);
+        let t = self.env.get_template(&txt).map_err(|e| fail(&txt, e))?;
+        let mut captured = t.render_captured(&ctx).map_err(|e| fail(&txt, e))?;
+        let (subject, text) = captured
+            .with_state_mut(|state| {
+                Ok::<_, minijinja::Error>((
+                    state.render_block("subject")?,
+                    state.render_block("body")?,
+                ))
+            })
+            .map_err(|e| fail(&txt, e))?;
+        let html_body = self
+            .env
+            .get_template(&html)
+            .and_then(|t| t.render(&ctx))
+            .map_err(|e| fail(&html, e))?;
+        Ok(Rendered {
+            // A subject is one line, whatever the data held.
+            subject: subject.split_whitespace().collect::<Vec<_>>().join(" "),
+            text: text.trim().to_owned() + "\n",
+            html: html_body,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn data() -> serde_json::Value {
+        json!({
+            "organization": "Demo Events",
+            "event": {"name": "Rendez-vous Industrie & Innovation", "starts_on": "2027-03-16"},
+            "person": {"first_name": "Élodie", "last_name": "Martin <script>"},
+            "other": {"first_name": "Jan", "last_name": "Novák", "company": "Acme & Co"},
+            "reason": "the fair is full",
+            "message": "Shall we talk about <b>pumps</b>?",
+            "link": "https://rdv.example/agenda",
+        })
+    }
+
+    #[test]
+    fn every_kind_renders_in_both_languages() {
+        let t = Templates::new().unwrap();
+        for kind in Kind::ALL {
+            for lang in LANGUAGES {
+                let r = t.render(kind.as_str(), lang, &data()).unwrap();
+                assert!(
+                    !r.subject.is_empty() && !r.subject.contains('\n'),
+                    "{kind:?} {lang}"
+                );
+                assert!(r.text.contains("Élodie"), "{kind:?} {lang}: {}", r.text);
+                assert!(r.html.contains("Demo Events"), "{kind:?} {lang}");
+                // HTML escapes what the data holds; plain text keeps it as written.
+                assert!(!r.html.contains("<script>"), "{kind:?} {lang}");
+            }
+        }
+        let fr = t.render("registration_validated", "fr", &data()).unwrap();
+        let en = t.render("registration_validated", "en", &data()).unwrap();
+        assert_ne!(fr.subject, en.subject);
+        assert!(fr.text.contains("Bonjour"));
+        assert!(en.text.contains("Hello"));
+    }
+
+    #[test]
+    fn an_unknown_language_falls_back_to_english() {
+        let t = Templates::new().unwrap();
+        let de = t.render("registration_refused", "de", &data()).unwrap();
+        let en = t.render("registration_refused", "en", &data()).unwrap();
+        assert_eq!(de, en);
+    }
+
+    #[test]
+    fn unknown_kinds_and_missing_data_are_errors_not_empty_text() {
+        let t = Templates::new().unwrap();
+        assert!(matches!(
+            t.render("newsletter", "fr", &data()),
+            Err(TemplateError::UnknownKind(_))
+        ));
+        let e = t
+            .render(
+                "registration_validated",
+                "fr",
+                &json!({"person": {"first_name": "A"}}),
+            )
+            .unwrap_err();
+        assert!(e.to_string().contains("registration_validated"), "{e}");
+    }
+}

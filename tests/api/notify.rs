@@ -1,0 +1,420 @@
+//! Notifications end to end: a change queues its message in the same transaction, a
+//! notification worker sends it through the real local SMTP server (`scripts/mail.sh`), and
+//! Python's email parser reads what arrived; the person's state is checked at send time.
+
+use crate::common::{checker, settings, TestApp};
+use diesel::prelude::*;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+/// A notification worker with the test settings, sending to `smtp_port`.
+fn worker(app: &TestApp, smtp_port: Option<u16>) -> rdv_app::notify::Worker {
+    let mut s = settings(&app.db.app_url());
+    if let Some(p) = smtp_port {
+        s.email.smtp_port = p;
+    }
+    rdv_app::notify::Worker::new("test-notify", &s.email, s.notify.clone()).unwrap()
+}
+
+/// The messages the local SMTP server received for `address`, parsed.
+fn mailbox(address: &str) -> Vec<Value> {
+    let dir = std::env::var("RDV_MAILDIR")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/mail").to_owned());
+    let new = std::path::Path::new(&dir).join("new");
+    assert!(
+        new.is_dir(),
+        "{} is missing: run the tests with `make test`, which starts the local SMTP server",
+        new.display()
+    );
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(new).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        // Cheap filter before the real parser: the address is in the To header.
+        if String::from_utf8_lossy(&bytes).contains(address) {
+            let m = checker("mail_message.py", &bytes);
+            if m["to"].as_str().unwrap_or("").contains(address) {
+                found.push(m);
+            }
+        }
+    }
+    found
+}
+
+fn outbox(app: &TestApp) -> Vec<rdv_db::models::OutboxMessage> {
+    use rdv_db::schema::outbox_messages;
+    outbox_messages::table
+        .order(outbox_messages::id)
+        .select(rdv_db::models::OutboxMessage::as_select())
+        .load(&mut app.conn())
+        .unwrap()
+}
+
+/// A new participant of the demo event, pending, speaking `language`; returns (registration
+/// id, person id, email).
+async fn newcomer(app: &TestApp, admin: &str, language: &str) -> (i64, i64, String) {
+    let event = app.demo_event(admin).await;
+    let email = format!(
+        "newcomer-{}-{}@mail.example",
+        language,
+        rand::random::<u32>()
+    );
+    let (status, person) = app
+        .post(
+            "/api/persons",
+            admin,
+            json!({"first_name": "Élodie", "last_name": "Nouvelle", "email": email, "company": "Nouvelle & Fils", "preferred_language": language}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{person}");
+    let (status, reg) = app
+        .post(
+            &format!("/api/events/{event}/registrations"),
+            admin,
+            json!({"person_id": person["id"], "participant_type": "buyer", "status": "pending"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{reg}");
+    (
+        reg["id"].as_i64().unwrap(),
+        person["id"].as_i64().unwrap(),
+        email,
+    )
+}
+
+#[actix_web::test]
+async fn validating_a_registration_mails_the_participant_in_their_language() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let (reg, _, email) = newcomer(&app, &admin, "fr").await;
+    assert!(
+        outbox(&app).is_empty(),
+        "nothing is queued by a new registration yet"
+    );
+
+    let (status, _) = app
+        .post(
+            &format!("/api/registrations/{reg}/validate"),
+            &admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    // Validating again changes nothing and queues nothing.
+    app.post(
+        &format!("/api/registrations/{reg}/validate"),
+        &admin,
+        json!({}),
+    )
+    .await;
+    let queued = outbox(&app);
+    assert_eq!(queued.len(), 1);
+    assert_eq!(queued[0].template, "registration_validated");
+    assert_eq!(queued[0].status, rdv_domain::MessageStatus::Queued);
+    // Nothing was sent from the request: the worker sends it.
+    assert!(mailbox(&email).is_empty());
+
+    let batch = worker(&app, None).run_once(&mut app.conn()).unwrap();
+    assert_eq!((batch.claimed, batch.sent), (1, 1), "{batch:?}");
+    let m = &outbox(&app)[0];
+    assert_eq!(m.status, rdv_domain::MessageStatus::Sent);
+    assert_eq!(m.recipient.as_deref(), Some(email.as_str()));
+    assert!(
+        m.provider_reply.as_deref().unwrap_or("").starts_with("250"),
+        "{m:?}"
+    );
+    let got = mailbox(&email);
+    assert_eq!(got.len(), 1, "{got:?}");
+    let mail = &got[0];
+    assert_eq!(mail["message_id"], m.message_id.clone().unwrap());
+    assert!(
+        mail["subject"]
+            .as_str()
+            .unwrap()
+            .contains("votre inscription est validée"),
+        "{mail}"
+    );
+    assert!(
+        mail["text"].as_str().unwrap().contains("Bonjour Élodie"),
+        "{mail}"
+    );
+    assert!(
+        mail["html"].as_str().unwrap().contains("Demo Events")
+            || mail["html"].as_str().unwrap().contains("<strong>"),
+        "{mail}"
+    );
+    assert_eq!(
+        mail["list_unsubscribe"],
+        Value::Null,
+        "transactional mail has no unsubscribe"
+    );
+    // Nothing left to send.
+    let batch = worker(&app, None).run_once(&mut app.conn()).unwrap();
+    assert_eq!(batch.claimed, 0);
+
+    // Refusing tells them too, in English for an English speaker, and keeps the team's note
+    // for the team.
+    let (reg, _, email) = newcomer(&app, &admin, "en").await;
+    let (status, _) = app
+        .post(
+            &format!("/api/registrations/{reg}/refuse"),
+            &admin,
+            json!({"reason": "internal note: duplicate of another company"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    worker(&app, None).run_once(&mut app.conn()).unwrap();
+    let got = mailbox(&email);
+    assert_eq!(got.len(), 1);
+    assert!(
+        got[0]["subject"]
+            .as_str()
+            .unwrap()
+            .contains("was not accepted"),
+        "{}",
+        got[0]
+    );
+    assert!(!got[0]["text"].as_str().unwrap().contains("internal note"));
+}
+
+#[actix_web::test]
+async fn a_meeting_request_and_its_answer_reach_the_other_side() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let event = app.demo_event(&admin).await;
+    let buyer = app.login("buyer1@demo.example", "demo").await;
+    let (_, sent) = app
+        .get(
+            &format!("/api/events/{event}/meeting-requests?box=sent&per_page=200"),
+            &buyer,
+        )
+        .await;
+    let (_, received) = app
+        .get(
+            &format!("/api/events/{event}/meeting-requests?box=received&per_page=200"),
+            &buyer,
+        )
+        .await;
+    let asked: Vec<i64> = sent["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["recipient"]["registration_id"].as_i64().unwrap())
+        .chain(
+            received["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["requester"]["registration_id"].as_i64().unwrap()),
+        )
+        .collect();
+    let (_, suppliers) = app
+        .get(
+            &format!("/api/events/{event}/registrations?participant_type=supplier&status=validated&per_page=100"),
+            &admin,
+        )
+        .await;
+    let supplier = suppliers["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| !asked.contains(&s["id"].as_i64().unwrap()))
+        .unwrap()
+        .clone();
+    let supplier_email = supplier["person"]["email"].as_str().unwrap().to_owned();
+    let (status, request) = app
+        .post(
+            &format!("/api/events/{event}/meeting-requests"),
+            &buyer,
+            json!({"to": supplier["id"], "message": "Parlons <pompes> & vannes"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{request}");
+    let (status, _) = app
+        .post(
+            &format!("/api/meeting-requests/{}/decline", request["id"]),
+            &admin,
+            json!({"reason": "the supplier's quota is full"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let batch = worker(&app, None).run_once(&mut app.conn()).unwrap();
+    assert_eq!(batch.sent, 2, "{batch:?}");
+    let received = mailbox(&supplier_email);
+    let invite = received
+        .iter()
+        .find(|m| {
+            m["text"]
+                .as_str()
+                .unwrap_or("")
+                .contains("Parlons <pompes> & vannes")
+        })
+        .unwrap_or_else(|| panic!("{received:?}"));
+    // The HTML part escapes what the participant wrote.
+    assert!(invite["html"]
+        .as_str()
+        .unwrap()
+        .contains("Parlons &lt;pompes&gt; &amp; vannes"));
+    let declined = mailbox("buyer1@demo.example");
+    assert!(
+        declined.iter().any(|m| m["text"]
+            .as_str()
+            .unwrap_or("")
+            .contains("the supplier's quota is full")),
+        "{declined:?}"
+    );
+}
+
+#[actix_web::test]
+async fn the_persons_state_at_send_time_decides_and_an_unreachable_server_is_retried() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let (reg, person, email) = newcomer(&app, &admin, "fr").await;
+    app.post(
+        &format!("/api/registrations/{reg}/validate"),
+        &admin,
+        json!({}),
+    )
+    .await;
+    // Nothing listens on port 9: a temporary failure, tried again later.
+    let batch = worker(&app, Some(9)).run_once(&mut app.conn()).unwrap();
+    assert_eq!((batch.claimed, batch.retried), (1, 1), "{batch:?}");
+    let m = &outbox(&app)[0];
+    assert_eq!(m.status, rdv_domain::MessageStatus::Queued);
+    assert_eq!(m.attempts, 1);
+    assert!(m.not_before > chrono::Utc::now(), "{m:?}");
+    assert!(m.last_error.is_some());
+    // Not due yet: the next batch leaves it alone.
+    assert_eq!(
+        worker(&app, None)
+            .run_once(&mut app.conn())
+            .unwrap()
+            .claimed,
+        0
+    );
+
+    // The person restricts their data before it is due: it is never sent.
+    {
+        use rdv_db::schema::{outbox_messages, persons};
+        diesel::update(persons::table.find(rdv_domain::PersonId(person)))
+            .set(persons::restricted_at.eq(chrono::Utc::now()))
+            .execute(&mut app.conn())
+            .unwrap();
+        diesel::update(outbox_messages::table)
+            .set(outbox_messages::not_before.eq(chrono::Utc::now()))
+            .execute(&mut app.conn())
+            .unwrap();
+    }
+    let batch = worker(&app, None).run_once(&mut app.conn()).unwrap();
+    assert_eq!(batch.cancelled, 1, "{batch:?}");
+    let m = &outbox(&app)[0];
+    assert_eq!(m.status, rdv_domain::MessageStatus::Cancelled);
+    assert!(m.last_error.as_deref().unwrap().contains("restricted"));
+    assert!(mailbox(&email).is_empty());
+
+    // A message whose worker died is sent again once its lease runs out, under the same
+    // Message-ID, and a malformed address fails for good at once.
+    let (reg, _, email) = newcomer(&app, &admin, "en").await;
+    app.post(
+        &format!("/api/registrations/{reg}/validate"),
+        &admin,
+        json!({}),
+    )
+    .await;
+    let claimed = rdv_db::queries::outbox::claim(
+        &mut app.conn(),
+        "doomed",
+        10,
+        chrono::Duration::milliseconds(1),
+    )
+    .unwrap();
+    assert_eq!(claimed.len(), 1);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let batch = worker(&app, None).run_once(&mut app.conn()).unwrap();
+    assert_eq!(batch.sent, 1, "{batch:?}");
+    let got = mailbox(&email);
+    assert_eq!(got.len(), 1);
+    let m = outbox(&app).pop().unwrap();
+    assert_eq!(m.attempts, 2, "the dead worker's attempt counts");
+    assert_eq!(got[0]["message_id"], m.message_id.unwrap());
+}
+
+#[actix_web::test]
+async fn organizers_see_what_was_sent_and_retry_what_failed() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let event = app.demo_event(&admin).await;
+    let (one, _, email) = newcomer(&app, &admin, "fr").await;
+    let (two, _, _) = newcomer(&app, &admin, "en").await;
+    for reg in [one, two] {
+        app.post(
+            &format!("/api/registrations/{reg}/validate"),
+            &admin,
+            json!({}),
+        )
+        .await;
+    }
+    // The second message names a kind no template exists for: a permanent failure.
+    {
+        use rdv_db::schema::outbox_messages;
+        let last = outbox(&app).pop().unwrap();
+        diesel::update(outbox_messages::table.find(last.id))
+            .set(outbox_messages::template.eq("newsletter"))
+            .execute(&mut app.conn())
+            .unwrap();
+    }
+    let batch = worker(&app, None).run_once(&mut app.conn()).unwrap();
+    assert_eq!((batch.sent, batch.failed), (1, 1), "{batch:?}");
+
+    let (status, page) = app
+        .get(&format!("/api/events/{event}/messages"), &admin)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(page["total"], 2);
+    let sent = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["status"] == "sent")
+        .unwrap();
+    assert_eq!(sent["recipient"], email.as_str());
+    let (_, failed) = app
+        .get(
+            &format!("/api/events/{event}/messages?status=failed"),
+            &admin,
+        )
+        .await;
+    assert_eq!(failed["total"], 1);
+    let failed = &failed["items"][0];
+    assert!(
+        failed["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("newsletter"),
+        "{failed}"
+    );
+    // A sent message is not retried; a failed one is queued again.
+    let (status, body) = app
+        .post(
+            &format!("/api/messages/{}/retry", sent["id"]),
+            &admin,
+            json!({}),
+        )
+        .await;
+    crate::common::assert_error(status, &body, 409, "conflict");
+    let (status, body) = app
+        .post(
+            &format!("/api/messages/{}/retry", failed["id"]),
+            &admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "queued");
+    assert_eq!(body["attempts"], 0);
+    // Participants see none of it.
+    let buyer = app.login("buyer1@demo.example", "demo").await;
+    let (status, _) = app
+        .get(&format!("/api/events/{event}/messages"), &buyer)
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}

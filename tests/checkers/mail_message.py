@@ -1,0 +1,25 @@
+"""Reads one email (RFC 5322 bytes) on stdin and prints, as JSON, what a reader sees: the
+decoded headers that matter and the plain-text and HTML parts. Python's own email package is
+the independent parser."""
+import json
+import sys
+from email import policy
+from email.parser import BytesParser
+
+msg = BytesParser(policy=policy.default).parse(sys.stdin.buffer)
+out = {
+    "subject": str(msg["subject"] or ""),
+    "from": str(msg["from"] or ""),
+    "to": str(msg["to"] or ""),
+    "message_id": str(msg["message-id"] or ""),
+    "list_unsubscribe": msg["list-unsubscribe"] and str(msg["list-unsubscribe"]),
+    "content_type": msg.get_content_type(),
+    "text": None,
+    "html": None,
+}
+for part in msg.walk():
+    if part.get_content_type() == "text/plain" and out["text"] is None:
+        out["text"] = part.get_content()
+    elif part.get_content_type() == "text/html" and out["html"] is None:
+        out["html"] = part.get_content()
+json.dump(out, sys.stdout)
