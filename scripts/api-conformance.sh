@@ -13,6 +13,8 @@ owner_url=$1
 venv=target/checkers-venv
 st=$venv/bin/schemathesis
 examples=${RDV_CONFORMANCE_EXAMPLES:-15}
+# A fixed seed makes `make test` repeatable; set RDV_CONFORMANCE_SEED to explore other inputs.
+seed=${RDV_CONFORMANCE_SEED:-20261130}
 port=${RDV_CONFORMANCE_PORT:-18080}
 base="http://127.0.0.1:$port"
 db=rdv_conformance_$$
@@ -67,7 +69,7 @@ run() {
   shift
   echo "conformance: schemathesis as $label" >&2
   if ! "$st" --config-file tests/conformance/schemathesis.toml run "$base/api/openapi.json" --checks all --max-examples "$examples" \
-      --workers 1 --no-color "$@" >"$work/$label.txt" 2>&1; then
+      --seed "$seed" --workers 1 --no-color "$@" >"$work/$label.txt" 2>&1; then
     failed=1
     cat "$work/$label.txt"
   fi

@@ -130,6 +130,13 @@ async fn bad_search_input_is_a_clear_4xx() {
         assert!(status.is_client_error(), "{query}: {status} {body}");
         assert!(body["fields"].get(field).is_some(), "{query}: {body}");
     }
+    // A well-formed sector path longer than any stored one is a filter that finds nothing.
+    let deep = vec!["machining"; 40].join("/");
+    let (status, body) = app
+        .get(&format!("/api/events/{event}/search?sector={deep}"), &admin)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["total"], 0, "{body}");
     // Another organization's organizer finds no such event.
     let root = app.login("root@demo.example", "demo").await;
     let (_, org) = app

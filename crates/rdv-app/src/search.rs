@@ -438,7 +438,7 @@ pub fn search_event(
             CountryCode::parse(s).map_err(|e| e.to_string())
         }),
         sectors: list(&mut check, "sector", input.sector.as_deref(), |s| {
-            SectorPath::parse(s).map_err(|e| e.to_string())
+            SectorPath::parse_filter(s).map_err(|e| e.to_string())
         }),
         languages: list(&mut check, "language", input.language.as_deref(), |s| {
             LanguageCode::parse(s).map_err(|e| e.to_string())

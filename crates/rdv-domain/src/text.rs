@@ -322,6 +322,16 @@ impl SectorPath {
         Ok(Self(input.trim().trim_matches('/').to_ascii_lowercase()))
     }
 
+    /// A sector to filter on: the path's pattern, whatever its length (a search list cannot
+    /// state each item's length in its schema; a path longer than any stored one finds
+    /// nothing).
+    pub fn parse_filter(input: &str) -> Result<Self, ValueError> {
+        if !Self::FORMAT.pattern.is_match(input) {
+            return Err(ValueError::Sector);
+        }
+        Ok(Self(input.trim().trim_matches('/').to_ascii_lowercase()))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
