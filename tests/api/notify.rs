@@ -418,3 +418,98 @@ async fn organizers_see_what_was_sent_and_retry_what_failed() {
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+/// The message of `message_id` in the local mailbox of `address`.
+fn mail_with_id(address: &str, message_id: &str) -> Value {
+    mailbox(address)
+        .into_iter()
+        .find(|m| m["message_id"] == message_id)
+        .unwrap_or_else(|| panic!("no message {message_id} for {address}"))
+}
+
+#[actix_web::test]
+async fn publishing_sends_each_participant_their_agenda_with_the_ics_attached() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let event = app.demo_event(&admin).await;
+    let (status, run) = app
+        .post(
+            &format!("/api/events/{event}/plans"),
+            &admin,
+            json!({"time_limit_seconds": 3, "seed": 5}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{run}");
+    {
+        let s = settings(&app.db.app_url());
+        let registry = rdv_app::maintenance::registry(&s.auth, &s.jobs);
+        let jobs = rdv_app::jobs::Worker::new("test-worker", registry, s.jobs);
+        jobs.run_once(&mut app.conn()).unwrap();
+    }
+    let (status, published) = app
+        .post(
+            &format!("/api/plans/{}/publish", run["id"]),
+            &admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{published}");
+    // One message per participant whose agenda changed, queued with the publication.
+    let queued = outbox(&app);
+    assert_eq!(
+        queued.len() as i64,
+        published["participants"].as_i64().unwrap()
+    );
+    assert!(queued.iter().all(|m| m.template == "agenda_published"));
+    // Sending every agenda takes a while: off the server's thread.
+    let w = worker(&app, None);
+    let url = app.db.app_url();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = rdv_db::establish(&url).unwrap();
+        while w.run_once(&mut conn).unwrap().claimed > 0 {}
+    })
+    .await
+    .unwrap();
+    assert!(outbox(&app)
+        .iter()
+        .all(|m| m.status == rdv_domain::MessageStatus::Sent));
+
+    // buyer1's message lists their meetings and carries the agenda the feed would give.
+    let buyer = app.login("buyer1@demo.example", "demo").await;
+    let (_, agenda) = app
+        .get(&format!("/api/me/events/{event}/agenda"), &buyer)
+        .await;
+    let (_, my_regs) = app.get("/api/me/registrations", &buyer).await;
+    let me = my_regs[0]["id"].as_i64().unwrap();
+    let sent = outbox(&app)
+        .into_iter()
+        .find(|m| m.data["registration_id"] == me)
+        .unwrap();
+    let mail = mail_with_id("buyer1@demo.example", sent.message_id.as_deref().unwrap());
+    let first = &agenda["meetings"][0];
+    let counterpart = first["counterpart"]["last_name"].as_str().unwrap();
+    assert!(
+        mail["text"].as_str().unwrap().contains(counterpart),
+        "{mail}"
+    );
+    assert!(
+        mail["text"]
+            .as_str()
+            .unwrap()
+            .contains(&first["local_start"].as_str().unwrap()[11..16]),
+        "{mail}"
+    );
+    let attachments = mail["attachments"].as_array().unwrap();
+    assert_eq!(attachments.len(), 1, "{mail}");
+    assert_eq!(attachments[0]["content_type"], "text/calendar");
+    assert_eq!(attachments[0]["method"], "PUBLISH");
+    let ics = checker(
+        "ics_events.py",
+        attachments[0]["text"].as_str().unwrap().as_bytes(),
+    );
+    assert_eq!(
+        ics["events"].as_array().unwrap().len(),
+        agenda["meetings"].as_array().unwrap().len(),
+        "{ics}"
+    );
+}

@@ -16,9 +16,18 @@ out = {
     "content_type": msg.get_content_type(),
     "text": None,
     "html": None,
+    "attachments": [],
 }
 for part in msg.walk():
-    if part.get_content_type() == "text/plain" and out["text"] is None:
+    if part.get_content_disposition() == "attachment":
+        payload = part.get_payload(decode=True) or b""
+        out["attachments"].append({
+            "filename": part.get_filename(),
+            "content_type": part.get_content_type(),
+            "method": part.get_param("method"),
+            "text": payload.decode("utf-8", "replace"),
+        })
+    elif part.get_content_type() == "text/plain" and out["text"] is None:
         out["text"] = part.get_content()
     elif part.get_content_type() == "text/html" and out["html"] is None:
         out["html"] = part.get_content()

@@ -192,7 +192,7 @@ pub struct ChangeView {
     pub new_table_id: Option<TableId>,
 }
 
-fn changes_view(
+pub(crate) fn changes_view(
     conn: &mut Conn,
     org: OrganizationId,
     event: EventId,

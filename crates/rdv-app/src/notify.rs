@@ -67,6 +67,29 @@ pub fn enqueue_email(conn: &mut Conn, email: Email) -> AppResult<bool> {
     )?)
 }
 
+/// Queues many emails in the caller's transaction; returns how many were new.
+pub fn enqueue_emails(conn: &mut Conn, emails: Vec<Email>) -> AppResult<usize> {
+    let now = Utc::now();
+    let rows: Vec<NewOutboxMessage> = emails
+        .into_iter()
+        .map(|email| NewOutboxMessage {
+            organization_id: email.organization,
+            event_id: email.event,
+            person_id: email.person,
+            channel: Channel::Email,
+            template: email.kind.as_str().to_owned(),
+            data: email.data,
+            idempotency_key: email.key,
+            not_before: now,
+            max_attempts: MAX_ATTEMPTS,
+            legal_basis: LegalBasis::Contract,
+            retention_until: RetentionPolicy::EventData.deadline(now),
+            source: DataSource::System,
+        })
+        .collect();
+    Ok(outbox::enqueue_many(conn, &rows)?)
+}
+
 /// What one batch did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Batch {
@@ -83,7 +106,17 @@ pub struct Worker {
     templates: Templates,
     mailer: Mailer,
     settings: NotifySettings,
+    /// The domain of the calendar UIDs in attached agendas.
+    uid_domain: String,
 }
+
+/// What a message needs to go: the address, the name, the content and an attachment.
+type Prepared = (
+    String,
+    String,
+    rdv_notify::Rendered,
+    Option<rdv_notify::Attachment>,
+);
 
 /// How one message ended in this attempt.
 enum Outcome {
@@ -108,6 +141,7 @@ impl Worker {
             templates: Templates::new()?,
             mailer: Mailer::new(email)?,
             settings,
+            uid_domain: email.message_id_domain.clone(),
         })
     }
 
@@ -168,12 +202,13 @@ impl Worker {
 
     fn deliver(&self, conn: &mut Conn, m: &OutboxMessage) -> Outcome {
         match self.prepare(conn, m) {
-            Ok(Ok((to, name, content))) => {
+            Ok(Ok((to, name, content, attachment))) => {
                 let out = Outgoing {
                     to_address: &to,
                     to_name: &name,
                     idempotency_key: &m.idempotency_key,
                     content: &content,
+                    attachment: attachment.as_ref(),
                 };
                 match self.mailer.send(&out) {
                     Ok(d) => Outcome::Sent {
@@ -192,12 +227,7 @@ impl Worker {
     }
 
     /// The address, name and rendered message, or why the message must not go.
-    #[allow(clippy::type_complexity)]
-    fn prepare(
-        &self,
-        conn: &mut Conn,
-        m: &OutboxMessage,
-    ) -> AppResult<Result<(String, String, rdv_notify::Rendered), Outcome>> {
+    fn prepare(&self, conn: &mut Conn, m: &OutboxMessage) -> AppResult<Result<Prepared, Outcome>> {
         if m.channel != Channel::Email {
             return Ok(Err(Outcome::Failed(
                 "no SMS gateway is configured on this platform".into(),
@@ -246,6 +276,13 @@ impl Worker {
                 serde_json::json!({"name": ev.name, "starts_on": ev.starts_on.to_string()}),
             );
         }
+        let mut attachment = None;
+        if kind.carries_agenda() {
+            match self.agenda(conn, m, &mut data)? {
+                Ok(a) => attachment = Some(a),
+                Err(outcome) => return Ok(Err(outcome)),
+            }
+        }
         let content = match self
             .templates
             .render(kind.as_str(), &person.preferred_language, &data)
@@ -254,7 +291,86 @@ impl Worker {
             Err(e) => return Ok(Err(Outcome::Failed(e.to_string()))),
         };
         let name = format!("{} {}", person.first_name, person.last_name);
-        Ok(Ok((person.email, name, content)))
+        Ok(Ok((person.email, name, content, attachment)))
+    }
+
+    /// For the agenda messages: the person's meetings and what the version changed, read now
+    /// (a later version may have changed them again), into `data`; the agenda as iCalendar.
+    fn agenda(
+        &self,
+        conn: &mut Conn,
+        m: &OutboxMessage,
+        data: &mut serde_json::Map<String, serde_json::Value>,
+    ) -> AppResult<Result<rdv_notify::Attachment, Outcome>> {
+        let (Some(event), Some(reg), Some(version)) = (
+            m.event_id,
+            m.data
+                .get("registration_id")
+                .and_then(serde_json::Value::as_i64),
+            m.data
+                .get("version")
+                .and_then(serde_json::Value::as_i64)
+                .and_then(|v| i32::try_from(v).ok()),
+        ) else {
+            return Ok(Err(Outcome::Failed(
+                "an agenda message names no event, registration or version".into(),
+            )));
+        };
+        let reg = rdv_domain::RegistrationId(reg);
+        let agenda = match crate::agenda::of_registration(conn, m.organization_id, event, reg, true)
+        {
+            Ok(a) => a,
+            Err(e) if e.is_callers_mistake() => {
+                return Ok(Err(Outcome::Cancelled(format!(
+                    "the participant's agenda is gone: {e}"
+                ))))
+            }
+            Err(e) => return Err(e),
+        };
+        let with = |p: &rdv_db::queries::meetings::Party| match &p.company {
+            Some(c) => format!("{} {} ({c})", p.first_name, p.last_name),
+            None => format!("{} {}", p.first_name, p.last_name),
+        };
+        // "2027-03-16 10:20–10:40", in the event's time zone.
+        let when = |s: &crate::agenda::Span| {
+            format!(
+                "{} {}–{}",
+                &s.local_start[..10],
+                &s.local_start[11..],
+                &s.local_end[11..]
+            )
+        };
+        let meetings: Vec<serde_json::Value> = agenda
+            .meetings
+            .iter()
+            .filter(|e| e.status == rdv_domain::MeetingStatus::Scheduled)
+            .map(|e| serde_json::json!({"when": when(&e.span), "place": e.place, "with": with(&e.counterpart)}))
+            .collect();
+        let by_meeting: std::collections::HashMap<rdv_domain::MeetingId, &crate::agenda::Entry> =
+            agenda.meetings.iter().map(|e| (e.meeting_id, e)).collect();
+        let changes: Vec<serde_json::Value> =
+            crate::agenda::changes_view(conn, m.organization_id, event, version, Some(reg))?
+                .iter()
+                .filter_map(|c| {
+                    let e = by_meeting.get(&c.meeting_id)?;
+                    Some(serde_json::json!({
+                        "change": c.change.as_str(),
+                        "when": c.after.as_ref().map(when),
+                        "before": c.before.as_ref().map(when),
+                        "place": e.place,
+                        "with": with(&e.counterpart),
+                    }))
+                })
+                .collect();
+        data.insert("meetings".into(), meetings.into());
+        data.insert("changes".into(), changes.into());
+        let tz: chrono_tz::Tz = agenda.event.time_zone.parse().map_err(AppError::internal)?;
+        let ics = crate::ics::render(&agenda, tz, &self.uid_domain, Utc::now());
+        Ok(Ok(rdv_notify::Attachment {
+            file_name: "agenda.ics".into(),
+            content_type: "text/calendar; charset=utf-8; method=PUBLISH".into(),
+            body: ics.into_bytes(),
+        }))
     }
 
     /// Sends batches until `stop` is set, reconnecting when the database goes away.

@@ -955,6 +955,32 @@ pub fn publish(conn: &mut Conn, actor: &Actor, id: PlanRunId) -> AppResult<Publi
         .collect();
     let participants: HashSet<RegistrationId> = changes.iter().map(|c| c.registration_id).collect();
     plans::insert_changes(conn, &changes)?;
+    // Every participant whose agenda changed hears of it, with the agenda attached: the
+    // first version as "published", later ones as "changed".
+    let kind = if version == 1 {
+        rdv_notify::Kind::AgendaPublished
+    } else {
+        rdv_notify::Kind::AgendaChanged
+    };
+    let ids: Vec<RegistrationId> = participants.iter().copied().collect();
+    let emails = request_rows::parties(conn, org, &ids)?
+        .into_iter()
+        .map(|p| crate::notify::Email {
+            organization: org,
+            event: Some(run.event_id),
+            person: p.person_id,
+            kind,
+            data: serde_json::json!({"registration_id": p.registration_id.0, "version": version}),
+            key: format!(
+                "{}:{}:{}:{}",
+                kind.as_str(),
+                run.event_id,
+                version,
+                p.registration_id
+            ),
+        })
+        .collect();
+    crate::notify::enqueue_emails(conn, emails)?;
     audit::record(
         conn,
         actor,

@@ -3,7 +3,7 @@
 //! temporary ones (the server unreachable, a 4xx answer) that the outbox retries.
 
 use crate::templates::Rendered;
-use lettre::message::{header, Mailbox, MultiPart};
+use lettre::message::{header, Attachment as Part, Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::transport::smtp::PoolConfig;
@@ -62,6 +62,16 @@ pub struct Outgoing<'a> {
     /// The outbox row's idempotency key: the Message-ID derives from it.
     pub idempotency_key: &'a str,
     pub content: &'a Rendered,
+    pub attachment: Option<&'a Attachment>,
+}
+
+/// A file sent with a message (the agenda as iCalendar).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    pub file_name: String,
+    /// E.g. `text/calendar; charset=utf-8; method=PUBLISH`.
+    pub content_type: String,
+    pub body: Vec<u8>,
 }
 
 /// What the server said when it took the message.
@@ -127,16 +137,25 @@ impl Mailer {
             .map_err(|e| SendError::Permanent(format!("invalid address: {e}")))?;
         let to = Mailbox::new(Some(out.to_name.to_owned()), address);
         let id = message_id(out.idempotency_key, &self.domain);
+        let body =
+            MultiPart::alternative_plain_html(out.content.text.clone(), out.content.html.clone());
+        let body = match out.attachment {
+            None => body,
+            Some(a) => {
+                let kind = header::ContentType::parse(&a.content_type)
+                    .map_err(|e| SendError::Permanent(format!("attachment content type: {e}")))?;
+                MultiPart::mixed()
+                    .multipart(body)
+                    .singlepart(Part::new(a.file_name.clone()).body(a.body.clone(), kind))
+            }
+        };
         let message = Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(out.content.subject.clone())
             .message_id(Some(id.clone()))
             .header(header::Date::now())
-            .multipart(MultiPart::alternative_plain_html(
-                out.content.text.clone(),
-                out.content.html.clone(),
-            ))
+            .multipart(body)
             .map_err(|e| SendError::Permanent(format!("message: {e}")))?;
         match self.transport.send(&message) {
             Ok(response) => Ok(Delivery {
@@ -189,6 +208,7 @@ mod tests {
             to_name: "X",
             idempotency_key: "k",
             content: &content,
+            attachment: None,
         };
         assert!(matches!(mailer.send(&out), Err(SendError::Permanent(_))));
         // An unreachable server is worth another try.

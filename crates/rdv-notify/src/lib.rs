@@ -6,5 +6,5 @@
 pub mod email;
 pub mod templates;
 
-pub use email::{Delivery, EmailSettings, Mailer, Outgoing, SendError, TlsMode};
+pub use email::{Attachment, Delivery, EmailSettings, Mailer, Outgoing, SendError, TlsMode};
 pub use templates::{Kind, Rendered, TemplateError, Templates};

@@ -16,16 +16,22 @@ pub enum Kind {
     MeetingRequestAccepted,
     MeetingRequestDeclined,
     MeetingRequestCancelled,
+    /// The first published agenda, with the agenda attached as iCalendar.
+    AgendaPublished,
+    /// A later version changed the person's agenda: what changed, and the agenda attached.
+    AgendaChanged,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 8] = [
         Kind::RegistrationValidated,
         Kind::RegistrationRefused,
         Kind::MeetingRequestReceived,
         Kind::MeetingRequestAccepted,
         Kind::MeetingRequestDeclined,
         Kind::MeetingRequestCancelled,
+        Kind::AgendaPublished,
+        Kind::AgendaChanged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -36,6 +42,8 @@ impl Kind {
             Kind::MeetingRequestAccepted => "meeting_request_accepted",
             Kind::MeetingRequestDeclined => "meeting_request_declined",
             Kind::MeetingRequestCancelled => "meeting_request_cancelled",
+            Kind::AgendaPublished => "agenda_published",
+            Kind::AgendaChanged => "agenda_changed",
         }
     }
 
@@ -47,6 +55,11 @@ impl Kind {
     /// person's registration and meetings.
     pub fn is_marketing(self) -> bool {
         false
+    }
+
+    /// Messages that carry the person's agenda (as iCalendar) and read it when they go.
+    pub fn carries_agenda(self) -> bool {
+        matches!(self, Kind::AgendaPublished | Kind::AgendaChanged)
     }
 }
 
@@ -87,6 +100,8 @@ const SOURCES: &[(&str, &str)] = sources!(
     "meeting_request_accepted",
     "meeting_request_declined",
     "meeting_request_cancelled",
+    "agenda_published",
+    "agenda_changed",
 );
 
 const LAYOUT: (&str, &str) = ("layout.html", include_str!("../templates/layout.html"));
@@ -170,6 +185,15 @@ mod tests {
             "reason": "the fair is full",
             "message": "Shall we talk about <b>pumps</b>?",
             "link": "https://rdv.example/agenda",
+            "version": 2,
+            "meetings": [
+                {"when": "16/03 10:20–10:40", "place": "table 12", "with": "Jan Novák (Acme & Co)"},
+            ],
+            "changes": [
+                {"change": "added", "when": "16/03 10:20–10:40", "before": null, "place": "table 12", "with": "Jan Novák (Acme & Co)"},
+                {"change": "moved", "when": "16/03 11:00–11:20", "before": "16/03 09:00–09:20", "place": "table 4", "with": "Ana Ruiz (Bombas)"},
+                {"change": "cancelled", "when": null, "before": "16/03 14:00–14:20", "place": "table 1", "with": "Li Wei (Valves)"},
+            ],
         })
     }
 

@@ -18,6 +18,21 @@ pub fn enqueue(conn: &mut Conn, new: &NewOutboxMessage) -> DbResult<bool> {
         == 1)
 }
 
+/// Queues many messages at once (a publication tells every participant whose agenda
+/// changed); keys queued before are skipped. Returns how many were queued.
+pub fn enqueue_many(conn: &mut Conn, new: &[NewOutboxMessage]) -> DbResult<usize> {
+    let mut queued = 0;
+    // PostgreSQL takes at most 65,535 parameters per statement: 12 per row.
+    for chunk in new.chunks(5000) {
+        queued += diesel::insert_into(outbox_messages::table)
+            .values(chunk)
+            .on_conflict(outbox_messages::idempotency_key)
+            .do_nothing()
+            .execute(conn)?;
+    }
+    Ok(queued)
+}
+
 /// Claims up to `batch` due messages for `worker` under a lease: queued, due, and either never
 /// claimed or left by a worker whose lease ran out. Rows other workers hold are skipped.
 pub fn claim(
