@@ -180,3 +180,26 @@ pub fn checker(script: &str, input: &[u8]) -> Value {
     assert!(out.status.success(), "{script} refused its input");
     serde_json::from_slice(&out.stdout).unwrap()
 }
+
+/// A participant's meeting requests in the event: the page of those sent, and every
+/// registration they already asked or were asked by.
+pub async fn request_partners(app: &TestApp, token: &str, event: i64) -> (Value, Vec<i64>) {
+    let path = format!("/api/events/{event}/meeting-requests");
+    let (_, sent) = app
+        .get(&format!("{path}?box=sent&per_page=200"), token)
+        .await;
+    let (_, received) = app
+        .get(&format!("{path}?box=received&per_page=200"), token)
+        .await;
+    let side = |page: &Value, who: &str| -> Vec<i64> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r[who]["registration_id"].as_i64().unwrap())
+            .collect()
+    };
+    let mut known = side(&sent, "recipient");
+    known.extend(side(&received, "requester"));
+    (sent, known)
+}

@@ -2,7 +2,7 @@
 //! job queue, hand edits of the draft, publication, agendas, a re-plan that keeps untouched
 //! meetings in place, and runs whose worker dies.
 
-use crate::common::{assert_error, checker, settings, TestApp};
+use crate::common::{assert_error, checker, request_partners, settings, TestApp};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -902,25 +902,7 @@ async fn concurrent_requests_of_one_sender_never_exceed_the_allowance() {
     let event = app.demo_event(&admin).await;
     let buyer = app.login("buyer1@demo.example", "demo").await;
     let path = format!("/api/events/{event}/meeting-requests");
-    let (_, sent) = app
-        .get(&format!("{path}?box=sent&per_page=200"), &buyer)
-        .await;
-    let (_, received) = app
-        .get(&format!("{path}?box=received&per_page=200"), &buyer)
-        .await;
-    let known: Vec<i64> = sent["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["recipient"]["registration_id"].as_i64().unwrap())
-        .chain(
-            received["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|r| r["requester"]["registration_id"].as_i64().unwrap()),
-        )
-        .collect();
+    let (sent, known) = request_partners(&app, &buyer, event).await;
     let live = sent["items"]
         .as_array()
         .unwrap()

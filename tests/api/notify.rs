@@ -2,7 +2,7 @@
 //! notification worker sends it through the real local SMTP server (`scripts/mail.sh`), and
 //! Python's email parser reads what arrived; the person's state is checked at send time.
 
-use crate::common::{checker, settings, TestApp};
+use crate::common::{checker, request_partners, settings, TestApp};
 use diesel::prelude::*;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -182,31 +182,7 @@ async fn a_meeting_request_and_its_answer_reach_the_other_side() {
     let admin = app.admin().await;
     let event = app.demo_event(&admin).await;
     let buyer = app.login("buyer1@demo.example", "demo").await;
-    let (_, sent) = app
-        .get(
-            &format!("/api/events/{event}/meeting-requests?box=sent&per_page=200"),
-            &buyer,
-        )
-        .await;
-    let (_, received) = app
-        .get(
-            &format!("/api/events/{event}/meeting-requests?box=received&per_page=200"),
-            &buyer,
-        )
-        .await;
-    let asked: Vec<i64> = sent["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["recipient"]["registration_id"].as_i64().unwrap())
-        .chain(
-            received["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|r| r["requester"]["registration_id"].as_i64().unwrap()),
-        )
-        .collect();
+    let (_, asked) = request_partners(&app, &buyer, event).await;
     let (_, suppliers) = app
         .get(
             &format!("/api/events/{event}/registrations?participant_type=supplier&status=validated&per_page=100"),

@@ -223,35 +223,50 @@ impl Worker {
     /// Runs jobs until `stop` is set, reconnecting when the database goes away.
     pub fn run(&self, database_url: &str, stop: &AtomicBool) {
         let idle = std::time::Duration::from_millis(self.settings.idle_millis);
-        let mut conn: Option<Conn> = None;
         let mut last_housekeeping: Option<std::time::Instant> = None;
         tracing::info!(worker = %self.name, kinds = ?self.registry.kinds(), "job worker started");
-        while !stop.load(Ordering::Relaxed) {
-            let c = match conn.as_mut() {
-                Some(c) => c,
-                None => match rdv_db::establish(database_url) {
-                    Ok(c) => conn.insert(c),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "job worker cannot reach PostgreSQL yet");
-                        std::thread::sleep(idle * 10);
-                        continue;
-                    }
-                },
-            };
+        work_loop("job worker", database_url, stop, idle, |c| {
             if last_housekeeping.is_none_or(|t| t.elapsed() > std::time::Duration::from_secs(10)) {
                 if let Err(e) = self.housekeeping(c) {
                     tracing::error!(error = %e, "job housekeeping failed");
                 }
                 last_housekeeping = Some(std::time::Instant::now());
             }
-            match self.run_once(c) {
-                Ok(Ran::Idle) => std::thread::sleep(idle),
-                Ok(_) => {}
+            Ok(!matches!(self.run_once(c)?, Ran::Idle))
+        });
+    }
+}
+
+/// The loop of every kind of worker, until `stop` is set: a connection, re-established when
+/// the database goes away, and one pass after another. A pass answers whether it found work
+/// (when not, the worker waits `idle`); one that fails drops the connection and waits longer.
+pub fn work_loop(
+    what: &str,
+    database_url: &str,
+    stop: &AtomicBool,
+    idle: std::time::Duration,
+    mut pass: impl FnMut(&mut Conn) -> AppResult<bool>,
+) {
+    let mut conn: Option<Conn> = None;
+    while !stop.load(Ordering::Relaxed) {
+        let c = match conn.as_mut() {
+            Some(c) => c,
+            None => match rdv_db::establish(database_url) {
+                Ok(c) => conn.insert(c),
                 Err(e) => {
-                    tracing::error!(error = %e, "job worker failed; reconnecting");
-                    conn = None;
+                    tracing::warn!(error = %e, "{what} cannot reach PostgreSQL yet");
                     std::thread::sleep(idle * 10);
+                    continue;
                 }
+            },
+        };
+        match pass(c) {
+            Ok(false) => std::thread::sleep(idle),
+            Ok(true) => {}
+            Err(e) => {
+                tracing::error!(error = %e, "{what} failed; reconnecting");
+                conn = None;
+                std::thread::sleep(idle * 10);
             }
         }
     }

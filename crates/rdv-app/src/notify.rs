@@ -16,7 +16,7 @@ use rdv_domain::{
 };
 use rdv_notify::{EmailSettings, Kind, Mailer, Outgoing, SendError, Templates};
 use serde::Deserialize;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 
 /// The `[notify]` settings: how workers take their batches.
 #[derive(Debug, Clone, Deserialize)]
@@ -46,25 +46,7 @@ pub struct Email {
 
 /// Queues `email` in the caller's transaction; `false` when its key was queued before.
 pub fn enqueue_email(conn: &mut Conn, email: Email) -> AppResult<bool> {
-    let now = Utc::now();
-    Ok(outbox::enqueue(
-        conn,
-        &NewOutboxMessage {
-            organization_id: email.organization,
-            event_id: email.event,
-            person_id: email.person,
-            channel: Channel::Email,
-            template: email.kind.as_str().to_owned(),
-            data: email.data,
-            idempotency_key: email.key,
-            not_before: now,
-            max_attempts: MAX_ATTEMPTS,
-            // The messages of a registration and its meetings serve the contract.
-            legal_basis: LegalBasis::Contract,
-            retention_until: RetentionPolicy::EventData.deadline(now),
-            source: DataSource::System,
-        },
-    )?)
+    Ok(enqueue_emails(conn, vec![email])? == 1)
 }
 
 /// Queues many emails in the caller's transaction; returns how many were new.
@@ -376,30 +358,10 @@ impl Worker {
     /// Sends batches until `stop` is set, reconnecting when the database goes away.
     pub fn run(&self, database_url: &str, stop: &AtomicBool) {
         let idle = std::time::Duration::from_millis(self.settings.idle_millis);
-        let mut conn: Option<Conn> = None;
         tracing::info!(worker = %self.name, "notification worker started");
-        while !stop.load(Ordering::Relaxed) {
-            let c = match conn.as_mut() {
-                Some(c) => c,
-                None => match rdv_db::establish(database_url) {
-                    Ok(c) => conn.insert(c),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "notification worker cannot reach PostgreSQL yet");
-                        std::thread::sleep(idle * 10);
-                        continue;
-                    }
-                },
-            };
-            match self.run_once(c) {
-                Ok(b) if b.claimed == 0 => std::thread::sleep(idle),
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::error!(error = %e, "notification batch failed");
-                    conn = None;
-                    std::thread::sleep(idle * 10);
-                }
-            }
-        }
+        crate::jobs::work_loop("notification worker", database_url, stop, idle, |c| {
+            Ok(self.run_once(c)?.claimed > 0)
+        });
     }
 }
 

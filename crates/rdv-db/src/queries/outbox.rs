@@ -8,16 +8,6 @@ use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 use rdv_domain::{EventId, MessageStatus, OrganizationId, OutboxMessageId};
 
-/// Queues a message; `false` when one with the same idempotency key exists already.
-pub fn enqueue(conn: &mut Conn, new: &NewOutboxMessage) -> DbResult<bool> {
-    Ok(diesel::insert_into(outbox_messages::table)
-        .values(new)
-        .on_conflict(outbox_messages::idempotency_key)
-        .do_nothing()
-        .execute(conn)?
-        == 1)
-}
-
 /// Queues many messages at once (a publication tells every participant whose agenda
 /// changed); keys queued before are skipped. Returns how many were queued.
 pub fn enqueue_many(conn: &mut Conn, new: &[NewOutboxMessage]) -> DbResult<usize> {
