@@ -203,3 +203,33 @@ pub async fn request_partners(app: &TestApp, token: &str, event: i64) -> (Value,
     known.extend(side(&received, "requester"));
     (sent, known)
 }
+
+/// A worker of the platform's job kinds, run here one job at a time.
+pub fn job_worker(app: &TestApp) -> rdv_app::jobs::Worker {
+    let s = settings(&app.db.app_url());
+    let registry = rdv_app::maintenance::registry(&s.auth, &s.jobs);
+    rdv_app::jobs::Worker::new("test-worker", registry, s.jobs)
+}
+
+/// Runs queued jobs (planning runs, exports) until none is left.
+pub fn drain(app: &TestApp) {
+    let w = job_worker(app);
+    let mut conn = app.conn();
+    while let rdv_app::jobs::Ran::Done(_) | rdv_app::jobs::Ran::Failed { .. } =
+        w.run_once(&mut conn).unwrap()
+    {}
+}
+
+/// Starts a short planning run of the event (3 s, seed 7) and returns its id.
+pub async fn start_run(app: &TestApp, admin: &str, event: i64) -> i64 {
+    let (status, run) = app
+        .post(
+            &format!("/api/events/{event}/plans"),
+            admin,
+            json!({"time_limit_seconds": 3, "seed": 7}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{run}");
+    assert_eq!(run["status"], "queued");
+    run["id"].as_i64().unwrap()
+}

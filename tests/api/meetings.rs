@@ -2,25 +2,11 @@
 //! job queue, hand edits of the draft, publication, agendas, a re-plan that keeps untouched
 //! meetings in place, and runs whose worker dies.
 
-use crate::common::{assert_error, checker, request_partners, settings, TestApp};
+use crate::common::{
+    assert_error, checker, drain, job_worker as worker, request_partners, start_run, TestApp,
+};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-
-/// A worker of the platform's job kinds, run here one job at a time.
-fn worker(app: &TestApp) -> rdv_app::jobs::Worker {
-    let s = settings(&app.db.app_url());
-    let registry = rdv_app::maintenance::registry(&s.auth, &s.jobs);
-    rdv_app::jobs::Worker::new("test-worker", registry, s.jobs)
-}
-
-/// Runs queued planning jobs until none is left.
-fn drain(app: &TestApp) {
-    let w = worker(app);
-    let mut conn = app.conn();
-    while let rdv_app::jobs::Ran::Done(_) | rdv_app::jobs::Ran::Failed { .. } =
-        w.run_once(&mut conn).unwrap()
-    {}
-}
 
 /// A login for the person of registration `reg` (the demo has one for buyer1 only).
 fn participant_login(app: &TestApp, reg: i64, email: &str) {
@@ -60,19 +46,6 @@ async fn registrations(app: &TestApp, token: &str, event: i64, query: &str) -> V
         .await;
     assert_eq!(status, StatusCode::OK, "{page}");
     page["items"].as_array().unwrap().clone()
-}
-
-async fn start_run(app: &TestApp, admin: &str, event: i64) -> i64 {
-    let (status, run) = app
-        .post(
-            &format!("/api/events/{event}/plans"),
-            admin,
-            json!({"time_limit_seconds": 3, "seed": 7}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{run}");
-    assert_eq!(run["status"], "queued");
-    run["id"].as_i64().unwrap()
 }
 
 #[actix_web::test]

@@ -2,7 +2,7 @@
 //! notification worker sends it through the real local SMTP server (`scripts/mail.sh`), and
 //! Python's email parser reads what arrived; the person's state is checked at send time.
 
-use crate::common::{checker, request_partners, settings, TestApp};
+use crate::common::{checker, drain, request_partners, settings, start_run, TestApp};
 use diesel::prelude::*;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -408,26 +408,10 @@ async fn publishing_sends_each_participant_their_agenda_with_the_ics_attached() 
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
     let event = app.demo_event(&admin).await;
-    let (status, run) = app
-        .post(
-            &format!("/api/events/{event}/plans"),
-            &admin,
-            json!({"time_limit_seconds": 3, "seed": 5}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{run}");
-    {
-        let s = settings(&app.db.app_url());
-        let registry = rdv_app::maintenance::registry(&s.auth, &s.jobs);
-        let jobs = rdv_app::jobs::Worker::new("test-worker", registry, s.jobs);
-        jobs.run_once(&mut app.conn()).unwrap();
-    }
+    let run = start_run(&app, &admin, event).await;
+    drain(&app);
     let (status, published) = app
-        .post(
-            &format!("/api/plans/{}/publish", run["id"]),
-            &admin,
-            json!({}),
-        )
+        .post(&format!("/api/plans/{run}/publish"), &admin, json!({}))
         .await;
     assert_eq!(status, StatusCode::OK, "{published}");
     // One message per participant whose agenda changed, queued with the publication.
