@@ -473,3 +473,89 @@ async fn publishing_sends_each_participant_their_agenda_with_the_ics_attached() 
         "{ics}"
     );
 }
+
+#[actix_web::test]
+async fn the_evening_before_each_day_participants_get_that_days_meetings() {
+    use chrono::TimeZone;
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let event = app.demo_event(&admin).await;
+    let run = start_run(&app, &admin, event).await;
+    drain(&app);
+    let (status, _) = app
+        .post(&format!("/api/plans/{run}/publish"), &admin, json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    // The publication's own messages are not what this test reads.
+    {
+        use rdv_db::schema::outbox_messages;
+        diesel::delete(outbox_messages::table)
+            .execute(&mut app.conn())
+            .unwrap();
+    }
+    let (_, days) = app.get(&format!("/api/events/{event}/days"), &admin).await;
+    let date: chrono::NaiveDate = days[0]["date"].as_str().unwrap().parse().unwrap();
+    let paris = chrono_tz::Europe::Paris;
+    let eve = |hour: u32| {
+        paris
+            .from_local_datetime(&date.pred_opt().unwrap().and_hms_opt(hour, 0, 0).unwrap())
+            .unwrap()
+            .with_timezone(&chrono::Utc)
+    };
+    // Not before six in the evening, Paris time; then once.
+    assert_eq!(
+        rdv_app::notify::queue_reminders(&mut app.conn(), eve(17)).unwrap(),
+        0
+    );
+    let queued = rdv_app::notify::queue_reminders(&mut app.conn(), eve(19)).unwrap();
+    assert!(queued > 100, "{queued}");
+    assert_eq!(
+        rdv_app::notify::queue_reminders(&mut app.conn(), eve(21)).unwrap(),
+        0
+    );
+
+    // buyer1's reminder lists exactly their meetings of that day.
+    let buyer = app.login("buyer1@demo.example", "demo").await;
+    let (_, agenda) = app
+        .get(&format!("/api/me/events/{event}/agenda"), &buyer)
+        .await;
+    let (_, my_regs) = app.get("/api/me/registrations", &buyer).await;
+    let me = my_regs[0]["id"].as_i64().unwrap();
+    {
+        use rdv_db::schema::outbox_messages;
+        let others: Vec<i64> = outbox(&app)
+            .into_iter()
+            .filter(|m| m.data["registration_id"] != me)
+            .map(|m| m.id.0)
+            .collect();
+        diesel::update(outbox_messages::table.filter(outbox_messages::id.eq_any(others)))
+            .set(outbox_messages::status.eq(rdv_domain::MessageStatus::Cancelled))
+            .execute(&mut app.conn())
+            .unwrap();
+    }
+    let batch = worker(&app, None).run_once(&mut app.conn()).unwrap();
+    assert_eq!(batch.sent, 1, "{batch:?}");
+    let sent = outbox(&app)
+        .into_iter()
+        .find(|m| m.data["registration_id"] == me)
+        .unwrap();
+    let mail = mail_with_id("buyer1@demo.example", sent.message_id.as_deref().unwrap());
+    let that_day = agenda["meetings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| {
+            m["local_start"]
+                .as_str()
+                .unwrap()
+                .starts_with(&date.to_string())
+        })
+        .count();
+    let text = mail["text"].as_str().unwrap();
+    assert_eq!(
+        text.lines().filter(|l| l.starts_with("- ")).count(),
+        that_day,
+        "{text}"
+    );
+    assert!(that_day > 0);
+}

@@ -61,4 +61,9 @@ pub fn registry(auth: &AuthSettings, settings: &JobSettings) -> Registry {
             Ok(())
         })
         .every(crate::exports::PRUNE_JOB, Duration::hours(1))
+        .handle(crate::notify::REMINDERS_JOB, |conn: &mut Conn, _: &Job| {
+            crate::notify::queue_reminders(conn, chrono::Utc::now())?;
+            Ok(())
+        })
+        .every(crate::notify::REMINDERS_JOB, Duration::minutes(15))
 }

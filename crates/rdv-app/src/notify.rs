@@ -72,6 +72,71 @@ pub fn enqueue_emails(conn: &mut Conn, emails: Vec<Email>) -> AppResult<usize> {
     Ok(outbox::enqueue_many(conn, &rows)?)
 }
 
+/// "2027-03-16 10:20–10:40", in the event's time zone.
+fn when(s: &crate::agenda::Span) -> String {
+    format!(
+        "{} {}–{}",
+        s.local_start.get(..10).unwrap_or_default(),
+        s.local_start.get(11..).unwrap_or_default(),
+        s.local_end.get(11..).unwrap_or_default()
+    )
+}
+
+/// "Jan Novák (Acme)".
+fn with(p: &rdv_db::queries::meetings::Party) -> String {
+    match &p.company {
+        Some(c) => format!("{} {} ({c})", p.first_name, p.last_name),
+        None => format!("{} {}", p.first_name, p.last_name),
+    }
+}
+
+fn meeting_line(e: &crate::agenda::Entry) -> serde_json::Value {
+    serde_json::json!({"when": when(&e.span), "place": e.place, "with": with(&e.counterpart)})
+}
+
+/// When reminders go: from this hour (the event's time) the evening before each event day.
+pub const REMINDER_HOUR: u32 = 18;
+/// The job kind that queues the reminders that are due.
+pub const REMINDERS_JOB: &str = "notify.reminders";
+
+/// Queues the reminders due at `now`: for each event day that is tomorrow in its event's time
+/// zone, once it is past [`REMINDER_HOUR`] there, one email to each participant with a meeting
+/// that day. Run every quarter of an hour by the job workers; a reminder is queued once.
+pub fn queue_reminders(conn: &mut Conn, now: chrono::DateTime<Utc>) -> AppResult<usize> {
+    use chrono::Timelike;
+    let today = now.date_naive();
+    let days = rdv_db::queries::plans::days_between(conn, today, today + Duration::days(2))?;
+    let mut emails = Vec::new();
+    for (day, org, zone) in days {
+        let Ok(tz) = zone.parse::<chrono_tz::Tz>() else {
+            continue;
+        };
+        let local = now.with_timezone(&tz);
+        if local.date_naive().succ_opt() != Some(day.day) || local.hour() < REMINDER_HOUR {
+            continue;
+        }
+        let regs = rdv_db::queries::plans::meeting_on_day(conn, day.event_id, day.id)?;
+        for p in rdv_db::queries::meetings::parties(conn, org, &regs)? {
+            emails.push(Email {
+                organization: org,
+                event: Some(day.event_id),
+                person: p.person_id,
+                kind: Kind::Reminder,
+                data: serde_json::json!({
+                    "registration_id": p.registration_id.0,
+                    "date": day.day.to_string(),
+                }),
+                key: format!("reminder:{}:{}", day.id, p.registration_id),
+            });
+        }
+    }
+    let queued = enqueue_emails(conn, emails)?;
+    if queued > 0 {
+        tracing::info!(notify.reminders = queued, "reminders queued");
+    }
+    Ok(queued)
+}
+
 /// What one batch did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Batch {
@@ -259,6 +324,11 @@ impl Worker {
             );
         }
         let mut attachment = None;
+        if kind == Kind::Reminder {
+            if let Err(outcome) = self.reminder(conn, m, &mut data)? {
+                return Ok(Err(outcome));
+            }
+        }
         if kind.carries_agenda() {
             match self.agenda(conn, m, &mut data)? {
                 Ok(a) => attachment = Some(a),
@@ -274,6 +344,48 @@ impl Worker {
         };
         let name = format!("{} {}", person.first_name, person.last_name);
         Ok(Ok((person.email, name, content, attachment)))
+    }
+
+    /// For a reminder: the person's meetings of the day, read now; none left cancels it.
+    fn reminder(
+        &self,
+        conn: &mut Conn,
+        m: &OutboxMessage,
+        data: &mut serde_json::Map<String, serde_json::Value>,
+    ) -> AppResult<Result<(), Outcome>> {
+        let (Some(event), Some(reg), Some(date)) = (
+            m.event_id,
+            m.data
+                .get("registration_id")
+                .and_then(serde_json::Value::as_i64),
+            m.data.get("date").and_then(serde_json::Value::as_str),
+        ) else {
+            return Ok(Err(Outcome::Failed(
+                "a reminder names no event, registration or date".into(),
+            )));
+        };
+        let reg = rdv_domain::RegistrationId(reg);
+        let agenda =
+            match crate::agenda::of_registration(conn, m.organization_id, event, reg, false) {
+                Ok(a) => a,
+                Err(e) if e.is_callers_mistake() => {
+                    return Ok(Err(Outcome::Cancelled(format!(
+                        "the participant's agenda is gone: {e}"
+                    ))))
+                }
+                Err(e) => return Err(e),
+            };
+        let meetings: Vec<serde_json::Value> = agenda
+            .meetings
+            .iter()
+            .filter(|e| e.span.local_start.starts_with(date))
+            .map(meeting_line)
+            .collect();
+        if meetings.is_empty() {
+            return Ok(Err(Outcome::Cancelled("no meeting left that day".into())));
+        }
+        data.insert("meetings".into(), meetings.into());
+        Ok(Ok(()))
     }
 
     /// For the agenda messages: the person's meetings and what the version changed, read now
@@ -309,24 +421,11 @@ impl Worker {
             }
             Err(e) => return Err(e),
         };
-        let with = |p: &rdv_db::queries::meetings::Party| match &p.company {
-            Some(c) => format!("{} {} ({c})", p.first_name, p.last_name),
-            None => format!("{} {}", p.first_name, p.last_name),
-        };
-        // "2027-03-16 10:20–10:40", in the event's time zone.
-        let when = |s: &crate::agenda::Span| {
-            format!(
-                "{} {}–{}",
-                &s.local_start[..10],
-                &s.local_start[11..],
-                &s.local_end[11..]
-            )
-        };
         let meetings: Vec<serde_json::Value> = agenda
             .meetings
             .iter()
             .filter(|e| e.status == rdv_domain::MeetingStatus::Scheduled)
-            .map(|e| serde_json::json!({"when": when(&e.span), "place": e.place, "with": with(&e.counterpart)}))
+            .map(meeting_line)
             .collect();
         let by_meeting: std::collections::HashMap<rdv_domain::MeetingId, &crate::agenda::Entry> =
             agenda.meetings.iter().map(|e| (e.meeting_id, e)).collect();

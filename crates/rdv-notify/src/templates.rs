@@ -20,10 +20,12 @@ pub enum Kind {
     AgendaPublished,
     /// A later version changed the person's agenda: what changed, and the agenda attached.
     AgendaChanged,
+    /// The evening before an event day: that day's meetings.
+    Reminder,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 8] = [
+    pub const ALL: [Kind; 9] = [
         Kind::RegistrationValidated,
         Kind::RegistrationRefused,
         Kind::MeetingRequestReceived,
@@ -32,6 +34,7 @@ impl Kind {
         Kind::MeetingRequestCancelled,
         Kind::AgendaPublished,
         Kind::AgendaChanged,
+        Kind::Reminder,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -44,6 +47,7 @@ impl Kind {
             Kind::MeetingRequestCancelled => "meeting_request_cancelled",
             Kind::AgendaPublished => "agenda_published",
             Kind::AgendaChanged => "agenda_changed",
+            Kind::Reminder => "reminder",
         }
     }
 
@@ -102,6 +106,7 @@ const SOURCES: &[(&str, &str)] = sources!(
     "meeting_request_cancelled",
     "agenda_published",
     "agenda_changed",
+    "reminder",
 );
 
 const LAYOUT: (&str, &str) = ("layout.html", include_str!("../templates/layout.html"));
@@ -186,6 +191,7 @@ mod tests {
             "message": "Shall we talk about <b>pumps</b>?",
             "link": "https://rdv.example/agenda",
             "version": 2,
+            "date": "2027-03-16",
             "meetings": [
                 {"when": "16/03 10:20–10:40", "place": "table 12", "with": "Jan Novák (Acme & Co)"},
             ],

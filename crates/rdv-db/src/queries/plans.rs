@@ -494,3 +494,47 @@ pub fn scheduled_at_tables_above(conn: &mut Conn, event: EventId, count: i32) ->
         .count()
         .get_result(conn)?)
 }
+
+/// Event days between `from` and `to` (inclusive), with their event's organization and time
+/// zone: the days reminders may be due for.
+pub fn days_between(
+    conn: &mut Conn,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+) -> DbResult<Vec<(EventDay, OrganizationId, String)>> {
+    use crate::schema::{event_days, events};
+    Ok(event_days::table
+        .inner_join(events::table)
+        .filter(event_days::day.ge(from))
+        .filter(event_days::day.le(to))
+        .select((
+            EventDay::as_select(),
+            events::organization_id,
+            events::time_zone,
+        ))
+        .load(conn)?)
+}
+
+/// The registrations with a scheduled meeting on `day`.
+pub fn meeting_on_day(
+    conn: &mut Conn,
+    event: EventId,
+    day: rdv_domain::EventDayId,
+) -> DbResult<Vec<RegistrationId>> {
+    use crate::schema::{meeting_requests, meeting_slots};
+    let pairs: Vec<(RegistrationId, RegistrationId)> = meetings::table
+        .inner_join(meeting_slots::table.on(meeting_slots::id.eq(meetings::slot_id)))
+        .inner_join(meeting_requests::table.on(meeting_requests::id.eq(meetings::request_id)))
+        .filter(meetings::event_id.eq(event))
+        .filter(meeting_slots::event_day_id.eq(day))
+        .filter(meetings::status.eq(MeetingStatus::Scheduled))
+        .select((
+            meeting_requests::requester_id,
+            meeting_requests::recipient_id,
+        ))
+        .load(conn)?;
+    let mut ids: Vec<RegistrationId> = pairs.into_iter().flat_map(|(a, b)| [a, b]).collect();
+    ids.sort();
+    ids.dedup();
+    Ok(ids)
+}
