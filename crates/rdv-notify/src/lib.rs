@@ -1,9 +1,11 @@
 //! rdv's messages: what each kind says, in French and English, as plain text and HTML
 //! ([`templates`]), and how an email leaves the platform ([`email`]: lettre over SMTP, with a
 //! Message-ID derived from the message's idempotency key, so that a message sent twice after a
-//! worker's crash reads as one to mail clients). The outbox and its workers live in rdv-app.
+//! worker's crash reads as one to mail clients), and how SMS texts are counted and shortened
+//! ([`sms`]). The outbox and its workers live in rdv-app.
 
 pub mod email;
+pub mod sms;
 pub mod templates;
 
 pub use email::{Attachment, Delivery, EmailSettings, Mailer, Outgoing, SendError, TlsMode};

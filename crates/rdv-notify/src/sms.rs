@@ -1,0 +1,174 @@
+//! SMS texts counted the way the network counts them: GSM-7 (the GSM 03.38 default alphabet,
+//! 160 septets in one message, 153 per part of a concatenated one, the extension characters
+//! taking two) when every character has a GSM-7 code, else UCS-2 (70 UTF-16 units, 67 per
+//! part). A text over the allowed number of parts is shortened at a word boundary, never in
+//! the middle of a word.
+
+/// The GSM 03.38 default alphabet (one septet each).
+const GSM7_BASIC: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?\
+¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
+/// The extension table (an escape and the character: two septets each).
+const GSM7_EXTENSION: &str = "\u{000C}^{}\\[~]|€";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Gsm7,
+    Ucs2,
+}
+
+/// How the network will carry a text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Count {
+    pub encoding: Encoding,
+    /// Septets (GSM-7) or UTF-16 units (UCS-2).
+    pub units: usize,
+    /// Messages it takes (0 for an empty text).
+    pub parts: usize,
+}
+
+fn gsm7_width(c: char) -> Option<usize> {
+    if GSM7_BASIC.contains(c) {
+        Some(1)
+    } else if GSM7_EXTENSION.contains(c) {
+        Some(2)
+    } else {
+        None
+    }
+}
+
+/// Counts `text`: its encoding, its units and the messages it takes. Concatenated parts never
+/// split an extension character's escape from it, nor a surrogate pair.
+pub fn count(text: &str) -> Count {
+    let gsm: Option<Vec<usize>> = text.chars().map(gsm7_width).collect();
+    let (encoding, widths, single, part) = match gsm {
+        Some(w) => (Encoding::Gsm7, w, 160, 153),
+        None => (
+            Encoding::Ucs2,
+            text.chars().map(char::len_utf16).collect(),
+            70,
+            67,
+        ),
+    };
+    let units: usize = widths.iter().sum();
+    let parts = if units == 0 {
+        0
+    } else if units <= single {
+        1
+    } else {
+        let mut parts = 1;
+        let mut used = 0;
+        for w in widths {
+            if used + w > part {
+                parts += 1;
+                used = 0;
+            }
+            used += w;
+        }
+        parts
+    };
+    Count {
+        encoding,
+        units,
+        parts,
+    }
+}
+
+/// `text` within `max_parts` messages: unchanged when it fits, else cut after the last whole
+/// word that leaves room for an ellipsis ("..." in GSM-7, which has no "…"). A first word
+/// longer than the whole allowance is cut where it must be.
+pub fn shorten(text: &str, max_parts: usize) -> String {
+    let max_parts = max_parts.max(1);
+    if count(text).parts <= max_parts {
+        return text.to_owned();
+    }
+    let ellipsis = match count(text).encoding {
+        Encoding::Gsm7 => "...",
+        Encoding::Ucs2 => "…",
+    };
+    let fits = |prefix: &str| count(&format!("{prefix}{ellipsis}")).parts <= max_parts;
+    // Word boundaries: the positions just before each whitespace.
+    let mut best: Option<usize> = None;
+    for (i, c) in text.char_indices() {
+        if c.is_whitespace() {
+            let prefix = text[..i].trim_end();
+            if !prefix.is_empty() && fits(prefix) {
+                best = Some(prefix.len());
+            } else if !prefix.is_empty() {
+                break;
+            }
+        }
+    }
+    let cut = match best {
+        Some(end) => &text[..end],
+        None => {
+            // One word longer than everything allowed: cut it at a character boundary.
+            let mut end = 0;
+            for (i, c) in text.char_indices() {
+                if !fits(&text[..i + c.len_utf8()]) {
+                    break;
+                }
+                end = i + c.len_utf8();
+            }
+            &text[..end]
+        }
+    };
+    format!("{cut}{ellipsis}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn gsm7_texts_count_septets_and_extension_characters_twice() {
+        let c = count("14:20 table 12 avec Acme");
+        assert_eq!((c.encoding, c.units, c.parts), (Encoding::Gsm7, 24, 1));
+        assert_eq!(count("{€}").units, 6);
+        assert_eq!(count(&"a".repeat(160)).parts, 1);
+        assert_eq!(count(&"a".repeat(161)).parts, 2);
+        assert_eq!(count(&"a".repeat(306)).parts, 2);
+        assert_eq!(count(&"a".repeat(307)).parts, 3);
+        // An escape and its character stay in one part: 152 septets then a € make two parts.
+        let s = format!("{}€{}", "a".repeat(152), "a".repeat(10));
+        assert_eq!(count(&s).parts, 2);
+        assert_eq!(count("").parts, 0);
+    }
+
+    #[test]
+    fn anything_outside_gsm7_makes_the_whole_text_ucs2() {
+        let c = count("Réunion avec Łukasz");
+        assert_eq!(c.encoding, Encoding::Ucs2);
+        assert_eq!(c.units, 19);
+        assert_eq!(count(&"ł".repeat(70)).parts, 1);
+        assert_eq!(count(&"ł".repeat(71)).parts, 2);
+        // An emoji is a surrogate pair: two units.
+        assert_eq!(count("🙂").units, 2);
+    }
+
+    #[test]
+    fn long_texts_are_shortened_at_a_word_boundary() {
+        let text = "14:20 table 12 avec Acme devient 15:00 table 4. ".repeat(10);
+        let short = shorten(&text, 1);
+        assert!(count(&short).parts <= 1, "{short}");
+        assert!(short.ends_with("..."));
+        let kept = short.trim_end_matches("...");
+        assert!(text.starts_with(kept));
+        // The cut falls between two words.
+        assert!(text[kept.len()..].starts_with(' '), "{short}");
+        assert_eq!(shorten("court", 1), "court");
+    }
+
+    proptest! {
+        #[test]
+        fn a_shortened_text_always_fits_and_starts_the_original(
+            text in "[a-zA-Zé€ł🙂 ]{0,600}",
+            parts in 1usize..4,
+        ) {
+            let short = shorten(&text, parts);
+            prop_assert!(count(&short).parts <= parts);
+            let kept = short.trim_end_matches("...").trim_end_matches('…');
+            prop_assert!(text.starts_with(kept));
+        }
+    }
+}
