@@ -200,7 +200,15 @@ impl Worker {
             claimed: claimed.len(),
             ..Batch::default()
         };
-        for m in &claimed {
+        let mut extended = std::time::Instant::now();
+        for (i, m) in claimed.iter().enumerate() {
+            // A slow server must not let the lease run out under the batch: another worker
+            // would send its messages again.
+            if extended.elapsed() > (lease / 3).to_std().unwrap_or_default() {
+                let rest: Vec<_> = claimed[i..].iter().map(|m| m.id).collect();
+                outbox::extend_lease(conn, &rest, &self.name, lease)?;
+                extended = std::time::Instant::now();
+            }
             let outcome = self.deliver(conn, m);
             let recorded = match &outcome {
                 Outcome::Sent {

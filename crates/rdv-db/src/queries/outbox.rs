@@ -64,6 +64,23 @@ pub fn claim(
     })
 }
 
+/// Extends this worker's lease on the messages `ids` it still holds; returns how many.
+pub fn extend_lease(
+    conn: &mut Conn,
+    ids: &[OutboxMessageId],
+    worker: &str,
+    lease: Duration,
+) -> DbResult<usize> {
+    Ok(diesel::update(
+        outbox_messages::table
+            .filter(outbox_messages::id.eq_any(ids))
+            .filter(outbox_messages::locked_by.eq(worker))
+            .filter(outbox_messages::status.eq(MessageStatus::Queued)),
+    )
+    .set(outbox_messages::locked_until.eq(Utc::now() + lease))
+    .execute(conn)?)
+}
+
 /// Records a message the server took; `false` when this worker no longer held it.
 pub fn sent(
     conn: &mut Conn,
