@@ -16,7 +16,7 @@ fn worker(app: &TestApp, smtp_port: Option<u16>) -> rdv_app::notify::Worker {
     rdv_app::notify::Worker::new("test-notify", &s.email, s.notify.clone()).unwrap()
 }
 
-/// The messages the local SMTP server received for `address`, parsed.
+/// The messages the local SMTP server received for `address`, parsed, newest first.
 fn mailbox(address: &str) -> Vec<Value> {
     let dir = std::env::var("RDV_MAILDIR")
         .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/mail").to_owned());
@@ -26,9 +26,19 @@ fn mailbox(address: &str) -> Vec<Value> {
         "{} is missing: run the tests with `make test`, which starts the local SMTP server",
         new.display()
     );
+    // Newest first: the Maildir outlives test runs, whose databases reuse ids (and so
+    // idempotency keys and Message-IDs).
+    let mut files: Vec<(std::time::SystemTime, std::path::PathBuf)> = std::fs::read_dir(new)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (e.metadata().unwrap().modified().unwrap(), e.path())
+        })
+        .collect();
+    files.sort_by(|a, b| b.0.cmp(&a.0));
     let mut found = Vec::new();
-    for entry in std::fs::read_dir(new).unwrap() {
-        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+    for (_, path) in files {
+        let bytes = std::fs::read(path).unwrap();
         // Cheap filter before the real parser: the address is in the To header.
         if String::from_utf8_lossy(&bytes).contains(address) {
             let m = checker("mail_message.py", &bytes);

@@ -116,7 +116,11 @@ pub fn queue_reminders(conn: &mut Conn, now: chrono::DateTime<Utc>) -> AppResult
             continue;
         }
         let regs = rdv_db::queries::plans::meeting_on_day(conn, day.event_id, day.id)?;
-        for p in rdv_db::queries::meetings::parties(conn, org, &regs)? {
+        // A participant whose registration was refused or cancelled since is not expected.
+        let coming = rdv_db::queries::meetings::parties(conn, org, &regs)?
+            .into_iter()
+            .filter(|p| p.status == rdv_domain::RegistrationStatus::Validated);
+        for p in coming {
             emails.push(Email {
                 organization: org,
                 event: Some(day.event_id),
