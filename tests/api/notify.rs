@@ -35,7 +35,7 @@ fn mailbox(address: &str) -> Vec<Value> {
             (e.metadata().unwrap().modified().unwrap(), e.path())
         })
         .collect();
-    files.sort_by(|a, b| b.0.cmp(&a.0));
+    files.sort_by_key(|f| std::cmp::Reverse(f.0));
     let mut found = Vec::new();
     for (_, path) in files {
         let bytes = std::fs::read(path).unwrap();
