@@ -569,3 +569,64 @@ async fn the_evening_before_each_day_participants_get_that_days_meetings() {
     );
     assert!(that_day > 0);
 }
+
+#[actix_web::test]
+async fn a_one_click_unsubscribe_link_records_the_marketing_opt_out_and_nothing_else() {
+    use secrecy::ExposeSecret;
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let (_, person, _) = newcomer(&app, &admin, "fr").await;
+    let (_, other, _) = newcomer(&app, &admin, "en").await;
+    let (_, p) = app.get(&format!("/api/persons/{person}"), &admin).await;
+    let org = rdv_domain::OrganizationId(p["organization_id"].as_i64().unwrap());
+    let secret = settings(&app.db.app_url()).auth.jwt_secret;
+    let token = rdv_app::notify::unsubscribe_token(
+        secret.expose_secret(),
+        org,
+        rdv_domain::PersonId(person),
+    );
+    // No login: the token is the proof.
+    let (status, body) = app
+        .request(
+            reqwest::Method::POST,
+            &format!("/api/unsubscribe/{token}"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["unsubscribed"], true);
+    let (_, p) = app.get(&format!("/api/persons/{person}"), &admin).await;
+    let first = p["opt_outs"]["marketing_email_at"].clone();
+    assert!(first.is_string(), "{p}");
+    // A second click keeps the date of the first.
+    app.request(
+        reqwest::Method::POST,
+        &format!("/api/unsubscribe/{token}"),
+        None,
+        None,
+    )
+    .await;
+    let (_, p) = app.get(&format!("/api/persons/{person}"), &admin).await;
+    assert_eq!(p["opt_outs"]["marketing_email_at"], first);
+    // A token altered by one character, or made with another key, is not found; the other
+    // person is untouched.
+    let mut forged: Vec<char> = token.chars().collect();
+    forged[20] = if forged[20] == 'A' { 'B' } else { 'A' };
+    let forged: String = forged.into_iter().collect();
+    let elsewhere =
+        rdv_app::notify::unsubscribe_token("another key", org, rdv_domain::PersonId(other));
+    for bad in [forged, elsewhere, "x".to_owned()] {
+        let (status, body) = app
+            .request(
+                reqwest::Method::POST,
+                &format!("/api/unsubscribe/{bad}"),
+                None,
+                None,
+            )
+            .await;
+        crate::common::assert_error(status, &body, 404, "not_found");
+    }
+    let (_, o) = app.get(&format!("/api/persons/{other}"), &admin).await;
+    assert!(o["opt_outs"]["marketing_email_at"].is_null(), "{o}");
+}

@@ -83,6 +83,7 @@ use utoipa::{Modify, OpenApi};
         routes::exports::file,
         routes::messages::list,
         routes::messages::retry,
+        routes::messages::unsubscribe,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorCode, routes::events::BreakIn)),
     modifiers(&BearerAuth, &ApiPrefix, &ErrorResponses),

@@ -525,3 +525,82 @@ pub fn retry(
     }
     Ok(outbox::get(conn, org, id)?)
 }
+
+/// One-click unsubscribe (RFC 8058): the token of a person's unsubscribe link. It names the
+/// organization and the person and is signed (HMAC-SHA256, keyed with the platform's secret):
+/// nobody can make one for another person. 43 URL-safe characters.
+pub fn unsubscribe_token(secret: &str, org: OrganizationId, person: PersonId) -> String {
+    use base64::Engine;
+    use hmac::Mac;
+    let mut raw = Vec::with_capacity(32);
+    raw.extend_from_slice(&org.0.to_be_bytes());
+    raw.extend_from_slice(&person.0.to_be_bytes());
+    let tag = unsubscribe_mac(secret, &raw).finalize().into_bytes();
+    raw.extend_from_slice(&tag[..16]);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+}
+
+fn unsubscribe_mac(secret: &str, ids: &[u8]) -> hmac::Hmac<sha2::Sha256> {
+    use hmac::digest::KeyInit;
+    use hmac::Mac;
+    use sha2::Digest;
+    // The key is the secret's SHA-256, zero-padded to the block: what HMAC does with any key
+    // shorter than a block, through the constructor that cannot fail.
+    let mut key = [0u8; 64];
+    key[..32].copy_from_slice(&sha2::Sha256::digest(secret.as_bytes()));
+    let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new(&key.into());
+    // Separated from the secret's other uses by a label.
+    mac.update(b"rdv unsubscribe v1:");
+    mac.update(ids);
+    mac
+}
+
+/// Records the marketing opt-out of the person a one-click unsubscribe link names (keeping
+/// the date of an earlier objection) and audits it. A token that does not verify, or names a
+/// person who is gone, is not found: nothing tells a guesser which part was wrong.
+pub fn unsubscribe(conn: &mut Conn, secret: &str, token: &str) -> AppResult<()> {
+    use base64::Engine;
+    use hmac::Mac;
+    let not_found = || AppError::not_found("unsubscribe link");
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token)
+        .map_err(|_| not_found())?;
+    if raw.len() != 32 {
+        return Err(not_found());
+    }
+    let (ids, tag) = raw.split_at(16);
+    unsubscribe_mac(secret, ids)
+        .verify_truncated_left(tag)
+        .map_err(|_| not_found())?;
+    let number = |b: &[u8]| <[u8; 8]>::try_from(b).map(i64::from_be_bytes);
+    let (Ok(org), Ok(person)) = (number(&ids[..8]), number(&ids[8..])) else {
+        return Err(not_found());
+    };
+    let (org, person) = (OrganizationId(org), PersonId(person));
+    let current = persons::get(conn, org, person).map_err(|_| not_found())?;
+    if current.optout_marketing_email_at.is_none() {
+        persons::update(
+            conn,
+            org,
+            person,
+            &rdv_db::models::PersonChanges {
+                optout_marketing_email_at: Some(Some(Utc::now())),
+                ..Default::default()
+            },
+        )?;
+    }
+    crate::audit::record_as(
+        conn,
+        Some(org),
+        None,
+        None,
+        crate::audit::Audit {
+            action: "person.unsubscribe",
+            subject_type: "person",
+            subject_ids: vec![person.0],
+            person_ids: vec![person.0],
+            fields: vec!["optout_marketing_email_at"],
+        },
+    )?;
+    Ok(())
+}

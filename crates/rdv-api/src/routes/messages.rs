@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(list).service(retry);
+    cfg.service(list).service(retry).service(unsubscribe);
 }
 
 #[derive(Serialize, ToSchema)]
@@ -119,4 +119,30 @@ pub async fn retry(
         .app_tx(move |conn| notify::retry(conn, &actor, id))
         .await?;
     Ok(HttpResponse::Ok().json(MessageOut::from(m)))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UnsubscribedOut {
+    /// The person will receive no marketing email from the organization.
+    pub unsubscribed: bool,
+}
+
+/// One-click unsubscribe (RFC 8058): the target of a marketing email's `List-Unsubscribe`
+/// link. No login: the signed token names the person. Records their marketing opt-out (the
+/// date of an earlier objection is kept) and audits it; transactional messages (registration,
+/// agenda) still go. 404 when the token does not verify.
+#[utoipa::path(tag = "messages", params(("token" = String, Path, description = "the link's signed token")),
+    responses((status = 200, body = UnsubscribedOut)))]
+#[post("/unsubscribe/{token}")]
+pub async fn unsubscribe(
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    use secrecy::ExposeSecret;
+    let secret = state.auth.jwt_secret.expose_secret().to_owned();
+    let token = token.into_inner();
+    state
+        .app_tx(move |conn| notify::unsubscribe(conn, &secret, &token))
+        .await?;
+    Ok(HttpResponse::Ok().json(UnsubscribedOut { unsubscribed: true }))
 }
