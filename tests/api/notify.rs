@@ -405,6 +405,18 @@ async fn organizers_see_what_was_sent_and_retry_what_failed() {
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
 
+/// Plans the event with a short run through the job worker and publishes the plan; returns
+/// what the publication answered.
+async fn plan_and_publish(app: &TestApp, admin: &str, event: i64) -> Value {
+    let run = start_run(app, admin, event).await;
+    drain(app);
+    let (status, published) = app
+        .post(&format!("/api/plans/{run}/publish"), admin, json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{published}");
+    published
+}
+
 /// The message of `message_id` in the local mailbox of `address`.
 fn mail_with_id(address: &str, message_id: &str) -> Value {
     mailbox(address)
@@ -418,12 +430,7 @@ async fn publishing_sends_each_participant_their_agenda_with_the_ics_attached() 
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
     let event = app.demo_event(&admin).await;
-    let run = start_run(&app, &admin, event).await;
-    drain(&app);
-    let (status, published) = app
-        .post(&format!("/api/plans/{run}/publish"), &admin, json!({}))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{published}");
+    let published = plan_and_publish(&app, &admin, event).await;
     // One message per participant whose agenda changed, queued with the publication.
     let queued = outbox(&app);
     assert_eq!(
@@ -490,12 +497,7 @@ async fn the_evening_before_each_day_participants_get_that_days_meetings() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
     let event = app.demo_event(&admin).await;
-    let run = start_run(&app, &admin, event).await;
-    drain(&app);
-    let (status, _) = app
-        .post(&format!("/api/plans/{run}/publish"), &admin, json!({}))
-        .await;
-    assert_eq!(status, StatusCode::OK);
+    plan_and_publish(&app, &admin, event).await;
     // The publication's own messages are not what this test reads.
     {
         use rdv_db::schema::outbox_messages;
