@@ -29,16 +29,21 @@ run: deps
 	@set -e; url=$$(scripts/db.sh); export APP__DATABASE__OWNER_URL=$$url; \
 	export DATABASE_URL=$$(scripts/app-url.sh $$url); \
 	read smtp_port maildir <<< "$$(scripts/mail.sh)"; export APP__EMAIL__SMTP_PORT=$$smtp_port; \
+	read sms_port sms_log <<< "$$(scripts/sms.sh)"; \
+	export APP__SMS__SENDSMS_URL=http://127.0.0.1:$$sms_port/cgi-bin/sendsms; \
 	$(CARGO) build -p rdv; \
 	target/debug/rdv migrate; \
 	target/debug/rdv seed-demo; \
 	echo "mail the platform sends: one file per message in $$maildir/new"; \
+	echo "SMS the platform sends, as the network received them: $$sms_log"; \
 	exec target/debug/rdv serve
 
 test: deps $(VENV)/ready
 	@set -e; url=$$(scripts/db.sh); export DATABASE_URL=$$url; \
 	read smtp_port maildir <<< "$$(scripts/mail.sh)"; \
 	export APP__EMAIL__SMTP_PORT=$$smtp_port RDV_MAILDIR=$$maildir; \
+	read sms_port sms_log <<< "$$(scripts/sms.sh)"; \
+	export APP__SMS__SENDSMS_URL=http://127.0.0.1:$$sms_port/cgi-bin/sendsms RDV_SMS_LOG=$$sms_log; \
 	scripts/drop-test-databases.sh "$$url"; \
 	if command -v cargo-nextest >/dev/null; then \
 	  $(CARGO) nextest run --workspace --no-fail-fast; \

@@ -13,7 +13,12 @@ fn worker(app: &TestApp, smtp_port: Option<u16>) -> rdv_app::notify::Worker {
     if let Some(p) = smtp_port {
         s.email.smtp_port = p;
     }
-    rdv_app::notify::Worker::new("test-notify", &s.email, s.notify.clone()).unwrap()
+    // Delivery reports come back to this test's server.
+    s.notify.public_url = app.base.clone();
+    use secrecy::ExposeSecret;
+    let secret = s.auth.jwt_secret.expose_secret().to_owned();
+    rdv_app::notify::Worker::new("test-notify", &s.email, &s.sms, s.notify.clone(), &secret)
+        .unwrap()
 }
 
 /// The messages the local SMTP server received for `address`, parsed, newest first.
@@ -631,4 +636,248 @@ async fn a_one_click_unsubscribe_link_records_the_marketing_opt_out_and_nothing_
     }
     let (_, o) = app.get(&format!("/api/persons/{other}"), &admin).await;
     assert!(o["opt_outs"]["marketing_email_at"].is_null(), "{o}");
+}
+
+/// What the local SMS gateway's fake network received for `number`, decoded, oldest first.
+/// Each line of fakesmsc's log is `Got message N: <from to type text>`, the text plain
+/// (`text`), URL-encoded bytes (`data`) or URL-encoded UCS-2 (`ucs-2`); the parts of a
+/// concatenated message come as `udh` lines and are joined.
+fn delivered_sms(number: &str) -> Vec<String> {
+    let log = std::env::var("RDV_SMS_LOG").unwrap_or_else(|_| {
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../target/kannel/delivered.log"
+        )
+        .to_owned()
+    });
+    let text = std::fs::read_to_string(&log).unwrap_or_else(|e| {
+        panic!("{log}: {e}: run the tests with `make test`, which starts the local SMS gateway")
+    });
+    let decode = |s: &str| -> Vec<u8> {
+        let mut out = Vec::new();
+        let b = s.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            match b[i] {
+                b'%' if i + 2 < b.len() => {
+                    let hex = std::str::from_utf8(&b[i + 1..i + 3]).unwrap();
+                    out.push(u8::from_str_radix(hex, 16).unwrap());
+                    i += 3;
+                }
+                b'+' => {
+                    out.push(b' ');
+                    i += 1;
+                }
+                c => {
+                    out.push(c);
+                    i += 1;
+                }
+            }
+        }
+        out
+    };
+    let ucs2 = |bytes: &[u8]| -> String {
+        let units: Vec<u16> = bytes
+            .chunks(2)
+            .map(|c| u16::from_be_bytes([c[0], c[1]]))
+            .collect();
+        String::from_utf16(&units).unwrap()
+    };
+    let mut found = Vec::new();
+    let mut parts = String::new();
+    for line in text.lines() {
+        let Some(rest) = line.split_once(": <").map(|(_, r)| r.trim_end_matches('>')) else {
+            continue;
+        };
+        let mut f = rest.splitn(4, ' ');
+        let (_from, to, kind, body) = (f.next(), f.next(), f.next(), f.next().unwrap_or(""));
+        if to != Some(number) {
+            continue;
+        }
+        match kind {
+            Some("text") => found.push(body.to_owned()),
+            Some("data") => found.push(String::from_utf8_lossy(&decode(body)).into_owned()),
+            Some("ucs-2") => found.push(ucs2(&decode(body))),
+            Some("udh") => {
+                // `udh <udh> <data>`: the UDH's last two bytes are the part count and number.
+                let (udh, data) = body.split_once(' ').unwrap();
+                let udh = decode(udh);
+                let data = decode(data);
+                let piece = if data.len() % 2 == 0 && data.iter().step_by(2).any(|b| *b == 0) {
+                    ucs2(&data)
+                } else {
+                    String::from_utf8_lossy(&data).into_owned()
+                };
+                parts.push_str(&piece);
+                if udh[udh.len() - 1] == udh[udh.len() - 2] {
+                    found.push(std::mem::take(&mut parts));
+                }
+            }
+            _ => {}
+        }
+    }
+    found
+}
+
+/// A mobile number no other test uses, in E.164.
+fn unique_mobile() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!(
+        "+3375{:07}",
+        (nanos / 100 + std::process::id()) % 10_000_000
+    )
+}
+
+#[actix_web::test]
+async fn a_changed_agenda_goes_by_sms_through_kannel_and_its_delivery_report_comes_back() {
+    use rdv_db::schema::persons;
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let event = app.demo_event(&admin).await;
+    let published = plan_and_publish(&app, &admin, event).await;
+    assert_eq!(published["version"], 1);
+    // The first version goes by email only.
+    assert!(outbox(&app)
+        .iter()
+        .all(|m| m.channel == rdv_domain::Channel::Email));
+
+    // buyer1 gets a number of their own; one of their meetings is moved by hand in a new
+    // draft, and the draft published.
+    let buyer = app.login("buyer1@demo.example", "demo").await;
+    let (_, agenda) = app
+        .get(&format!("/api/me/events/{event}/agenda"), &buyer)
+        .await;
+    let mine = agenda["meetings"][0].clone();
+    let (_, me) = app.get("/api/me", &buyer).await;
+    let person = me["person"]["id"]
+        .as_i64()
+        .or_else(|| me["person_id"].as_i64())
+        .unwrap_or_else(|| panic!("{me}"));
+    let mobile = unique_mobile();
+    diesel::update(persons::table.find(person))
+        .set(persons::mobile_phone.eq(&mobile))
+        .execute(&mut app.conn())
+        .unwrap();
+    let run = start_run(&app, &admin, event).await;
+    drain(&app);
+    let (_, days) = app.get(&format!("/api/events/{event}/days"), &admin).await;
+    let slots: Vec<i64> = days
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|d| d["slots"].as_array().unwrap().clone())
+        .map(|s| s["id"].as_i64().unwrap())
+        .collect();
+    let url = format!("/api/plans/{run}/meetings/{}", mine["request_id"]);
+    let mut moved = false;
+    for slot in slots.iter().rev() {
+        if Some(*slot) == mine["slot_id"].as_i64() {
+            continue;
+        }
+        let (status, _) = app
+            .request(
+                reqwest::Method::PUT,
+                &url,
+                Some(&admin),
+                Some(json!({"slot_id": slot})),
+            )
+            .await;
+        if status == StatusCode::OK {
+            moved = true;
+            break;
+        }
+    }
+    assert!(moved, "no free slot for the meeting");
+    let (status, published) = app
+        .post(&format!("/api/plans/{run}/publish"), &admin, json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{published}");
+    assert_eq!(published["version"], 2);
+    assert!(published["moved"].as_i64().unwrap() >= 1, "{published}");
+    let sms: Vec<_> = outbox(&app)
+        .into_iter()
+        .filter(|m| m.channel == rdv_domain::Channel::Sms)
+        .collect();
+    assert!(
+        sms.iter().any(|m| m.person_id.0 == person),
+        "no SMS queued for buyer1"
+    );
+
+    // The worker hands it to Kannel; the fake network receives it; Kannel calls the
+    // delivery-report URL back.
+    let w = worker(&app, None);
+    let db = app.db.app_url();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = rdv_db::establish(&db).unwrap();
+        while w.run_once(&mut conn).unwrap().claimed > 0 {}
+    })
+    .await
+    .unwrap();
+    let mine_sms = outbox(&app)
+        .into_iter()
+        .find(|m| m.channel == rdv_domain::Channel::Sms && m.person_id.0 == person)
+        .unwrap();
+    assert_eq!(
+        mine_sms.status,
+        rdv_domain::MessageStatus::Sent,
+        "{mine_sms:?}"
+    );
+    assert_eq!(mine_sms.recipient.as_deref(), Some(mobile.as_str()));
+    assert!(
+        mine_sms
+            .provider_reply
+            .as_deref()
+            .unwrap()
+            .starts_with("202"),
+        "{mine_sms:?}"
+    );
+    let mut texts = Vec::new();
+    for _ in 0..50 {
+        texts = delivered_sms(&mobile);
+        if !texts.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(texts.len(), 1, "{texts:?}");
+    let text = &texts[0];
+    // "<event>: 14:20 table 12 with Acme is now 15:00 table 4. ..." in buyer1's language,
+    // within the allowed parts.
+    let old_time = &mine["local_start"].as_str().unwrap()[11..16];
+    assert!(text.contains(old_time), "{text}");
+    assert!(
+        text.contains(" is now ") || text.contains(" passe à "),
+        "{text}"
+    );
+    let count = rdv_notify::sms::count(text);
+    assert!(count.parts <= 2, "{text}: {count:?}");
+    let mut delivered = None;
+    for _ in 0..100 {
+        let m = outbox(&app)
+            .into_iter()
+            .find(|m| m.id == mine_sms.id)
+            .unwrap();
+        if m.delivery_status == Some(rdv_domain::DeliveryStatus::Delivered) {
+            delivered = Some(m);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let delivered = delivered.expect("no delivery report came back from Kannel");
+    assert!(delivered.delivered_at.is_some());
+    assert_eq!(delivered.status, rdv_domain::MessageStatus::Sent);
+
+    // A report with a forged token is not found; a bad type is refused.
+    let (status, body) = app
+        .request(
+            reqwest::Method::GET,
+            "/api/sms/dlr/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA?type=1",
+            None,
+            None,
+        )
+        .await;
+    crate::common::assert_error(status, &body, 404, "not_found");
 }

@@ -84,6 +84,7 @@ use utoipa::{Modify, OpenApi};
         routes::messages::list,
         routes::messages::retry,
         routes::messages::unsubscribe,
+        routes::messages::delivery_report,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorCode, routes::events::BreakIn)),
     modifiers(&BearerAuth, &ApiPrefix, &ErrorResponses),

@@ -26,6 +26,9 @@ pub struct NotifySettings {
     pub batch_size: i64,
     pub lease_seconds: i64,
     pub idle_millis: u64,
+    /// Where people and the SMS gateway reach this platform's API (unsubscribe links,
+    /// delivery reports), e.g. `https://rdv.example`.
+    pub public_url: String,
 }
 
 /// Attempts at a message that fails temporarily: with the backoff (10 s doubling, at most an
@@ -52,24 +55,49 @@ pub fn enqueue_email(conn: &mut Conn, email: Email) -> AppResult<bool> {
 /// Queues many emails in the caller's transaction; returns how many were new.
 pub fn enqueue_emails(conn: &mut Conn, emails: Vec<Email>) -> AppResult<usize> {
     let now = Utc::now();
-    let rows: Vec<NewOutboxMessage> = emails
+    let rows = emails
         .into_iter()
-        .map(|email| NewOutboxMessage {
-            organization_id: email.organization,
-            event_id: email.event,
-            person_id: email.person,
-            channel: Channel::Email,
-            template: email.kind.as_str().to_owned(),
-            data: email.data,
-            idempotency_key: email.key,
-            not_before: now,
-            max_attempts: MAX_ATTEMPTS,
-            legal_basis: LegalBasis::Contract,
-            retention_until: RetentionPolicy::EventData.deadline(now),
-            source: DataSource::System,
-        })
-        .collect();
+        .map(|e| row(e, Channel::Email, now))
+        .collect::<Vec<_>>();
     Ok(outbox::enqueue_many(conn, &rows)?)
+}
+
+/// Queues SMS in the caller's transaction (`key`s are those of the facts, kept apart from
+/// the same facts' emails); returns how many were new. Whether the person has a mobile
+/// number, and has not opted out of SMS, is read when the message goes.
+pub fn enqueue_sms(conn: &mut Conn, texts: Vec<Email>) -> AppResult<usize> {
+    let now = Utc::now();
+    let rows = texts
+        .into_iter()
+        .map(|mut e| {
+            e.key = format!("sms:{}", e.key);
+            row(e, Channel::Sms, now)
+        })
+        .collect::<Vec<_>>();
+    Ok(outbox::enqueue_many(conn, &rows)?)
+}
+
+pub(crate) fn row(
+    e: Email,
+    channel: Channel,
+    not_before: chrono::DateTime<Utc>,
+) -> NewOutboxMessage {
+    NewOutboxMessage {
+        organization_id: e.organization,
+        event_id: e.event,
+        person_id: e.person,
+        channel,
+        template: e.kind.as_str().to_owned(),
+        data: e.data,
+        idempotency_key: e.key,
+        not_before,
+        max_attempts: MAX_ATTEMPTS,
+        legal_basis: LegalBasis::Contract,
+        retention_until: RetentionPolicy::EventData.deadline(Utc::now()),
+        source: DataSource::System,
+        campaign_id: None,
+        solicitation: false,
+    }
 }
 
 /// "2027-03-16 10:20–10:40", in the event's time zone.
@@ -80,6 +108,18 @@ fn when(s: &crate::agenda::Span) -> String {
         s.local_start.get(11..).unwrap_or_default(),
         s.local_end.get(11..).unwrap_or_default()
     )
+}
+
+/// "14:20", or "16/03 14:20" for an event of several days.
+fn short_time(s: &crate::agenda::Span, with_day: bool) -> String {
+    let (date, time) = (
+        s.local_start.get(..10).unwrap_or_default(),
+        s.local_start.get(11..).unwrap_or_default(),
+    );
+    match (with_day, date.get(8..10), date.get(5..7)) {
+        (true, Some(d), Some(m)) => format!("{d}/{m} {time}"),
+        _ => time.to_owned(),
+    }
 }
 
 /// "Jan Novák (Acme)".
@@ -156,18 +196,29 @@ pub struct Worker {
     name: String,
     templates: Templates,
     mailer: Mailer,
+    gateway: rdv_notify::Gateway,
     settings: NotifySettings,
     /// The domain of the calendar UIDs in attached agendas.
     uid_domain: String,
+    /// Signs unsubscribe links and delivery-report URLs.
+    secret: String,
 }
 
-/// What a message needs to go: the address, the name, the content and an attachment.
-type Prepared = (
-    String,
-    String,
-    rdv_notify::Rendered,
-    Option<rdv_notify::Attachment>,
-);
+/// What a message needs to go.
+enum Prepared {
+    Email {
+        to: String,
+        name: String,
+        content: rdv_notify::Rendered,
+        attachment: Option<rdv_notify::Attachment>,
+        /// The one-click unsubscribe URL of a marketing message.
+        unsubscribe: Option<String>,
+    },
+    Sms {
+        to: String,
+        text: String,
+    },
+}
 
 /// How one message ended in this attempt.
 enum Outcome {
@@ -185,14 +236,18 @@ impl Worker {
     pub fn new(
         name: impl Into<String>,
         email: &EmailSettings,
+        sms: &rdv_notify::SmsSettings,
         settings: NotifySettings,
+        secret: &str,
     ) -> anyhow::Result<Self> {
         Ok(Self {
             name: name.into(),
             templates: Templates::new()?,
             mailer: Mailer::new(email)?,
+            gateway: rdv_notify::Gateway::new(sms)?,
             settings,
             uid_domain: email.message_id_domain.clone(),
+            secret: secret.to_owned(),
         })
     }
 
@@ -260,38 +315,52 @@ impl Worker {
     }
 
     fn deliver(&self, conn: &mut Conn, m: &OutboxMessage) -> Outcome {
-        match self.prepare(conn, m) {
-            Ok(Ok((to, name, content, attachment))) => {
+        let sent = match self.prepare(conn, m) {
+            Ok(Ok(Prepared::Email {
+                to,
+                name,
+                content,
+                attachment,
+                unsubscribe,
+            })) => {
                 let out = Outgoing {
                     to_address: &to,
                     to_name: &name,
                     idempotency_key: &m.idempotency_key,
                     content: &content,
                     attachment: attachment.as_ref(),
+                    unsubscribe: unsubscribe.as_deref(),
                 };
-                match self.mailer.send(&out) {
-                    Ok(d) => Outcome::Sent {
-                        to,
-                        message_id: d.message_id,
-                        reply: d.reply,
-                    },
-                    Err(SendError::Permanent(e)) => Outcome::Failed(e),
-                    Err(SendError::Temporary(e)) => Outcome::Retry(e),
-                }
+                self.mailer.send(&out).map(|d| (to, d.message_id, d.reply))
             }
-            Ok(Err(outcome)) => outcome,
+            Ok(Ok(Prepared::Sms { to, text })) => {
+                let token = sign(&self.secret, DLR_LABEL, &[m.id.0]);
+                let dlr = format!(
+                    "{}/api/sms/dlr/{token}?type=%d",
+                    self.settings.public_url.trim_end_matches('/')
+                );
+                let id = rdv_notify::email::message_id(&m.idempotency_key, &self.uid_domain);
+                self.gateway
+                    .send(&to, &text, &dlr)
+                    .map(|a| (to, id, a.reply))
+            }
+            Ok(Err(outcome)) => return outcome,
             // The database failed us: try again later.
-            Err(e) => Outcome::Retry(e.to_string()),
+            Err(e) => return Outcome::Retry(e.to_string()),
+        };
+        match sent {
+            Ok((to, message_id, reply)) => Outcome::Sent {
+                to,
+                message_id,
+                reply,
+            },
+            Err(SendError::Permanent(e)) => Outcome::Failed(e),
+            Err(SendError::Temporary(e)) => Outcome::Retry(e),
         }
     }
 
     /// The address, name and rendered message, or why the message must not go.
     fn prepare(&self, conn: &mut Conn, m: &OutboxMessage) -> AppResult<Result<Prepared, Outcome>> {
-        if m.channel != Channel::Email {
-            return Ok(Err(Outcome::Failed(
-                "no SMS gateway is configured on this platform".into(),
-            )));
-        }
         let person = match persons::get(conn, m.organization_id, m.person_id) {
             Ok(p) => p,
             Err(rdv_db::DbError::NotFound) => {
@@ -316,6 +385,21 @@ impl Worker {
             return Ok(Err(Outcome::Cancelled(
                 "the person opted out of marketing email".into(),
             )));
+        }
+        if m.channel == Channel::Sms {
+            if person.optout_sms_at.is_some() {
+                return Ok(Err(Outcome::Cancelled(
+                    "the person opted out of SMS".into(),
+                )));
+            }
+            let Some(mobile) = person.mobile_phone.clone() else {
+                return Ok(Err(Outcome::Cancelled(
+                    "the person has no mobile number".into(),
+                )));
+            };
+            return Ok(self
+                .sms_text(conn, m, kind, &person.preferred_language)?
+                .map(|text| Prepared::Sms { to: mobile, text }));
         }
         let org = organizations::get(conn, m.organization_id)?;
         let mut data = match &m.data {
@@ -355,7 +439,119 @@ impl Worker {
             Err(e) => return Ok(Err(Outcome::Failed(e.to_string()))),
         };
         let name = format!("{} {}", person.first_name, person.last_name);
-        Ok(Ok((person.email, name, content, attachment)))
+        let unsubscribe = kind.is_marketing().then(|| {
+            format!(
+                "{}/api/unsubscribe/{}",
+                self.settings.public_url.trim_end_matches('/'),
+                unsubscribe_token(&self.secret, m.organization_id, m.person_id)
+            )
+        });
+        Ok(Ok(Prepared::Email {
+            to: person.email,
+            name,
+            content,
+            attachment,
+            unsubscribe,
+        }))
+    }
+
+    /// The SMS text of message `kind`: what changed in the agenda, shortened to the parts
+    /// allowed, at a word boundary.
+    fn sms_text(
+        &self,
+        conn: &mut Conn,
+        m: &OutboxMessage,
+        kind: Kind,
+        language: &str,
+    ) -> AppResult<Result<String, Outcome>> {
+        if kind != Kind::AgendaChanged {
+            return Ok(Err(Outcome::Failed(format!(
+                "message kind `{}` has no SMS text",
+                kind.as_str()
+            ))));
+        }
+        let (agenda, changes) = match self.agenda_and_changes(conn, m)? {
+            Ok(found) => found,
+            Err(outcome) => return Ok(Err(outcome)),
+        };
+        let several_days = agenda.event.ends_on != agenda.event.starts_on;
+        let labels: std::collections::HashMap<rdv_domain::TableId, String> =
+            events::tables(conn, agenda.event.id)?
+                .into_iter()
+                .map(|t| (t.id, t.label))
+                .collect();
+        let by_meeting: std::collections::HashMap<rdv_domain::MeetingId, &crate::agenda::Entry> =
+            agenda.meetings.iter().map(|e| (e.meeting_id, e)).collect();
+        let changes: Vec<serde_json::Value> = changes
+            .iter()
+            .filter_map(|c| {
+                let e = by_meeting.get(&c.meeting_id)?;
+                let before_place = c
+                    .old_table_id
+                    .and_then(|t| labels.get(&t).cloned())
+                    .unwrap_or_else(|| e.place.clone());
+                Some(serde_json::json!({
+                    "change": c.change.as_str(),
+                    "when": c.after.as_ref().map(|s| short_time(s, several_days)),
+                    "before": c.before.as_ref().map(|s| short_time(s, several_days)),
+                    "before_place": before_place,
+                    "place": e.place,
+                    "with": e.counterpart.company.clone().unwrap_or_else(|| {
+                        format!("{} {}", e.counterpart.first_name, e.counterpart.last_name)
+                    }),
+                }))
+            })
+            .collect();
+        if changes.is_empty() {
+            return Ok(Err(Outcome::Cancelled(
+                "nothing in the participant's agenda changed".into(),
+            )));
+        }
+        let data = serde_json::json!({"event": {"name": agenda.event.name}, "changes": changes});
+        match self.templates.render_sms(kind.as_str(), language, &data) {
+            Ok(text) => Ok(Ok(rdv_notify::sms::shorten(
+                &text,
+                self.gateway.max_parts(),
+            ))),
+            Err(e) => Ok(Err(Outcome::Failed(e.to_string()))),
+        }
+    }
+
+    /// The participant's agenda, read now, and what the message's version changed in it.
+    #[allow(clippy::type_complexity)]
+    fn agenda_and_changes(
+        &self,
+        conn: &mut Conn,
+        m: &OutboxMessage,
+    ) -> AppResult<Result<(crate::agenda::Agenda, Vec<crate::agenda::ChangeView>), Outcome>> {
+        let (Some(event), Some(reg), Some(version)) = (
+            m.event_id,
+            m.data
+                .get("registration_id")
+                .and_then(serde_json::Value::as_i64),
+            m.data
+                .get("version")
+                .and_then(serde_json::Value::as_i64)
+                .and_then(|v| i32::try_from(v).ok()),
+        ) else {
+            return Ok(Err(Outcome::Failed(
+                "an agenda message names no event, registration or version".into(),
+            )));
+        };
+        let reg = rdv_domain::RegistrationId(reg);
+        let agenda = match crate::agenda::of_registration(conn, m.organization_id, event, reg, true)
+        {
+            Ok(a) => a,
+            Err(e) if e.is_callers_mistake() => {
+                return Ok(Err(Outcome::Cancelled(format!(
+                    "the participant's agenda is gone: {e}"
+                ))))
+            }
+            Err(e) => return Err(e),
+        };
+        let changes =
+            crate::agenda::changes_view(conn, m.organization_id, event, version, Some(reg))?;
+        Ok(Ok((agenda, changes)))
     }
 
     /// For a reminder: the person's meetings of the day, read now; none left cancels it.
@@ -408,30 +604,9 @@ impl Worker {
         m: &OutboxMessage,
         data: &mut serde_json::Map<String, serde_json::Value>,
     ) -> AppResult<Result<rdv_notify::Attachment, Outcome>> {
-        let (Some(event), Some(reg), Some(version)) = (
-            m.event_id,
-            m.data
-                .get("registration_id")
-                .and_then(serde_json::Value::as_i64),
-            m.data
-                .get("version")
-                .and_then(serde_json::Value::as_i64)
-                .and_then(|v| i32::try_from(v).ok()),
-        ) else {
-            return Ok(Err(Outcome::Failed(
-                "an agenda message names no event, registration or version".into(),
-            )));
-        };
-        let reg = rdv_domain::RegistrationId(reg);
-        let agenda = match crate::agenda::of_registration(conn, m.organization_id, event, reg, true)
-        {
-            Ok(a) => a,
-            Err(e) if e.is_callers_mistake() => {
-                return Ok(Err(Outcome::Cancelled(format!(
-                    "the participant's agenda is gone: {e}"
-                ))))
-            }
-            Err(e) => return Err(e),
+        let (agenda, changes) = match self.agenda_and_changes(conn, m)? {
+            Ok(found) => found,
+            Err(outcome) => return Ok(Err(outcome)),
         };
         let meetings: Vec<serde_json::Value> = agenda
             .meetings
@@ -441,20 +616,19 @@ impl Worker {
             .collect();
         let by_meeting: std::collections::HashMap<rdv_domain::MeetingId, &crate::agenda::Entry> =
             agenda.meetings.iter().map(|e| (e.meeting_id, e)).collect();
-        let changes: Vec<serde_json::Value> =
-            crate::agenda::changes_view(conn, m.organization_id, event, version, Some(reg))?
-                .iter()
-                .filter_map(|c| {
-                    let e = by_meeting.get(&c.meeting_id)?;
-                    Some(serde_json::json!({
-                        "change": c.change.as_str(),
-                        "when": c.after.as_ref().map(when),
-                        "before": c.before.as_ref().map(when),
-                        "place": e.place,
-                        "with": with(&e.counterpart),
-                    }))
-                })
-                .collect();
+        let changes: Vec<serde_json::Value> = changes
+            .iter()
+            .filter_map(|c| {
+                let e = by_meeting.get(&c.meeting_id)?;
+                Some(serde_json::json!({
+                    "change": c.change.as_str(),
+                    "when": c.after.as_ref().map(when),
+                    "before": c.before.as_ref().map(when),
+                    "place": e.place,
+                    "with": with(&e.counterpart),
+                }))
+            })
+            .collect();
         data.insert("meetings".into(), meetings.into());
         data.insert("changes".into(), changes.into());
         let tz: chrono_tz::Tz = agenda.event.time_zone.parse().map_err(AppError::internal)?;
@@ -526,21 +700,40 @@ pub fn retry(
     Ok(outbox::get(conn, org, id)?)
 }
 
-/// One-click unsubscribe (RFC 8058): the token of a person's unsubscribe link. It names the
-/// organization and the person and is signed (HMAC-SHA256, keyed with the platform's secret):
-/// nobody can make one for another person. 43 URL-safe characters.
-pub fn unsubscribe_token(secret: &str, org: OrganizationId, person: PersonId) -> String {
+/// What a signed token is for: a token made for one purpose never verifies for another.
+const UNSUBSCRIBE_LABEL: &[u8] = b"rdv unsubscribe v1:";
+const DLR_LABEL: &[u8] = b"rdv sms delivery report v1:";
+
+/// A token naming `ids`, signed with HMAC-SHA256 under a key derived from the platform's
+/// secret and separated by `label` from the secret's other uses: the ids, then the first 16
+/// bytes of the tag, URL-safe base64 without padding.
+fn sign(secret: &str, label: &[u8], ids: &[i64]) -> String {
     use base64::Engine;
     use hmac::Mac;
-    let mut raw = Vec::with_capacity(32);
-    raw.extend_from_slice(&org.0.to_be_bytes());
-    raw.extend_from_slice(&person.0.to_be_bytes());
-    let tag = unsubscribe_mac(secret, &raw).finalize().into_bytes();
+    let mut raw: Vec<u8> = ids.iter().flat_map(|i| i.to_be_bytes()).collect();
+    let tag = mac(secret, label, &raw).finalize().into_bytes();
     raw.extend_from_slice(&tag[..16]);
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
 }
 
-fn unsubscribe_mac(secret: &str, ids: &[u8]) -> hmac::Hmac<sha2::Sha256> {
+/// The `n` ids a token made by [`sign`] with `label` names, when it verifies.
+fn verify(secret: &str, label: &[u8], token: &str, n: usize) -> Option<Vec<i64>> {
+    use base64::Engine;
+    use hmac::Mac;
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token)
+        .ok()?;
+    if raw.len() != 8 * n + 16 {
+        return None;
+    }
+    let (ids, tag) = raw.split_at(8 * n);
+    mac(secret, label, ids).verify_truncated_left(tag).ok()?;
+    ids.chunks(8)
+        .map(|b| <[u8; 8]>::try_from(b).ok().map(i64::from_be_bytes))
+        .collect()
+}
+
+fn mac(secret: &str, label: &[u8], ids: &[u8]) -> hmac::Hmac<sha2::Sha256> {
     use hmac::digest::KeyInit;
     use hmac::Mac;
     use sha2::Digest;
@@ -549,31 +742,26 @@ fn unsubscribe_mac(secret: &str, ids: &[u8]) -> hmac::Hmac<sha2::Sha256> {
     let mut key = [0u8; 64];
     key[..32].copy_from_slice(&sha2::Sha256::digest(secret.as_bytes()));
     let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new(&key.into());
-    // Separated from the secret's other uses by a label.
-    mac.update(b"rdv unsubscribe v1:");
+    mac.update(label);
     mac.update(ids);
     mac
+}
+
+/// One-click unsubscribe (RFC 8058): the token of a person's unsubscribe link. It names the
+/// organization and the person and is signed (HMAC-SHA256, keyed with the platform's secret):
+/// nobody can make one for another person. 43 URL-safe characters.
+pub fn unsubscribe_token(secret: &str, org: OrganizationId, person: PersonId) -> String {
+    sign(secret, UNSUBSCRIBE_LABEL, &[org.0, person.0])
 }
 
 /// Records the marketing opt-out of the person a one-click unsubscribe link names (keeping
 /// the date of an earlier objection) and audits it. A token that does not verify, or names a
 /// person who is gone, is not found: nothing tells a guesser which part was wrong.
 pub fn unsubscribe(conn: &mut Conn, secret: &str, token: &str) -> AppResult<()> {
-    use base64::Engine;
-    use hmac::Mac;
     let not_found = || AppError::not_found("unsubscribe link");
-    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(token)
-        .map_err(|_| not_found())?;
-    if raw.len() != 32 {
-        return Err(not_found());
-    }
-    let (ids, tag) = raw.split_at(16);
-    unsubscribe_mac(secret, ids)
-        .verify_truncated_left(tag)
-        .map_err(|_| not_found())?;
-    let number = |b: &[u8]| <[u8; 8]>::try_from(b).map(i64::from_be_bytes);
-    let (Ok(org), Ok(person)) = (number(&ids[..8]), number(&ids[8..])) else {
+    let Some([org, person]) =
+        verify(secret, UNSUBSCRIBE_LABEL, token, 2).and_then(|ids| <[i64; 2]>::try_from(ids).ok())
+    else {
         return Err(not_found());
     };
     let (org, person) = (OrganizationId(org), PersonId(person));
@@ -603,4 +791,41 @@ pub fn unsubscribe(conn: &mut Conn, secret: &str, token: &str) -> AppResult<()> 
         },
     )?;
     Ok(())
+}
+
+/// Records what the network reported about an SMS: Kannel calls the delivery-report URL the
+/// worker gave it, with the report's type (1 delivered, 2 not delivered, 4 queued at the SMSC,
+/// 8 accepted and 16 rejected by the SMSC). A final report is never replaced by an
+/// intermediate one that arrives late; a message the network could not deliver is failed, so
+/// that its organizers see it and may retry it. 404 when the token does not verify.
+pub fn record_delivery(
+    conn: &mut Conn,
+    secret: &str,
+    token: &str,
+    dlr_type: &str,
+) -> AppResult<rdv_domain::DeliveryStatus> {
+    use rdv_domain::DeliveryStatus as D;
+    let Some([id]) =
+        verify(secret, DLR_LABEL, token, 1).and_then(|ids| <[i64; 1]>::try_from(ids).ok())
+    else {
+        return Err(AppError::not_found("delivery report"));
+    };
+    let status = match dlr_type.trim().parse::<u8>().unwrap_or(0) {
+        1 => D::Delivered,
+        2 => D::Undelivered,
+        4 => D::QueuedAtSmsc,
+        8 => D::AcceptedBySmsc,
+        16 => D::RejectedBySmsc,
+        _ => {
+            return Err(AppError::field(
+                "type",
+                "a delivery-report type is 1, 2, 4, 8 or 16",
+            ))
+        }
+    };
+    let id = rdv_domain::OutboxMessageId(id);
+    if !outbox::record_delivery(conn, id, status)? {
+        return Err(AppError::not_found("delivery report"));
+    }
+    Ok(status)
 }

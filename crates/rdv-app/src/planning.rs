@@ -963,7 +963,36 @@ pub fn publish(conn: &mut Conn, actor: &Actor, id: PlanRunId) -> AppResult<Publi
         rdv_notify::Kind::AgendaChanged
     };
     let ids: Vec<RegistrationId> = participants.iter().copied().collect();
-    let emails = request_rows::parties(conn, org, &ids)?
+    let parties = request_rows::parties(conn, org, &ids)?;
+    // During the event, a change must reach people who are not reading their mail: a later
+    // version also goes by SMS to those who have a mobile number and accept SMS.
+    if version > 1 {
+        let persons: Vec<_> = parties.iter().map(|p| p.person_id).collect();
+        let reachable: HashSet<_> =
+            rdv_db::queries::persons::reachable_by_sms(conn, org, &persons)?
+                .into_iter()
+                .collect();
+        let texts = parties
+            .iter()
+            .filter(|p| reachable.contains(&p.person_id))
+            .map(|p| crate::notify::Email {
+                organization: org,
+                event: Some(run.event_id),
+                person: p.person_id,
+                kind,
+                data: serde_json::json!({"registration_id": p.registration_id.0, "version": version}),
+                key: format!(
+                    "{}:{}:{}:{}",
+                    kind.as_str(),
+                    run.event_id,
+                    version,
+                    p.registration_id
+                ),
+            })
+            .collect();
+        crate::notify::enqueue_sms(conn, texts)?;
+    }
+    let emails = parties
         .into_iter()
         .map(|p| crate::notify::Email {
             organization: org,

@@ -704,6 +704,10 @@ pub struct OutboxMessage {
     pub privacy: Privacy<outbox_messages::table>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub campaign_id: Option<CampaignId>,
+    pub solicitation: bool,
+    pub delivery_status: Option<DeliveryStatus>,
+    pub delivered_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -721,4 +725,40 @@ pub struct NewOutboxMessage {
     pub legal_basis: LegalBasis,
     pub retention_until: DateTime<Utc>,
     pub source: DataSource,
+    pub campaign_id: Option<CampaignId>,
+    pub solicitation: bool,
+}
+
+/// A campaign: a message an organizer writes for a segment of an event.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = campaigns)]
+#[diesel(check_for_backend(diesel::pg::Pg))]
+pub struct Campaign {
+    pub id: CampaignId,
+    pub organization_id: OrganizationId,
+    pub event_id: EventId,
+    pub name: String,
+    pub content: serde_json::Value,
+    pub segment: serde_json::Value,
+    pub status: CampaignStatus,
+    pub send_at: Option<DateTime<Utc>>,
+    pub per_minute: i32,
+    pub per_domain_per_minute: i32,
+    pub queued: i32,
+    pub created_by: Option<UserAccountId>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = campaigns)]
+pub struct NewCampaign {
+    pub organization_id: OrganizationId,
+    pub event_id: EventId,
+    pub name: String,
+    pub content: serde_json::Value,
+    pub segment: serde_json::Value,
+    pub per_minute: i32,
+    pub per_domain_per_minute: i32,
+    pub created_by: Option<UserAccountId>,
 }

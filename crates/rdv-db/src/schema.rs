@@ -465,6 +465,29 @@ diesel::table! {
         last_verified_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        campaign_id -> Nullable<BigInt>,
+        solicitation -> Bool,
+        delivery_status -> Nullable<Text>,
+        delivered_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    campaigns (id) {
+        id -> BigInt,
+        organization_id -> BigInt,
+        event_id -> BigInt,
+        name -> Text,
+        content -> Jsonb,
+        segment -> Jsonb,
+        status -> Text,
+        send_at -> Nullable<Timestamptz>,
+        per_minute -> Integer,
+        per_domain_per_minute -> Integer,
+        queued -> Integer,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -509,4 +532,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     exports,
     presence_days,
     outbox_messages,
+    campaigns,
 );

@@ -95,7 +95,25 @@ fn every_vocabulary_matches_its_check_constraints() {
         allowed(&mut conn, "exports", "status"),
         words(ExportStatus::ALL, ExportStatus::as_str)
     );
+    use rdv_domain::{CampaignStatus, Channel, DeliveryStatus, MessageStatus};
+    assert_eq!(
+        allowed(&mut conn, "outbox_messages", "channel"),
+        words(Channel::ALL, Channel::as_str)
+    );
+    assert_eq!(
+        allowed(&mut conn, "outbox_messages", "status"),
+        words(MessageStatus::ALL, MessageStatus::as_str)
+    );
+    assert_eq!(
+        allowed(&mut conn, "outbox_messages", "delivery_status"),
+        words(DeliveryStatus::ALL, DeliveryStatus::as_str)
+    );
+    assert_eq!(
+        allowed(&mut conn, "campaigns", "status"),
+        words(CampaignStatus::ALL, CampaignStatus::as_str)
+    );
     for table in [
+        "outbox_messages",
         "persons",
         "registrations",
         "user_accounts",

@@ -70,4 +70,5 @@ id_type!(
     AgendaVersionId,
     ExportId,
     OutboxMessageId,
+    CampaignId,
 );

@@ -17,6 +17,7 @@ pub use text::{
     Slug, ValueError,
 };
 pub use vocab::{
-    Acceptance, AgendaChange, Channel, EventStatus, ExportKind, ExportStatus, MeetingStatus,
-    MessageStatus, ParticipantType, PlanStatus, Priority, RegistrationStatus, RequestStatus, Role,
+    Acceptance, AgendaChange, CampaignStatus, Channel, DeliveryStatus, EventStatus, ExportKind,
+    ExportStatus, MeetingStatus, MessageStatus, ParticipantType, PlanStatus, Priority,
+    RegistrationStatus, RequestStatus, Role,
 };

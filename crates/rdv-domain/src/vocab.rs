@@ -218,6 +218,28 @@ vocabulary!(
 );
 
 vocabulary!(
+    /// What the network reported after the SMS gateway took a message (Kannel's delivery
+    /// report types 1, 2, 4, 8 and 16).
+    DeliveryStatus, "delivery status" {
+        Delivered => "delivered",
+        Undelivered => "undelivered",
+        QueuedAtSmsc => "queued_at_smsc",
+        AcceptedBySmsc => "accepted_by_smsc",
+        RejectedBySmsc => "rejected_by_smsc",
+    }
+);
+
+vocabulary!(
+    /// Where a campaign stands: written, scheduled (its messages queued, due from its send
+    /// time), or cancelled (those not sent yet were cancelled).
+    CampaignStatus, "campaign status" {
+        Draft => "draft",
+        Scheduled => "scheduled",
+        Cancelled => "cancelled",
+    }
+);
+
+vocabulary!(
     /// What an export builds.
     ExportKind, "export kind" {
         AgendasPdf => "agendas_pdf",

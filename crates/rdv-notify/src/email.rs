@@ -63,6 +63,9 @@ pub struct Outgoing<'a> {
     pub idempotency_key: &'a str,
     pub content: &'a Rendered,
     pub attachment: Option<&'a Attachment>,
+    /// A marketing message's one-click unsubscribe URL (RFC 8058): it goes out with
+    /// `List-Unsubscribe` and `List-Unsubscribe-Post: List-Unsubscribe=One-Click`.
+    pub unsubscribe: Option<&'a str>,
 }
 
 /// A file sent with a message (the agenda as iCalendar).
@@ -149,7 +152,28 @@ impl Mailer {
                     .singlepart(Part::new(a.file_name.clone()).body(a.body.clone(), kind))
             }
         };
-        let message = Message::builder()
+        let mut builder = Message::builder();
+        if let Some(url) = out.unsubscribe {
+            if !url.starts_with("https://") && !url.starts_with("http://")
+                || url
+                    .chars()
+                    .any(|c| c.is_whitespace() || c == '>' || c == '<')
+            {
+                return Err(SendError::Permanent(format!(
+                    "`{url}` is not an unsubscribe URL"
+                )));
+            }
+            builder = builder
+                .raw_header(header::HeaderValue::new(
+                    header::HeaderName::new_from_ascii_str("List-Unsubscribe"),
+                    format!("<{url}>"),
+                ))
+                .raw_header(header::HeaderValue::new(
+                    header::HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                    "List-Unsubscribe=One-Click".to_owned(),
+                ));
+        }
+        let message = builder
             .from(self.from.clone())
             .to(to)
             .subject(out.content.subject.clone())
@@ -209,6 +233,7 @@ mod tests {
             idempotency_key: "k",
             content: &content,
             attachment: None,
+            unsubscribe: None,
         };
         assert!(matches!(mailer.send(&out), Err(SendError::Permanent(_))));
         // An unreachable server is worth another try.

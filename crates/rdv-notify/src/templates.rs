@@ -109,6 +109,19 @@ const SOURCES: &[(&str, &str)] = sources!(
     "reminder",
 );
 
+/// SMS texts: one template per kind and language, `{kind}.{lang}.sms`, for the kinds that
+/// also go by SMS.
+const SMS_SOURCES: &[(&str, &str)] = &[
+    (
+        "agenda_changed.fr.sms",
+        include_str!("../templates/agenda_changed.fr.sms"),
+    ),
+    (
+        "agenda_changed.en.sms",
+        include_str!("../templates/agenda_changed.en.sms"),
+    ),
+];
+
 const LAYOUT: (&str, &str) = ("layout.html", include_str!("../templates/layout.html"));
 
 /// Every template, parsed once.
@@ -121,7 +134,7 @@ impl Templates {
     pub fn new() -> Result<Self, TemplateError> {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
-        for (name, source) in SOURCES.iter().chain([&LAYOUT]) {
+        for (name, source) in SOURCES.iter().chain(SMS_SOURCES).chain([&LAYOUT]) {
             env.add_template(name, source)
                 .map_err(|e| TemplateError::Render {
                     template: (*name).to_owned(),
@@ -129,6 +142,35 @@ impl Templates {
                 })?;
         }
         Ok(Self { env })
+    }
+
+    /// Renders the SMS text of message `kind` in `language` (English when there is no such
+    /// translation) with `data`: one paragraph, whitespace collapsed.
+    pub fn render_sms<S: Serialize>(
+        &self,
+        kind: &str,
+        language: &str,
+        data: &S,
+    ) -> Result<String, TemplateError> {
+        let kind = Kind::parse(kind).ok_or_else(|| TemplateError::UnknownKind(kind.to_owned()))?;
+        let lang = if LANGUAGES.contains(&language) {
+            language
+        } else {
+            "en"
+        };
+        let name = format!("{}.{lang}.sms", kind.as_str());
+        let fail = |e: minijinja::Error| TemplateError::Render {
+            template: name.clone(),
+            detail: format!("{e:#}"),
+        };
+        let t = self
+            .env
+            .get_template(&name)
+            .map_err(|_| TemplateError::UnknownKind(format!("{} (as SMS)", kind.as_str())))?;
+        let text = t
+            .render(minijinja::Value::from_serialize(data))
+            .map_err(fail)?;
+        Ok(text.split_whitespace().collect::<Vec<_>>().join(" "))
     }
 
     /// Renders message `kind` in `language` (English when there is no such translation)
@@ -224,6 +266,32 @@ mod tests {
         assert_ne!(fr.subject, en.subject);
         assert!(fr.text.contains("Bonjour"));
         assert!(en.text.contains("Hello"));
+    }
+
+    #[test]
+    fn the_agenda_change_sms_says_what_changed() {
+        let t = Templates::new().unwrap();
+        let data = json!({
+            "event": {"name": "RII 2027"},
+            "changes": [
+                {"change": "moved", "before": "14:20", "before_place": "table 12", "when": "15:00", "place": "table 4", "with": "Acme"},
+                {"change": "cancelled", "before": "16:00", "before_place": "table 1", "when": null, "place": "table 1", "with": "Valves"},
+            ],
+        });
+        let en = t.render_sms("agenda_changed", "en", &data).unwrap();
+        assert_eq!(
+            en,
+            "RII 2027: 14:20 table 12 with Acme is now 15:00 table 4; 16:00 with Valves is cancelled. Agenda sent by email."
+        );
+        let fr = t.render_sms("agenda_changed", "fr", &data).unwrap();
+        assert!(
+            fr.contains("14:20 table 12 avec Acme passe à 15:00 table 4"),
+            "{fr}"
+        );
+        assert!(matches!(
+            t.render_sms("reminder", "fr", &data),
+            Err(TemplateError::UnknownKind(_))
+        ));
     }
 
     #[test]

@@ -134,9 +134,11 @@ fn notify_worker(settings: &Settings, label: &str) -> anyhow::Result<rdv_app::no
     rdv_app::notify::Worker::new(
         jobs::Worker::default_name(label),
         &settings.email,
+        &settings.sms,
         settings.notify.clone(),
+        settings.auth.jwt_secret.expose_secret(),
     )
-    .context("cannot start the notification worker (check the [email] settings)")
+    .context("cannot start the notification worker (check the [email] and [sms] settings)")
 }
 
 fn serve(settings: Settings, args: &ServeArgs) -> anyhow::Result<()> {

@@ -13,7 +13,7 @@ use rdv_app::auth::AuthSettings;
 use rdv_app::jobs::JobSettings;
 use rdv_app::notify::NotifySettings;
 use rdv_app::search::SearchSettings;
-use rdv_notify::EmailSettings;
+use rdv_notify::{EmailSettings, SmsSettings};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use std::fmt;
@@ -83,6 +83,7 @@ pub struct Settings {
     pub jobs: JobSettings,
     pub search: SearchSettings,
     pub email: EmailSettings,
+    pub sms: SmsSettings,
     pub notify: NotifySettings,
 }
 
@@ -94,6 +95,7 @@ struct Sections {
     jobs: JobSettings,
     search: SearchSettings,
     email: EmailSettings,
+    sms: SmsSettings,
     notify: NotifySettings,
 }
 
@@ -134,6 +136,7 @@ impl Settings {
             jobs: sections.jobs,
             search: sections.search,
             email: sections.email,
+            sms: sections.sms,
             notify: sections.notify,
         };
         settings.check()?;
@@ -156,6 +159,18 @@ impl Settings {
             return Err(SettingsError::Invalid(
                 "notify.lease_seconds must be positive and notify.batch_size between 1 and 1000"
                     .into(),
+            ));
+        }
+        if !(1..=10).contains(&self.sms.max_parts) {
+            return Err(SettingsError::Invalid(
+                "sms.max_parts must be between 1 and 10".into(),
+            ));
+        }
+        if !self.notify.public_url.starts_with("http://")
+            && !self.notify.public_url.starts_with("https://")
+        {
+            return Err(SettingsError::Invalid(
+                "notify.public_url must be an http:// or https:// URL".into(),
             ));
         }
         if self.profile == Profile::Production

@@ -8,12 +8,15 @@ use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use rdv_app::notify;
 use rdv_db::models::OutboxMessage;
-use rdv_domain::{Channel, EventId, MessageStatus, OutboxMessageId};
+use rdv_domain::{Channel, DeliveryStatus, EventId, MessageStatus, OutboxMessageId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(list).service(retry).service(unsubscribe);
+    cfg.service(list)
+        .service(retry)
+        .service(unsubscribe)
+        .service(delivery_report);
 }
 
 #[derive(Serialize, ToSchema)]
@@ -37,6 +40,11 @@ pub struct MessageOut {
     /// When it is due (the next attempt, for a retried message).
     pub not_before: DateTime<Utc>,
     pub sent_at: Option<DateTime<Utc>>,
+    /// What the network reported about an SMS after the gateway took it.
+    pub delivery_status: Option<DeliveryStatus>,
+    pub delivered_at: Option<DateTime<Utc>>,
+    /// The campaign the message belongs to.
+    pub campaign_id: Option<i64>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -57,6 +65,9 @@ impl From<OutboxMessage> for MessageOut {
             last_error: m.last_error,
             not_before: m.not_before,
             sent_at: m.sent_at,
+            delivery_status: m.delivery_status,
+            delivered_at: m.delivered_at,
+            campaign_id: m.campaign_id.map(|c| c.0),
             created_at: m.created_at,
         }
     }
@@ -145,4 +156,39 @@ pub async fn unsubscribe(
         .app_tx(move |conn| notify::unsubscribe(conn, &secret, &token))
         .await?;
     Ok(HttpResponse::Ok().json(UnsubscribedOut { unsubscribed: true }))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct DeliveryReportQuery {
+    /// The report's type, as Kannel's `%d`: 1 delivered to the phone, 2 not delivered, 4
+    /// queued at the SMSC, 8 accepted and 16 rejected by the SMSC.
+    #[serde(rename = "type")]
+    #[param(rename = "type", value_type = u8, minimum = 1, maximum = 16)]
+    pub dlr_type: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DeliveryReportOut {
+    pub delivery_status: DeliveryStatus,
+}
+
+/// An SMS delivery report: the URL the notification worker gives the SMS gateway (Kannel's
+/// `dlr-url`) for each message. No login: the signed token names the message. Records what
+/// the network reported; a message it could not deliver becomes failed. 404 when the token
+/// does not verify.
+#[utoipa::path(tag = "messages", params(("token" = String, Path, description = "the message's signed token"), DeliveryReportQuery),
+    responses((status = 200, body = DeliveryReportOut)))]
+#[get("/sms/dlr/{token}")]
+pub async fn delivery_report(
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+    query: web::Query<DeliveryReportQuery>,
+) -> Result<HttpResponse, ApiError> {
+    use secrecy::ExposeSecret;
+    let secret = state.auth.jwt_secret.expose_secret().to_owned();
+    let (token, dlr_type) = (token.into_inner(), query.into_inner().dlr_type);
+    let delivery_status = state
+        .app_tx(move |conn| notify::record_delivery(conn, &secret, &token, &dlr_type))
+        .await?;
+    Ok(HttpResponse::Ok().json(DeliveryReportOut { delivery_status }))
 }

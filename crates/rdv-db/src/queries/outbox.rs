@@ -215,3 +215,56 @@ pub fn requeue(conn: &mut Conn, org: OrganizationId, id: OutboxMessageId) -> DbR
     .execute(conn)?
         == 1)
 }
+
+/// Records a delivery report on an SMS that was sent. A final report (delivered, not
+/// delivered, rejected) is kept against a later intermediate one; a message the network did
+/// not deliver becomes failed. False when no sent SMS has that id.
+pub fn record_delivery(
+    conn: &mut Conn,
+    id: OutboxMessageId,
+    status: rdv_domain::DeliveryStatus,
+) -> DbResult<bool> {
+    use rdv_domain::DeliveryStatus as D;
+    let final_ = matches!(status, D::Delivered | D::Undelivered | D::RejectedBySmsc);
+    let now = Utc::now();
+    conn.transaction(|conn| {
+        let current: Option<(MessageStatus, Option<D>)> = outbox_messages::table
+            .filter(outbox_messages::id.eq(id))
+            .filter(outbox_messages::channel.eq(rdv_domain::Channel::Sms))
+            .filter(outbox_messages::sent_at.is_not_null())
+            .select((outbox_messages::status, outbox_messages::delivery_status))
+            .for_update()
+            .first(conn)
+            .optional()?;
+        let Some((_, before)) = current else {
+            return Ok(false);
+        };
+        let before_final = matches!(
+            before,
+            Some(D::Delivered | D::Undelivered | D::RejectedBySmsc)
+        );
+        if before_final && !final_ {
+            return Ok(true);
+        }
+        let target = outbox_messages::table.filter(outbox_messages::id.eq(id));
+        diesel::update(target)
+            .set((
+                outbox_messages::delivery_status.eq(status),
+                outbox_messages::delivered_at.eq(now),
+                outbox_messages::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        if matches!(status, D::Undelivered | D::RejectedBySmsc) {
+            diesel::update(target)
+                .set((
+                    outbox_messages::status.eq(MessageStatus::Failed),
+                    outbox_messages::last_error.eq(format!(
+                        "the network reported the SMS {}",
+                        status.as_str().replace('_', " ")
+                    )),
+                ))
+                .execute(conn)?;
+        }
+        Ok(true)
+    })
+}

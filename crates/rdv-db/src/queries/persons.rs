@@ -130,3 +130,21 @@ pub fn set_login_email(conn: &mut Conn, person: PersonId, email: &str) -> DbResu
     ))
     .execute(conn)?)
 }
+
+/// Of the persons `ids` of the organization, those an SMS can reach now: a mobile number, no
+/// SMS opt-out, neither restricted nor erased. (The worker checks again when the SMS goes.)
+pub fn reachable_by_sms(
+    conn: &mut Conn,
+    org: OrganizationId,
+    ids: &[PersonId],
+) -> DbResult<Vec<PersonId>> {
+    Ok(persons::table
+        .filter(persons::organization_id.eq(org))
+        .filter(persons::id.eq_any(ids))
+        .filter(persons::mobile_phone.is_not_null())
+        .filter(persons::optout_sms_at.is_null())
+        .filter(persons::restricted_at.is_null())
+        .filter(persons::erased_at.is_null())
+        .select(persons::id)
+        .load(conn)?)
+}
