@@ -7,6 +7,7 @@ mod common;
 
 mod auth;
 mod calendar;
+mod campaigns;
 mod docs_page;
 mod meetings;
 mod notify;

@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 /// A notification worker with the test settings, sending to `smtp_port`.
-fn worker(app: &TestApp, smtp_port: Option<u16>) -> rdv_app::notify::Worker {
+pub(crate) fn worker(app: &TestApp, smtp_port: Option<u16>) -> rdv_app::notify::Worker {
     let mut s = settings(&app.db.app_url());
     if let Some(p) = smtp_port {
         s.email.smtp_port = p;
@@ -22,7 +22,7 @@ fn worker(app: &TestApp, smtp_port: Option<u16>) -> rdv_app::notify::Worker {
 }
 
 /// The messages the local SMTP server received for `address`, parsed, newest first.
-fn mailbox(address: &str) -> Vec<Value> {
+pub(crate) fn mailbox(address: &str) -> Vec<Value> {
     let dir = std::env::var("RDV_MAILDIR")
         .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/mail").to_owned());
     let new = std::path::Path::new(&dir).join("new");
@@ -55,7 +55,7 @@ fn mailbox(address: &str) -> Vec<Value> {
     found
 }
 
-fn outbox(app: &TestApp) -> Vec<rdv_db::models::OutboxMessage> {
+pub(crate) fn outbox(app: &TestApp) -> Vec<rdv_db::models::OutboxMessage> {
     use rdv_db::schema::outbox_messages;
     outbox_messages::table
         .order(outbox_messages::id)
@@ -66,7 +66,7 @@ fn outbox(app: &TestApp) -> Vec<rdv_db::models::OutboxMessage> {
 
 /// A new participant of the demo event, pending, speaking `language`; returns (registration
 /// id, person id, email).
-async fn newcomer(app: &TestApp, admin: &str, language: &str) -> (i64, i64, String) {
+pub(crate) async fn newcomer(app: &TestApp, admin: &str, language: &str) -> (i64, i64, String) {
     let event = app.demo_event(admin).await;
     let email = format!(
         "newcomer-{}-{}@mail.example",
@@ -423,7 +423,7 @@ async fn plan_and_publish(app: &TestApp, admin: &str, event: i64) -> Value {
 }
 
 /// The message of `message_id` in the local mailbox of `address`.
-fn mail_with_id(address: &str, message_id: &str) -> Value {
+pub(crate) fn mail_with_id(address: &str, message_id: &str) -> Value {
     mailbox(address)
         .into_iter()
         .find(|m| m["message_id"] == message_id)

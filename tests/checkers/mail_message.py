@@ -13,6 +13,7 @@ out = {
     "to": str(msg["to"] or ""),
     "message_id": str(msg["message-id"] or ""),
     "list_unsubscribe": msg["list-unsubscribe"] and str(msg["list-unsubscribe"]),
+    "list_unsubscribe_post": msg["list-unsubscribe-post"] and str(msg["list-unsubscribe-post"]),
     "content_type": msg.get_content_type(),
     "text": None,
     "html": None,

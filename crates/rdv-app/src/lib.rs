@@ -6,6 +6,7 @@
 pub mod actor;
 pub mod agenda;
 pub mod audit;
+pub mod campaigns;
 pub mod error;
 pub mod events;
 pub mod exports;

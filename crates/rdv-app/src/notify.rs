@@ -420,6 +420,50 @@ impl Worker {
             );
         }
         let mut attachment = None;
+        match kind {
+            Kind::Campaign => {
+                let Some(campaign) = m.campaign_id else {
+                    return Ok(Err(Outcome::Failed(
+                        "a campaign message names no campaign".into(),
+                    )));
+                };
+                let campaign = rdv_db::queries::campaigns::by_id(conn, campaign)?;
+                if campaign.status == rdv_domain::CampaignStatus::Cancelled {
+                    return Ok(Err(Outcome::Cancelled("the campaign was cancelled".into())));
+                }
+                let texts: crate::campaigns::Texts =
+                    serde_json::from_value(campaign.content).map_err(AppError::internal)?;
+                let Some(content) = texts.for_language(&person.preferred_language) else {
+                    return Ok(Err(Outcome::Failed("the campaign has no text".into())));
+                };
+                let paragraphs: Vec<&str> = content
+                    .body
+                    .split("\n\n")
+                    .map(str::trim)
+                    .filter(|p| !p.is_empty())
+                    .collect();
+                data.insert(
+                    "campaign".into(),
+                    serde_json::json!({
+                        "subject": content.subject,
+                        "body": content.body,
+                        "paragraphs": paragraphs,
+                    }),
+                );
+            }
+            Kind::ConsentRequest => {
+                data.insert(
+                    "consent_url".into(),
+                    format!(
+                        "{}/api/consent/{}",
+                        self.settings.public_url.trim_end_matches('/'),
+                        consent_token(&self.secret, m.organization_id, m.person_id)
+                    )
+                    .into(),
+                );
+            }
+            _ => {}
+        }
         if kind == Kind::Reminder {
             if let Err(outcome) = self.reminder(conn, m, &mut data)? {
                 return Ok(Err(outcome));
@@ -703,6 +747,7 @@ pub fn retry(
 /// What a signed token is for: a token made for one purpose never verifies for another.
 const UNSUBSCRIBE_LABEL: &[u8] = b"rdv unsubscribe v1:";
 const DLR_LABEL: &[u8] = b"rdv sms delivery report v1:";
+const CONSENT_LABEL: &[u8] = b"rdv consent request v1:";
 
 /// A token naming `ids`, signed with HMAC-SHA256 under a key derived from the platform's
 /// secret and separated by `label` from the secret's other uses: the ids, then the first 16
@@ -752,6 +797,77 @@ fn mac(secret: &str, label: &[u8], ids: &[u8]) -> hmac::Hmac<sha2::Sha256> {
 /// nobody can make one for another person. 43 URL-safe characters.
 pub fn unsubscribe_token(secret: &str, org: OrganizationId, person: PersonId) -> String {
     sign(secret, UNSUBSCRIBE_LABEL, &[org.0, person.0])
+}
+
+/// The token of the consent link a prospect's solicitation carries (see [`unsubscribe_token`]).
+pub fn consent_token(secret: &str, org: OrganizationId, person: PersonId) -> String {
+    sign(secret, CONSENT_LABEL, &[org.0, person.0])
+}
+
+/// The purpose and text version a consent link records.
+pub const CONSENT_PURPOSE: &str = "marketing_email";
+pub const CONSENT_TEXT_VERSION: &str = "consent_request.v1";
+
+/// Who a consent link names, when it verifies: (organization, person, first name, whether
+/// they have consented already). 404 otherwise.
+pub fn consent_subject(
+    conn: &mut Conn,
+    secret: &str,
+    token: &str,
+) -> AppResult<(OrganizationId, PersonId, String, bool)> {
+    let not_found = || AppError::not_found("consent link");
+    let Some([org, person]) =
+        verify(secret, CONSENT_LABEL, token, 2).and_then(|ids| <[i64; 2]>::try_from(ids).ok())
+    else {
+        return Err(not_found());
+    };
+    let (org, person) = (OrganizationId(org), PersonId(person));
+    let p = persons::get(conn, org, person).map_err(|_| not_found())?;
+    if p.privacy.restricted_at.is_some() {
+        return Err(not_found());
+    }
+    let given = rdv_db::queries::campaigns::consented(conn, &[person])?.contains(&person);
+    Ok((org, person, p.first_name, given))
+}
+
+/// Records the consent of the person a solicitation's link names (once: a second click
+/// changes nothing) and lifts nothing else: an earlier objection stays until the person
+/// withdraws it themselves. Audited.
+pub fn give_consent(
+    conn: &mut Conn,
+    secret: &str,
+    token: &str,
+    client_address: Option<&str>,
+) -> AppResult<()> {
+    let (org, person, _, given) = consent_subject(conn, secret, token)?;
+    if given {
+        return Ok(());
+    }
+    rdv_db::queries::campaigns::record_consent(
+        conn,
+        org,
+        person,
+        CONSENT_PURPOSE,
+        CONSENT_TEXT_VERSION,
+        true,
+        "email",
+        client_address,
+        RetentionPolicy::ContractualProof.deadline(Utc::now()),
+    )?;
+    crate::audit::record_as(
+        conn,
+        Some(org),
+        None,
+        client_address.map(str::to_owned),
+        crate::audit::Audit {
+            action: "person.consent",
+            subject_type: "person",
+            subject_ids: vec![person.0],
+            person_ids: vec![person.0],
+            fields: vec!["consent"],
+        },
+    )?;
+    Ok(())
 }
 
 /// Records the marketing opt-out of the person a one-click unsubscribe link names (keeping

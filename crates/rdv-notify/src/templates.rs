@@ -22,10 +22,15 @@ pub enum Kind {
     AgendaChanged,
     /// The evening before an event day: that day's meetings.
     Reminder,
+    /// A campaign an organizer wrote (marketing: refused by an opt-out, carries
+    /// List-Unsubscribe).
+    Campaign,
+    /// The one message a prospect may receive: asking for their consent.
+    ConsentRequest,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 9] = [
+    pub const ALL: [Kind; 11] = [
         Kind::RegistrationValidated,
         Kind::RegistrationRefused,
         Kind::MeetingRequestReceived,
@@ -35,6 +40,8 @@ impl Kind {
         Kind::AgendaPublished,
         Kind::AgendaChanged,
         Kind::Reminder,
+        Kind::Campaign,
+        Kind::ConsentRequest,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -48,6 +55,8 @@ impl Kind {
             Kind::AgendaPublished => "agenda_published",
             Kind::AgendaChanged => "agenda_changed",
             Kind::Reminder => "reminder",
+            Kind::Campaign => "campaign",
+            Kind::ConsentRequest => "consent_request",
         }
     }
 
@@ -55,10 +64,11 @@ impl Kind {
         Kind::ALL.into_iter().find(|k| k.as_str() == word)
     }
 
-    /// Marketing messages may be refused by an opt-out; these are all transactional: the
-    /// person's registration and meetings.
+    /// Marketing messages are refused by a marketing opt-out and carry a one-click
+    /// unsubscribe link; the others are transactional (the person's registration, meetings
+    /// and agenda) and go whatever the person's marketing choices.
     pub fn is_marketing(self) -> bool {
-        false
+        matches!(self, Kind::Campaign | Kind::ConsentRequest)
     }
 
     /// Messages that carry the person's agenda (as iCalendar) and read it when they go.
@@ -107,6 +117,8 @@ const SOURCES: &[(&str, &str)] = sources!(
     "agenda_published",
     "agenda_changed",
     "reminder",
+    "campaign",
+    "consent_request",
 );
 
 /// SMS texts: one template per kind and language, `{kind}.{lang}.sms`, for the kinds that
@@ -234,6 +246,8 @@ mod tests {
             "link": "https://rdv.example/agenda",
             "version": 2,
             "date": "2027-03-16",
+            "campaign": {"subject": "Last call", "body": "Dear Élodie,\n\nsee you", "paragraphs": ["Dear Élodie,", "see you"]},
+            "consent_url": "https://rdv.example/api/consent/abc",
             "meetings": [
                 {"when": "16/03 10:20–10:40", "place": "table 12", "with": "Jan Novák (Acme & Co)"},
             ],

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod campaigns;
 pub mod docs;
 pub mod events;
 pub mod exports;
@@ -36,6 +37,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(plans::configure)
             .configure(exports::configure)
             .configure(messages::configure)
+            .configure(campaigns::configure)
             .configure(me::configure)
             .configure(audit::configure),
     )

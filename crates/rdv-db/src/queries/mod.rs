@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod campaigns;
 pub mod events;
 pub mod exports;
 pub mod jobs;

@@ -268,3 +268,17 @@ pub fn record_delivery(
         Ok(true)
     })
 }
+
+/// Queues a solicitation: `None` when the person was solicited before (the unique index on
+/// solicitations per person) or the key was queued before.
+pub fn enqueue_solicitation(
+    conn: &mut Conn,
+    new: &NewOutboxMessage,
+) -> DbResult<Option<OutboxMessage>> {
+    Ok(diesel::insert_into(outbox_messages::table)
+        .values(new)
+        .on_conflict_do_nothing()
+        .returning(OutboxMessage::as_returning())
+        .get_result(conn)
+        .optional()?)
+}
