@@ -398,12 +398,14 @@ async fn a_run_plans_the_accepted_requests_and_publishing_makes_the_agendas() {
     assert_eq!(published["version"], 2);
     assert_eq!(published["cancelled"], 1, "{published}");
     assert_eq!(published["moved"], 0, "{published}");
-    // Only the two participants whose agenda changed are told, by an "agenda changed" email.
+    // Only the two participants whose agenda changed are told, by an "agenda changed" email
+    // (and by SMS, those with a mobile number).
     {
         use diesel::prelude::*;
         use rdv_db::schema::outbox_messages;
         let told: Vec<serde_json::Value> = outbox_messages::table
             .filter(outbox_messages::template.eq("agenda_changed"))
+            .filter(outbox_messages::channel.eq(rdv_domain::Channel::Email))
             .select(outbox_messages::data)
             .load(&mut app.conn())
             .unwrap();

@@ -10,6 +10,7 @@ struct OrgB {
     registration: i64,
     export: i64,
     message: i64,
+    campaign: i64,
 }
 
 async fn second_organization(app: &TestApp) -> OrgB {
@@ -63,7 +64,16 @@ async fn second_organization(app: &TestApp) -> OrgB {
     let (_, messages) = app
         .get(&format!("/api/events/{}/messages", event["id"]), &b)
         .await;
+    let (status, campaign) = app
+        .post(
+            &format!("/api/events/{}/campaigns", event["id"]),
+            &b,
+            json!({"name": "B news", "content": {"en": {"subject": "Secret news", "body": "Secret"}}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{campaign}");
     OrgB {
+        campaign: campaign["id"].as_i64().unwrap(),
         event: event["id"].as_i64().unwrap(),
         person: person["id"].as_i64().unwrap(),
         registration: reg["id"].as_i64().unwrap(),
@@ -91,6 +101,7 @@ async fn an_organizer_never_reaches_another_organizations_data() {
     let r = b.registration;
     let x = b.export;
     let m = b.message;
+    let c = b.campaign;
     let probes: Vec<(Method, String, Option<Value>)> = vec![
         (Method::GET, format!("/api/events/{e}"), None),
         (
@@ -189,6 +200,29 @@ async fn an_organizer_never_reaches_another_organizations_data() {
         (Method::POST, format!("/api/messages/{m}/retry"), None),
         (Method::GET, format!("/api/exports/{x}"), None),
         (Method::GET, format!("/api/exports/{x}/file"), None),
+        (Method::GET, format!("/api/events/{e}/campaigns"), None),
+        (
+            Method::POST,
+            format!("/api/events/{e}/campaigns"),
+            Some(json!({"name": "x", "content": {"en": {"subject": "s", "body": "b"}}})),
+        ),
+        (Method::GET, format!("/api/campaigns/{c}"), None),
+        (
+            Method::POST,
+            format!("/api/campaigns/{c}/schedule"),
+            Some(json!({"send_at": "2030-01-01T00:00:00Z"})),
+        ),
+        (Method::POST, format!("/api/campaigns/{c}/cancel"), None),
+        (
+            Method::POST,
+            format!("/api/persons/{p}/consent-request"),
+            Some(json!({"event_id": a_event})),
+        ),
+        (
+            Method::POST,
+            format!("/api/persons/{a_person}/consent-request"),
+            Some(json!({"event_id": e})),
+        ),
     ];
     for (method, path, body) in probes {
         let (status, resp) = app.request(method.clone(), &path, Some(&a), body).await;
