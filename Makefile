@@ -4,7 +4,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 VENV := target/checkers-venv
 
-.PHONY: help deps db run test build lint openapi conformance bench-planner bench-search bench-meetings
+.PHONY: help deps db run test build lint openapi conformance bench-planner bench-search bench-meetings bench-notify
 
 help:
 	@echo "make run            start PostgreSQL if needed, migrate, seed the demo, serve on 127.0.0.1:8080"
@@ -15,6 +15,7 @@ help:
 	@echo "make bench-planner  planner benchmark -> target/bench/planner.json"
 	@echo "make bench-search   search benchmark -> target/bench/search.json"
 	@echo "make bench-meetings meetings benchmark (2,000 participants in PostgreSQL) -> target/bench/meetings.json"
+	@echo "make bench-notify   notification benchmark (100,000 emails, SIGKILLed workers, 10,000 SMS) -> target/bench/notify.json"
 
 deps:
 	@scripts/deps.sh
@@ -81,3 +82,8 @@ bench-search: deps
 bench-meetings: deps
 	@set -e; url=$$(scripts/db.sh); export DATABASE_URL=$$url; \
 	$(CARGO) bench -p rdv --bench meetings
+
+bench-notify: deps
+	@set -e; url=$$(scripts/db.sh); export DATABASE_URL=$$url; \
+	scripts/sms.sh >/dev/null; \
+	$(CARGO) bench -p rdv --bench notify

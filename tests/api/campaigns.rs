@@ -291,13 +291,15 @@ async fn a_prospect_is_solicited_once_ever_and_only_their_consent_opens_campaign
             "INSERT INTO outbox_messages (organization_id, event_id, person_id, channel, template, \
              idempotency_key, max_attempts, legal_basis, retention_until, source, solicitation) \
              SELECT organization_id, event_id, person_id, channel, template, 'another key', 1, \
-             legal_basis, retention_until, source, true FROM outbox_messages WHERE person_id = $1",
+             legal_basis, retention_until, source, true FROM outbox_messages \
+             WHERE person_id = $1 AND solicitation",
         )
         .bind::<diesel::sql_types::BigInt, _>(person)
         .execute(&mut app.conn());
         assert!(dup.is_err(), "a second solicitation was accepted");
         let n: i64 = outbox_messages::table
             .filter(outbox_messages::person_id.eq(person))
+            .filter(outbox_messages::solicitation.eq(true))
             .count()
             .get_result(&mut app.conn())
             .unwrap();
@@ -320,7 +322,7 @@ async fn a_prospect_is_solicited_once_ever_and_only_their_consent_opens_campaign
     send_all(&app).await;
     let sent = outbox(&app)
         .into_iter()
-        .find(|m| m.person_id.0 == person)
+        .find(|m| m.person_id.0 == person && m.solicitation)
         .unwrap();
     assert_eq!(sent.status, rdv_domain::MessageStatus::Sent, "{sent:?}");
     let mail = mail_with_id(&email, sent.message_id.as_deref().unwrap());

@@ -89,6 +89,19 @@ pub(crate) async fn newcomer(app: &TestApp, admin: &str, language: &str) -> (i64
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{reg}");
+    // The registration is acknowledged at once ("received", pending the organizers); the
+    // tests that use a newcomer read the messages that come after, so it is taken away.
+    {
+        use rdv_db::schema::outbox_messages;
+        let received = diesel::delete(
+            outbox_messages::table
+                .filter(outbox_messages::person_id.eq(person["id"].as_i64().unwrap()))
+                .filter(outbox_messages::template.eq("registration_received")),
+        )
+        .execute(&mut app.conn())
+        .unwrap();
+        assert_eq!(received, 1, "no registration_received message was queued");
+    }
     (
         reg["id"].as_i64().unwrap(),
         person["id"].as_i64().unwrap(),
@@ -575,6 +588,64 @@ async fn the_evening_before_each_day_participants_get_that_days_meetings() {
         "{text}"
     );
     assert!(that_day > 0);
+
+    // And an SMS, due half an hour before buyer1's first meeting that day, that names it.
+    let first = agenda["meetings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| {
+            m["local_start"]
+                .as_str()
+                .unwrap()
+                .starts_with(&date.to_string())
+        })
+        .min_by_key(|m| m["starts_at"].as_str().unwrap().to_owned())
+        .unwrap()
+        .clone();
+    let sms = outbox(&app)
+        .into_iter()
+        .find(|m| m.channel == rdv_domain::Channel::Sms && m.data["registration_id"] == me)
+        .expect("no reminder SMS queued for buyer1");
+    let starts: chrono::DateTime<chrono::Utc> =
+        first["starts_at"].as_str().unwrap().parse().unwrap();
+    assert_eq!(
+        sms.not_before,
+        starts - chrono::Duration::minutes(rdv_app::notify::FIRST_MEETING_SMS_MINUTES)
+    );
+    // Sent now (the meeting is in the future): the text names the time and the place.
+    let mobile = unique_mobile();
+    {
+        use rdv_db::schema::{outbox_messages, persons};
+        diesel::update(outbox_messages::table.find(sms.id))
+            .set((
+                outbox_messages::not_before.eq(chrono::Utc::now()),
+                outbox_messages::status.eq(rdv_domain::MessageStatus::Queued),
+            ))
+            .execute(&mut app.conn())
+            .unwrap();
+        diesel::update(persons::table.find(sms.person_id))
+            .set(persons::mobile_phone.eq(&mobile))
+            .execute(&mut app.conn())
+            .unwrap();
+    }
+    let batch = worker(&app, None).run_once(&mut app.conn()).unwrap();
+    assert_eq!(batch.sent, 1, "{batch:?}");
+    let mut texts = Vec::new();
+    for _ in 0..50 {
+        texts = delivered_sms(&mobile);
+        if !texts.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(texts.len(), 1, "{texts:?}");
+    let time = &first["local_start"].as_str().unwrap()[11..16];
+    assert!(texts[0].contains(time), "{texts:?}");
+    assert!(
+        texts[0].contains(first["place"].as_str().unwrap()),
+        "{texts:?} {first}"
+    );
 }
 
 #[actix_web::test]

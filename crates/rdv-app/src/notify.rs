@@ -136,17 +136,22 @@ fn meeting_line(e: &crate::agenda::Entry) -> serde_json::Value {
 
 /// When reminders go: from this hour (the event's time) the evening before each event day.
 pub const REMINDER_HOUR: u32 = 18;
+/// The reminder SMS goes this long before the participant's first meeting of the day.
+pub const FIRST_MEETING_SMS_MINUTES: i64 = 30;
 /// The job kind that queues the reminders that are due.
 pub const REMINDERS_JOB: &str = "notify.reminders";
 
 /// Queues the reminders due at `now`: for each event day that is tomorrow in its event's time
 /// zone, once it is past [`REMINDER_HOUR`] there, one email to each participant with a meeting
-/// that day. Run every quarter of an hour by the job workers; a reminder is queued once.
+/// that day, and an SMS due [`FIRST_MEETING_SMS_MINUTES`] before their first meeting to those
+/// with a mobile number who accept SMS. Run every quarter of an hour by the job workers; a
+/// reminder is queued once.
 pub fn queue_reminders(conn: &mut Conn, now: chrono::DateTime<Utc>) -> AppResult<usize> {
     use chrono::Timelike;
     let today = now.date_naive();
     let days = rdv_db::queries::plans::days_between(conn, today, today + Duration::days(2))?;
     let mut emails = Vec::new();
+    let mut texts = Vec::new();
     for (day, org, zone) in days {
         let Ok(tz) = zone.parse::<chrono_tz::Tz>() else {
             continue;
@@ -155,11 +160,42 @@ pub fn queue_reminders(conn: &mut Conn, now: chrono::DateTime<Utc>) -> AppResult
         if local.date_naive().succ_opt() != Some(day.day) || local.hour() < REMINDER_HOUR {
             continue;
         }
-        let regs = rdv_db::queries::plans::meeting_on_day(conn, day.event_id, day.id)?;
+        let firsts: std::collections::HashMap<_, _> =
+            rdv_db::queries::plans::meeting_on_day(conn, day.event_id, day.id)?
+                .into_iter()
+                .collect();
+        let regs: Vec<_> = firsts.keys().copied().collect();
         // A participant whose registration was refused or cancelled since is not expected.
-        let coming = rdv_db::queries::meetings::parties(conn, org, &regs)?
+        let coming: Vec<_> = rdv_db::queries::meetings::parties(conn, org, &regs)?
             .into_iter()
-            .filter(|p| p.status == rdv_domain::RegistrationStatus::Validated);
+            .filter(|p| p.status == rdv_domain::RegistrationStatus::Validated)
+            .collect();
+        // And an SMS before the first meeting of the day, to those an SMS reaches.
+        let persons: Vec<_> = coming.iter().map(|p| p.person_id).collect();
+        let reachable: std::collections::HashSet<_> =
+            persons::reachable_by_sms(conn, org, &persons)?
+                .into_iter()
+                .collect();
+        for p in coming.iter().filter(|p| reachable.contains(&p.person_id)) {
+            let Some(first) = firsts.get(&p.registration_id) else {
+                continue;
+            };
+            texts.push(row(
+                Email {
+                    organization: org,
+                    event: Some(day.event_id),
+                    person: p.person_id,
+                    kind: Kind::Reminder,
+                    data: serde_json::json!({
+                        "registration_id": p.registration_id.0,
+                        "date": day.day.to_string(),
+                    }),
+                    key: format!("sms:reminder:{}:{}", day.id, p.registration_id),
+                },
+                Channel::Sms,
+                *first - Duration::minutes(FIRST_MEETING_SMS_MINUTES),
+            ));
+        }
         for p in coming {
             emails.push(Email {
                 organization: org,
@@ -174,7 +210,7 @@ pub fn queue_reminders(conn: &mut Conn, now: chrono::DateTime<Utc>) -> AppResult
             });
         }
     }
-    let queued = enqueue_emails(conn, emails)?;
+    let queued = enqueue_emails(conn, emails)? + outbox::enqueue_many(conn, &texts)?;
     if queued > 0 {
         tracing::info!(notify.reminders = queued, "reminders queued");
     }
@@ -431,6 +467,14 @@ impl Worker {
                 if campaign.status == rdv_domain::CampaignStatus::Cancelled {
                     return Ok(Err(Outcome::Cancelled("the campaign was cancelled".into())));
                 }
+                if person.privacy.source == DataSource::Prospect
+                    && !rdv_db::queries::campaigns::consented(conn, &[person.id])?
+                        .contains(&person.id)
+                {
+                    return Ok(Err(Outcome::Cancelled(
+                        "a prospect who has not consented gets no campaign".into(),
+                    )));
+                }
                 let texts: crate::campaigns::Texts =
                     serde_json::from_value(campaign.content).map_err(AppError::internal)?;
                 let Some(content) = texts.for_language(&person.preferred_language) else {
@@ -508,6 +552,9 @@ impl Worker {
         kind: Kind,
         language: &str,
     ) -> AppResult<Result<String, Outcome>> {
+        if kind == Kind::Reminder {
+            return self.first_meeting_text(conn, m, language);
+        }
         if kind != Kind::AgendaChanged {
             return Ok(Err(Outcome::Failed(format!(
                 "message kind `{}` has no SMS text",
@@ -553,6 +600,68 @@ impl Worker {
         }
         let data = serde_json::json!({"event": {"name": agenda.event.name}, "changes": changes});
         match self.templates.render_sms(kind.as_str(), language, &data) {
+            Ok(text) => Ok(Ok(rdv_notify::sms::shorten(
+                &text,
+                self.gateway.max_parts(),
+            ))),
+            Err(e) => Ok(Err(Outcome::Failed(e.to_string()))),
+        }
+    }
+
+    /// The reminder SMS: the participant's first meeting of the day, read now.
+    fn first_meeting_text(
+        &self,
+        conn: &mut Conn,
+        m: &OutboxMessage,
+        language: &str,
+    ) -> AppResult<Result<String, Outcome>> {
+        let (Some(event), Some(reg), Some(date)) = (
+            m.event_id,
+            m.data
+                .get("registration_id")
+                .and_then(serde_json::Value::as_i64),
+            m.data.get("date").and_then(serde_json::Value::as_str),
+        ) else {
+            return Ok(Err(Outcome::Failed(
+                "a reminder names no event, registration or date".into(),
+            )));
+        };
+        let reg = rdv_domain::RegistrationId(reg);
+        let agenda =
+            match crate::agenda::of_registration(conn, m.organization_id, event, reg, false) {
+                Ok(a) => a,
+                Err(e) if e.is_callers_mistake() => {
+                    return Ok(Err(Outcome::Cancelled(format!(
+                        "the participant's agenda is gone: {e}"
+                    ))))
+                }
+                Err(e) => return Err(e),
+            };
+        let Some(first) = agenda
+            .meetings
+            .iter()
+            .filter(|e| e.span.local_start.starts_with(date))
+            .min_by(|a, b| a.span.starts_at.cmp(&b.span.starts_at))
+        else {
+            return Ok(Err(Outcome::Cancelled("no meeting left that day".into())));
+        };
+        if first.span.starts_at < Utc::now() {
+            return Ok(Err(Outcome::Cancelled(
+                "the first meeting of the day has begun".into(),
+            )));
+        }
+        let data = serde_json::json!({
+            "event": {"name": agenda.event.name},
+            "when": short_time(&first.span, false),
+            "place": first.place,
+            "with": first.counterpart.company.clone().unwrap_or_else(|| {
+                format!("{} {}", first.counterpart.first_name, first.counterpart.last_name)
+            }),
+        });
+        match self
+            .templates
+            .render_sms(Kind::Reminder.as_str(), language, &data)
+        {
             Ok(text) => Ok(Ok(rdv_notify::sms::shorten(
                 &text,
                 self.gateway.max_parts(),

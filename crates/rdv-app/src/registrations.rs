@@ -316,6 +316,28 @@ pub fn create(
         "registration.create",
         REGISTRATION_FIELDS.to_vec(),
     )?;
+    // The person hears that the registration was received (pending: the organizers will
+    // decide) or, registered as validated, that it is confirmed.
+    let kind = match reg.status {
+        RegistrationStatus::Validated => Kind::RegistrationValidated,
+        _ => Kind::RegistrationReceived,
+    };
+    crate::notify::enqueue_email(
+        conn,
+        crate::notify::Email {
+            organization: reg.organization_id,
+            event: Some(reg.event_id),
+            person: reg.person_id,
+            kind,
+            data: serde_json::json!({}),
+            key: format!(
+                "{}:{}:{}",
+                kind.as_str(),
+                reg.id,
+                reg.updated_at.timestamp_micros()
+            ),
+        },
+    )?;
     Ok((reg, person))
 }
 

@@ -10,6 +10,8 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
+    /// A registration was recorded, pending the organizers' decision.
+    RegistrationReceived,
     RegistrationValidated,
     RegistrationRefused,
     MeetingRequestReceived,
@@ -30,7 +32,8 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 11] = [
+    pub const ALL: [Kind; 12] = [
+        Kind::RegistrationReceived,
         Kind::RegistrationValidated,
         Kind::RegistrationRefused,
         Kind::MeetingRequestReceived,
@@ -46,6 +49,7 @@ impl Kind {
 
     pub fn as_str(self) -> &'static str {
         match self {
+            Kind::RegistrationReceived => "registration_received",
             Kind::RegistrationValidated => "registration_validated",
             Kind::RegistrationRefused => "registration_refused",
             Kind::MeetingRequestReceived => "meeting_request_received",
@@ -108,6 +112,7 @@ macro_rules! sources {
 }
 
 const SOURCES: &[(&str, &str)] = sources!(
+    "registration_received",
     "registration_validated",
     "registration_refused",
     "meeting_request_received",
@@ -131,6 +136,14 @@ const SMS_SOURCES: &[(&str, &str)] = &[
     (
         "agenda_changed.en.sms",
         include_str!("../templates/agenda_changed.en.sms"),
+    ),
+    (
+        "reminder.fr.sms",
+        include_str!("../templates/reminder.fr.sms"),
+    ),
+    (
+        "reminder.en.sms",
+        include_str!("../templates/reminder.en.sms"),
     ),
 ];
 
@@ -303,9 +316,20 @@ mod tests {
             "{fr}"
         );
         assert!(matches!(
-            t.render_sms("reminder", "fr", &data),
+            t.render_sms("registration_validated", "fr", &data),
             Err(TemplateError::UnknownKind(_))
         ));
+        let first = t
+            .render_sms(
+                "reminder",
+                "en",
+                &json!({"event": {"name": "RII"}, "when": "09:20", "place": "Table 3", "with": "Acme"}),
+            )
+            .unwrap();
+        assert_eq!(
+            first,
+            "RII: your first meeting today is at 09:20, Table 3, with Acme."
+        );
     }
 
     #[test]

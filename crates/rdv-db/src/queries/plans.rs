@@ -515,14 +515,18 @@ pub fn days_between(
         .load(conn)?)
 }
 
-/// The registrations with a scheduled meeting on `day`.
+/// The registrations with a scheduled meeting on `day`, each with the start of its first.
 pub fn meeting_on_day(
     conn: &mut Conn,
     event: EventId,
     day: rdv_domain::EventDayId,
-) -> DbResult<Vec<RegistrationId>> {
+) -> DbResult<Vec<(RegistrationId, chrono::DateTime<chrono::Utc>)>> {
     use crate::schema::{meeting_requests, meeting_slots};
-    let pairs: Vec<(RegistrationId, RegistrationId)> = meetings::table
+    let rows: Vec<(
+        RegistrationId,
+        RegistrationId,
+        chrono::DateTime<chrono::Utc>,
+    )> = meetings::table
         .inner_join(meeting_slots::table.on(meeting_slots::id.eq(meetings::slot_id)))
         .inner_join(meeting_requests::table.on(meeting_requests::id.eq(meetings::request_id)))
         .filter(meetings::event_id.eq(event))
@@ -531,10 +535,17 @@ pub fn meeting_on_day(
         .select((
             meeting_requests::requester_id,
             meeting_requests::recipient_id,
+            meeting_slots::starts_at,
         ))
         .load(conn)?;
-    let mut ids: Vec<RegistrationId> = pairs.into_iter().flat_map(|(a, b)| [a, b]).collect();
-    ids.sort();
-    ids.dedup();
-    Ok(ids)
+    // Each participant with the start of their first meeting that day.
+    let mut first: std::collections::BTreeMap<RegistrationId, chrono::DateTime<chrono::Utc>> =
+        std::collections::BTreeMap::new();
+    for (a, b, at) in rows {
+        for r in [a, b] {
+            let e = first.entry(r).or_insert(at);
+            *e = (*e).min(at);
+        }
+    }
+    Ok(first.into_iter().collect())
 }
