@@ -238,6 +238,8 @@ pub struct Worker {
     uid_domain: String,
     /// Signs unsubscribe links and delivery-report URLs.
     secret: String,
+    /// Messages of a batch sent at once (the SMTP pool's size).
+    concurrency: usize,
 }
 
 /// What a message needs to go.
@@ -284,6 +286,7 @@ impl Worker {
             settings,
             uid_domain: email.message_id_domain.clone(),
             secret: secret.to_owned(),
+            concurrency: usize::try_from(email.pool_size).unwrap_or(1).max(1),
         })
     }
 
@@ -295,16 +298,21 @@ impl Worker {
             claimed: claimed.len(),
             ..Batch::default()
         };
-        let mut extended = std::time::Instant::now();
-        for (i, m) in claimed.iter().enumerate() {
-            // A slow server must not let the lease run out under the batch: another worker
-            // would send its messages again.
-            if extended.elapsed() > (lease / 3).to_std().unwrap_or_default() {
-                let rest: Vec<_> = claimed[i..].iter().map(|m| m.id).collect();
-                outbox::extend_lease(conn, &rest, &self.name, lease)?;
-                extended = std::time::Instant::now();
-            }
-            let outcome = self.deliver(conn, m);
+        // Read and render every message of the batch (the database's part), then send them
+        // over as many connections as the SMTP pool holds (an SMTP exchange waits on the
+        // server at every step: one connection at a time would leave the worker idle), then
+        // record the outcomes. The lease is extended while the sends take long, so that no
+        // other worker sends these messages again.
+        let ready: Vec<Result<Prepared, Outcome>> = claimed
+            .iter()
+            .map(|m| match self.prepare(conn, m) {
+                Ok(r) => r,
+                // The database failed us: try again later.
+                Err(e) => Err(Outcome::Retry(e.to_string())),
+            })
+            .collect();
+        let outcomes = self.send_all(conn, &claimed, ready, lease)?;
+        for (m, outcome) in claimed.iter().zip(outcomes) {
             let recorded = match &outcome {
                 Outcome::Sent {
                     to,
@@ -350,15 +358,79 @@ impl Worker {
         Ok(batch)
     }
 
-    fn deliver(&self, conn: &mut Conn, m: &OutboxMessage) -> Outcome {
-        let sent = match self.prepare(conn, m) {
-            Ok(Ok(Prepared::Email {
+    /// Sends the prepared messages of a batch over `concurrency` connections, extending the
+    /// batch's lease every third of it until the last is done; the outcomes in order.
+    fn send_all(
+        &self,
+        conn: &mut Conn,
+        claimed: &[OutboxMessage],
+        ready: Vec<Result<Prepared, Outcome>>,
+        lease: Duration,
+    ) -> AppResult<Vec<Outcome>> {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Mutex;
+        let n = ready.len();
+        let slots: Vec<Mutex<Option<Result<Prepared, Outcome>>>> =
+            ready.into_iter().map(|r| Mutex::new(Some(r))).collect();
+        let results: Vec<Mutex<Option<Outcome>>> = (0..n).map(|_| Mutex::new(None)).collect();
+        let (next, done) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        let threads = self.concurrency.clamp(1, n.max(1));
+        let mut extended = std::time::Instant::now();
+        let every = (lease / 3).to_std().unwrap_or_default();
+        let mut lease_error = None;
+        std::thread::scope(|scope| {
+            for _ in 0..threads {
+                scope.spawn(|| loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= n {
+                        break;
+                    }
+                    let taken = slots[i].lock().map(|mut s| s.take()).unwrap_or(None);
+                    let outcome = match taken {
+                        Some(Ok(p)) => self.send_one(&claimed[i], p),
+                        Some(Err(o)) => o,
+                        None => Outcome::Retry("the message was lost inside the worker".into()),
+                    };
+                    if let Ok(mut r) = results[i].lock() {
+                        *r = Some(outcome);
+                    }
+                    done.fetch_add(1, Ordering::Release);
+                });
+            }
+            while done.load(Ordering::Acquire) < n {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+                if extended.elapsed() > every && lease_error.is_none() {
+                    let ids: Vec<_> = claimed.iter().map(|m| m.id).collect();
+                    if let Err(e) = outbox::extend_lease(conn, &ids, &self.name, lease) {
+                        lease_error = Some(e);
+                    }
+                    extended = std::time::Instant::now();
+                }
+            }
+        });
+        if let Some(e) = lease_error {
+            return Err(e.into());
+        }
+        Ok(results
+            .into_iter()
+            .map(|r| {
+                r.into_inner()
+                    .ok()
+                    .flatten()
+                    .unwrap_or_else(|| Outcome::Retry("no outcome recorded".into()))
+            })
+            .collect())
+    }
+
+    fn send_one(&self, m: &OutboxMessage, ready: Prepared) -> Outcome {
+        let sent = match ready {
+            Prepared::Email {
                 to,
                 name,
                 content,
                 attachment,
                 unsubscribe,
-            })) => {
+            } => {
                 let out = Outgoing {
                     to_address: &to,
                     to_name: &name,
@@ -369,7 +441,7 @@ impl Worker {
                 };
                 self.mailer.send(&out).map(|d| (to, d.message_id, d.reply))
             }
-            Ok(Ok(Prepared::Sms { to, text })) => {
+            Prepared::Sms { to, text } => {
                 let token = sign(&self.secret, DLR_LABEL, &[m.id.0]);
                 let dlr = format!(
                     "{}/api/sms/dlr/{token}?type=%d",
@@ -380,9 +452,6 @@ impl Worker {
                     .send(&to, &text, &dlr)
                     .map(|a| (to, id, a.reply))
             }
-            Ok(Err(outcome)) => return outcome,
-            // The database failed us: try again later.
-            Err(e) => return Outcome::Retry(e.to_string()),
         };
         match sent {
             Ok((to, message_id, reply)) => Outcome::Sent {

@@ -39,7 +39,8 @@ pub struct EmailSettings {
     pub from: String,
     /// The right-hand side of the Message-IDs the platform writes.
     pub message_id_domain: String,
-    /// Connections kept open to the server.
+    /// Connections kept open to the server; a notification worker sends that many messages
+    /// at once.
     pub pool_size: u32,
     pub timeout_seconds: u64,
 }

@@ -3,9 +3,10 @@
 //!
 //! 1. Throughput: 100,000 queued emails (`RDV_BENCH_EMAILS` to change) sent by two
 //!    notification workers to a local SMTP server (Debian's python3-aiosmtpd, keeping every
-//!    message in a Maildir), compared in the same run with a bare lettre loop (two threads,
-//!    pooled connections, the messages rendered beforehand) sending as many messages of the
-//!    same content to the same server.
+//!    message in a Maildir), compared in the same run with a bare lettre loop sending as many
+//!    messages of the same content to the same server over as many connections at once (two
+//!    times `email.pool_size` threads sharing one pooled transport, the messages rendered
+//!    beforehand).
 //! 2. Crash safety: 10,000 queued emails sent by `rdv notify-worker` processes, each killed
 //!    with SIGKILL three times during the run and restarted: messages lost (queued ones never
 //!    received) and duplicates (Message-IDs received twice), against the batch in flight at
@@ -200,7 +201,8 @@ fn main() {
     let secret = s.auth.jwt_secret.expose_secret().to_owned();
 
     // 1. Throughput, bare lettre first, then the workers, each on a fresh server.
-    eprintln!("notify bench: {n} emails by a bare lettre loop (two threads)...");
+    let connections = 2 * s.email.pool_size as usize;
+    eprintln!("notify bench: {n} emails by a bare lettre loop ({connections} connections)...");
     let templates = rdv_notify::Templates::new().unwrap();
     let rendered: Vec<(String, rdv_notify::Rendered)> = (0..2000)
         .map(|i| {
@@ -226,13 +228,13 @@ fn main() {
         use lettre::{Message, SmtpTransport, Transport};
         let transport = SmtpTransport::builder_dangerous("127.0.0.1")
             .port(bare_server.port)
-            .pool_config(PoolConfig::new().max_size(s.email.pool_size))
+            .pool_config(PoolConfig::new().max_size(connections as u32))
             .build();
         let from: Mailbox = s.email.from.parse().unwrap();
-        for t in 0..2 {
+        for t in 0..connections {
             let (transport, from, rendered) = (transport.clone(), from.clone(), &rendered);
             scope.spawn(move || {
-                for i in (t..n).step_by(2) {
+                for i in (t..n).step_by(connections) {
                     let (to, r) = &rendered[i % rendered.len()];
                     let m = Message::builder()
                         .from(from.clone())
@@ -430,9 +432,10 @@ fn main() {
     let report = json!({
         "emails": n,
         "smtp_server": "python3-aiosmtpd (Debian), Maildir handler, on this machine",
-        "bare_lettre": {"threads": 2, "wall_s": round(bare_s), "per_second": round(bare_rate)},
+        "bare_lettre": {"connections": connections, "wall_s": round(bare_s), "per_second": round(bare_rate)},
         "workers": {
             "workers": 2,
+            "connections_per_worker": s.email.pool_size,
             "batch_size": s.notify.batch_size,
             "wall_s": round(workers_s),
             "per_second": round(worker_rate),

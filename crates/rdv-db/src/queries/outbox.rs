@@ -90,7 +90,7 @@ pub fn sent(
     message_id: &str,
     reply: &str,
 ) -> DbResult<bool> {
-    Ok(diesel::update(held(id, worker))
+    let recorded = diesel::update(held(id, worker))
         .set((
             outbox_messages::status.eq(MessageStatus::Sent),
             outbox_messages::recipient.eq(recipient),
@@ -102,7 +102,28 @@ pub fn sent(
             outbox_messages::updated_at.eq(Utc::now()),
         ))
         .execute(conn)?
-        == 1)
+        == 1;
+    if recorded {
+        fail_undelivered(conn, id)?;
+    }
+    Ok(recorded)
+}
+
+/// An SMS whose delivery report said "not delivered" before its worker recorded it as sent
+/// (the gateway may answer that fast) is failed once it is recorded.
+fn fail_undelivered(conn: &mut Conn, id: OutboxMessageId) -> DbResult<usize> {
+    use rdv_domain::DeliveryStatus as D;
+    Ok(diesel::update(
+        outbox_messages::table
+            .filter(outbox_messages::id.eq(id))
+            .filter(outbox_messages::status.eq(MessageStatus::Sent))
+            .filter(outbox_messages::delivery_status.eq_any([D::Undelivered, D::RejectedBySmsc])),
+    )
+    .set((
+        outbox_messages::status.eq(MessageStatus::Failed),
+        outbox_messages::last_error.eq("the network reported the SMS not delivered"),
+    ))
+    .execute(conn)?)
 }
 
 /// Ends a message without sending it: `failed` (permanently, or out of attempts) or
@@ -216,9 +237,10 @@ pub fn requeue(conn: &mut Conn, org: OrganizationId, id: OutboxMessageId) -> DbR
         == 1)
 }
 
-/// Records a delivery report on an SMS that was sent. A final report (delivered, not
-/// delivered, rejected) is kept against a later intermediate one; a message the network did
-/// not deliver becomes failed. False when no sent SMS has that id.
+/// Records a delivery report on an SMS. A final report (delivered, not delivered, rejected)
+/// is kept against a later intermediate one; a message the network did not deliver becomes
+/// failed (now if its worker recorded it as sent, else when it does). A report may arrive
+/// before the worker has recorded the message's outcome. False when no SMS has that id.
 pub fn record_delivery(
     conn: &mut Conn,
     id: OutboxMessageId,
@@ -231,12 +253,12 @@ pub fn record_delivery(
         let current: Option<(MessageStatus, Option<D>)> = outbox_messages::table
             .filter(outbox_messages::id.eq(id))
             .filter(outbox_messages::channel.eq(rdv_domain::Channel::Sms))
-            .filter(outbox_messages::sent_at.is_not_null())
+            .filter(outbox_messages::status.ne(MessageStatus::Cancelled))
             .select((outbox_messages::status, outbox_messages::delivery_status))
             .for_update()
             .first(conn)
             .optional()?;
-        let Some((_, before)) = current else {
+        let Some((current_status, before)) = current else {
             return Ok(false);
         };
         let before_final = matches!(
@@ -254,7 +276,9 @@ pub fn record_delivery(
                 outbox_messages::updated_at.eq(now),
             ))
             .execute(conn)?;
-        if matches!(status, D::Undelivered | D::RejectedBySmsc) {
+        if matches!(status, D::Undelivered | D::RejectedBySmsc)
+            && current_status == MessageStatus::Sent
+        {
             diesel::update(target)
                 .set((
                     outbox_messages::status.eq(MessageStatus::Failed),
