@@ -17,6 +17,7 @@ pub mod meetings;
 pub mod notify;
 pub mod organizations;
 pub mod paging;
+pub mod passwords;
 pub mod pdf;
 pub mod persons;
 pub mod planning;

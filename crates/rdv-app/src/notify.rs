@@ -83,9 +83,10 @@ pub(crate) fn row(
     not_before: chrono::DateTime<Utc>,
 ) -> NewOutboxMessage {
     NewOutboxMessage {
-        organization_id: e.organization,
+        organization_id: Some(e.organization),
         event_id: e.event,
-        person_id: e.person,
+        person_id: Some(e.person),
+        user_account_id: None,
         channel,
         template: e.kind.as_str().to_owned(),
         data: e.data,
@@ -466,7 +467,15 @@ impl Worker {
 
     /// The address, name and rendered message, or why the message must not go.
     fn prepare(&self, conn: &mut Conn, m: &OutboxMessage) -> AppResult<Result<Prepared, Outcome>> {
-        let person = match persons::get(conn, m.organization_id, m.person_id) {
+        if let Some(account) = m.user_account_id {
+            return self.prepare_account(conn, m, account);
+        }
+        let (Some(org_id), Some(person_id)) = (m.organization_id, m.person_id) else {
+            return Ok(Err(Outcome::Failed(
+                "the message names no recipient".into(),
+            )));
+        };
+        let person = match persons::get(conn, org_id, person_id) {
             Ok(p) => p,
             Err(rdv_db::DbError::NotFound) => {
                 return Ok(Err(Outcome::Cancelled(
@@ -506,7 +515,7 @@ impl Worker {
                 .sms_text(conn, m, kind, &person.preferred_language)?
                 .map(|text| Prepared::Sms { to: mobile, text }));
         }
-        let org = organizations::get(conn, m.organization_id)?;
+        let org = organizations::get(conn, org_id)?;
         let mut data = match &m.data {
             serde_json::Value::Object(o) => o.clone(),
             _ => serde_json::Map::new(),
@@ -517,8 +526,7 @@ impl Worker {
             serde_json::json!({"first_name": person.first_name, "last_name": person.last_name}),
         );
         if let Some(event) = m.event_id {
-            let ev = events::get(conn, m.organization_id, event)
-                .map_err(|e| AppError::from_db("event", e))?;
+            let ev = events::get(conn, org_id, event).map_err(|e| AppError::from_db("event", e))?;
             data.insert(
                 "event".into(),
                 serde_json::json!({"name": ev.name, "starts_on": ev.starts_on.to_string()}),
@@ -570,7 +578,7 @@ impl Worker {
                     format!(
                         "{}/api/consent/{}",
                         self.settings.public_url.trim_end_matches('/'),
-                        consent_token(&self.secret, m.organization_id, m.person_id)
+                        consent_token(&self.secret, org_id, person_id)
                     )
                     .into(),
                 );
@@ -600,7 +608,7 @@ impl Worker {
             format!(
                 "{}/api/unsubscribe/{}",
                 self.settings.public_url.trim_end_matches('/'),
-                unsubscribe_token(&self.secret, m.organization_id, m.person_id)
+                unsubscribe_token(&self.secret, org_id, person_id)
             )
         });
         Ok(Ok(Prepared::Email {
@@ -609,6 +617,65 @@ impl Worker {
             content,
             attachment,
             unsubscribe,
+        }))
+    }
+
+    /// A message to an account (a password reset): its address, and the link made now.
+    fn prepare_account(
+        &self,
+        conn: &mut Conn,
+        m: &OutboxMessage,
+        account: rdv_domain::UserAccountId,
+    ) -> AppResult<Result<Prepared, Outcome>> {
+        let account = match rdv_db::queries::accounts::get(conn, account) {
+            Ok(a) if a.disabled_at.is_none() && a.erased_at.is_none() => a,
+            Ok(_) | Err(rdv_db::DbError::NotFound) => {
+                return Ok(Err(Outcome::Cancelled(
+                    "the account is disabled or gone".into(),
+                )))
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if m.template != crate::passwords::KIND {
+            return Ok(Err(Outcome::Failed(format!(
+                "message kind `{}` does not go to accounts",
+                m.template
+            ))));
+        }
+        let Some(expires) = m.data.get("expires").and_then(serde_json::Value::as_i64) else {
+            return Ok(Err(Outcome::Failed(
+                "a password reset names no expiry".into(),
+            )));
+        };
+        if expires < Utc::now().timestamp() {
+            return Ok(Err(Outcome::Cancelled(
+                "the reset link expired before it could be sent".into(),
+            )));
+        }
+        let language = m
+            .data
+            .get("language")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("en");
+        let token =
+            crate::passwords::token(&self.secret, account.id, expires, &account.password_hash);
+        let data = serde_json::json!({
+            "link": format!(
+                "{}/api/auth/password-reset/{token}",
+                self.settings.public_url.trim_end_matches('/')
+            ),
+            "minutes": crate::passwords::VALID_MINUTES,
+        });
+        let content = match self.templates.render(m.template.as_str(), language, &data) {
+            Ok(c) => c,
+            Err(e) => return Ok(Err(Outcome::Failed(e.to_string()))),
+        };
+        Ok(Ok(Prepared::Email {
+            name: String::new(),
+            to: account.email,
+            content,
+            attachment: None,
+            unsubscribe: None,
         }))
     }
 
@@ -684,6 +751,11 @@ impl Worker {
         m: &OutboxMessage,
         language: &str,
     ) -> AppResult<Result<String, Outcome>> {
+        let Some(org) = m.organization_id else {
+            return Ok(Err(Outcome::Failed(
+                "the message names no organization".into(),
+            )));
+        };
         let (Some(event), Some(reg), Some(date)) = (
             m.event_id,
             m.data
@@ -696,16 +768,15 @@ impl Worker {
             )));
         };
         let reg = rdv_domain::RegistrationId(reg);
-        let agenda =
-            match crate::agenda::of_registration(conn, m.organization_id, event, reg, false) {
-                Ok(a) => a,
-                Err(e) if e.is_callers_mistake() => {
-                    return Ok(Err(Outcome::Cancelled(format!(
-                        "the participant's agenda is gone: {e}"
-                    ))))
-                }
-                Err(e) => return Err(e),
-            };
+        let agenda = match crate::agenda::of_registration(conn, org, event, reg, false) {
+            Ok(a) => a,
+            Err(e) if e.is_callers_mistake() => {
+                return Ok(Err(Outcome::Cancelled(format!(
+                    "the participant's agenda is gone: {e}"
+                ))))
+            }
+            Err(e) => return Err(e),
+        };
         let Some(first) = agenda
             .meetings
             .iter()
@@ -746,6 +817,11 @@ impl Worker {
         conn: &mut Conn,
         m: &OutboxMessage,
     ) -> AppResult<Result<(crate::agenda::Agenda, Vec<crate::agenda::ChangeView>), Outcome>> {
+        let Some(org) = m.organization_id else {
+            return Ok(Err(Outcome::Failed(
+                "the message names no organization".into(),
+            )));
+        };
         let (Some(event), Some(reg), Some(version)) = (
             m.event_id,
             m.data
@@ -761,8 +837,7 @@ impl Worker {
             )));
         };
         let reg = rdv_domain::RegistrationId(reg);
-        let agenda = match crate::agenda::of_registration(conn, m.organization_id, event, reg, true)
-        {
+        let agenda = match crate::agenda::of_registration(conn, org, event, reg, true) {
             Ok(a) => a,
             Err(e) if e.is_callers_mistake() => {
                 return Ok(Err(Outcome::Cancelled(format!(
@@ -771,8 +846,7 @@ impl Worker {
             }
             Err(e) => return Err(e),
         };
-        let changes =
-            crate::agenda::changes_view(conn, m.organization_id, event, version, Some(reg))?;
+        let changes = crate::agenda::changes_view(conn, org, event, version, Some(reg))?;
         Ok(Ok((agenda, changes)))
     }
 
@@ -783,6 +857,11 @@ impl Worker {
         m: &OutboxMessage,
         data: &mut serde_json::Map<String, serde_json::Value>,
     ) -> AppResult<Result<(), Outcome>> {
+        let Some(org) = m.organization_id else {
+            return Ok(Err(Outcome::Failed(
+                "the message names no organization".into(),
+            )));
+        };
         let (Some(event), Some(reg), Some(date)) = (
             m.event_id,
             m.data
@@ -795,16 +874,15 @@ impl Worker {
             )));
         };
         let reg = rdv_domain::RegistrationId(reg);
-        let agenda =
-            match crate::agenda::of_registration(conn, m.organization_id, event, reg, false) {
-                Ok(a) => a,
-                Err(e) if e.is_callers_mistake() => {
-                    return Ok(Err(Outcome::Cancelled(format!(
-                        "the participant's agenda is gone: {e}"
-                    ))))
-                }
-                Err(e) => return Err(e),
-            };
+        let agenda = match crate::agenda::of_registration(conn, org, event, reg, false) {
+            Ok(a) => a,
+            Err(e) if e.is_callers_mistake() => {
+                return Ok(Err(Outcome::Cancelled(format!(
+                    "the participant's agenda is gone: {e}"
+                ))))
+            }
+            Err(e) => return Err(e),
+        };
         let meetings: Vec<serde_json::Value> = agenda
             .meetings
             .iter()
@@ -897,7 +975,9 @@ pub fn messages(
                 action: "message.read",
                 subject_type: "message",
                 subject_ids: found.items.iter().map(|m| m.id.0).collect(),
-                person_ids: crate::audit::person_ids(found.items.iter().map(|m| m.person_id)),
+                person_ids: crate::audit::person_ids(
+                    found.items.iter().filter_map(|m| m.person_id),
+                ),
                 fields: vec!["email"],
             },
         )?;

@@ -682,9 +682,10 @@ pub struct NewExport {
 #[diesel(check_for_backend(diesel::pg::Pg))]
 pub struct OutboxMessage {
     pub id: OutboxMessageId,
-    pub organization_id: OrganizationId,
+    /// The organization and person it goes to, or else the account.
+    pub organization_id: Option<OrganizationId>,
     pub event_id: Option<EventId>,
-    pub person_id: PersonId,
+    pub person_id: Option<PersonId>,
     pub channel: Channel,
     pub template: String,
     pub data: serde_json::Value,
@@ -708,14 +709,15 @@ pub struct OutboxMessage {
     pub solicitation: bool,
     pub delivery_status: Option<DeliveryStatus>,
     pub delivered_at: Option<DateTime<Utc>>,
+    pub user_account_id: Option<UserAccountId>,
 }
 
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = outbox_messages)]
 pub struct NewOutboxMessage {
-    pub organization_id: OrganizationId,
+    pub organization_id: Option<OrganizationId>,
     pub event_id: Option<EventId>,
-    pub person_id: PersonId,
+    pub person_id: Option<PersonId>,
     pub channel: Channel,
     pub template: String,
     pub data: serde_json::Value,
@@ -727,6 +729,7 @@ pub struct NewOutboxMessage {
     pub source: DataSource,
     pub campaign_id: Option<CampaignId>,
     pub solicitation: bool,
+    pub user_account_id: Option<UserAccountId>,
 }
 
 /// A campaign: a message an organizer writes for a segment of an event.

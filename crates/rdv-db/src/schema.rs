@@ -439,9 +439,9 @@ diesel::table! {
 diesel::table! {
     outbox_messages (id) {
         id -> BigInt,
-        organization_id -> BigInt,
+        organization_id -> Nullable<BigInt>,
         event_id -> Nullable<BigInt>,
-        person_id -> BigInt,
+        person_id -> Nullable<BigInt>,
         channel -> Text,
         template -> Text,
         data -> Jsonb,
@@ -469,6 +469,7 @@ diesel::table! {
         solicitation -> Bool,
         delivery_status -> Nullable<Text>,
         delivered_at -> Nullable<Timestamptz>,
+        user_account_id -> Nullable<BigInt>,
     }
 }
 

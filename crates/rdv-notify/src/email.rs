@@ -139,7 +139,8 @@ impl Mailer {
             .to_address
             .parse()
             .map_err(|e| SendError::Permanent(format!("invalid address: {e}")))?;
-        let to = Mailbox::new(Some(out.to_name.to_owned()), address);
+        let name = (!out.to_name.is_empty()).then(|| out.to_name.to_owned());
+        let to = Mailbox::new(name, address);
         let id = message_id(out.idempotency_key, &self.domain);
         let body =
             MultiPart::alternative_plain_html(out.content.text.clone(), out.content.html.clone());

@@ -29,10 +29,12 @@ pub enum Kind {
     Campaign,
     /// The one message a prospect may receive: asking for their consent.
     ConsentRequest,
+    /// A link to set a new password, to an account (not a person of an organization).
+    PasswordReset,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 12] = [
+    pub const ALL: [Kind; 13] = [
         Kind::RegistrationReceived,
         Kind::RegistrationValidated,
         Kind::RegistrationRefused,
@@ -45,6 +47,7 @@ impl Kind {
         Kind::Reminder,
         Kind::Campaign,
         Kind::ConsentRequest,
+        Kind::PasswordReset,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -61,6 +64,7 @@ impl Kind {
             Kind::Reminder => "reminder",
             Kind::Campaign => "campaign",
             Kind::ConsentRequest => "consent_request",
+            Kind::PasswordReset => "password_reset",
         }
     }
 
@@ -124,6 +128,7 @@ const SOURCES: &[(&str, &str)] = sources!(
     "reminder",
     "campaign",
     "consent_request",
+    "password_reset",
 );
 
 /// SMS texts: one template per kind and language, `{kind}.{lang}.sms`, for the kinds that
@@ -261,6 +266,7 @@ mod tests {
             "date": "2027-03-16",
             "campaign": {"subject": "Last call", "body": "Dear Élodie,\n\nsee you", "paragraphs": ["Dear Élodie,", "see you"]},
             "consent_url": "https://rdv.example/api/consent/abc",
+            "minutes": 60,
             "meetings": [
                 {"when": "16/03 10:20–10:40", "place": "table 12", "with": "Jan Novák (Acme & Co)"},
             ],
@@ -276,6 +282,15 @@ mod tests {
     fn every_kind_renders_in_both_languages() {
         let t = Templates::new().unwrap();
         for kind in Kind::ALL {
+            if kind == Kind::PasswordReset {
+                // To an account, not a person of an organization: no name, no brand.
+                for lang in LANGUAGES {
+                    let r = t.render(kind.as_str(), lang, &data()).unwrap();
+                    assert!(r.text.contains("https://rdv.example/agenda"), "{lang}");
+                    assert!(r.html.contains("https://rdv.example/agenda"), "{lang}");
+                }
+                continue;
+            }
             for lang in LANGUAGES {
                 let r = t.render(kind.as_str(), lang, &data()).unwrap();
                 assert!(

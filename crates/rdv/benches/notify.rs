@@ -123,9 +123,10 @@ fn enqueue(
     let now = Utc::now();
     let rows: Vec<NewOutboxMessage> = (0..n)
         .map(|i| NewOutboxMessage {
-            organization_id: org,
+            organization_id: Some(org),
             event_id: Some(event),
-            person_id: persons[i % persons.len()],
+            person_id: Some(persons[i % persons.len()]),
+            user_account_id: None,
             channel: Channel::Email,
             template: "registration_validated".into(),
             data: json!({}),

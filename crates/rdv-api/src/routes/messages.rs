@@ -23,7 +23,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 pub struct MessageOut {
     pub id: i64,
     pub event_id: Option<i64>,
-    pub person_id: i64,
+    /// The person it goes to (none for a message to an account, such as a password reset).
+    pub person_id: Option<i64>,
     pub channel: Channel,
     /// The message kind (`registration_validated`, `meeting_request_received`, ...).
     pub template: String,
@@ -53,7 +54,7 @@ impl From<OutboxMessage> for MessageOut {
         Self {
             id: m.id.0,
             event_id: m.event_id.map(|e| e.0),
-            person_id: m.person_id.0,
+            person_id: m.person_id.map(|p| p.0),
             channel: m.channel,
             template: m.template,
             status: m.status,

@@ -326,3 +326,40 @@ pub fn prune_sessions(conn: &mut Conn) -> DbResult<usize> {
         diesel::delete(sessions::table.filter(sessions::expires_at.lt(now))).execute(conn)?;
     Ok(tokens + sessions)
 }
+
+/// Sets an account's password hash.
+pub fn set_password_hash(conn: &mut Conn, account: UserAccountId, hash: &str) -> DbResult<()> {
+    diesel::update(user_accounts::table.find(account))
+        .set((
+            user_accounts::password_hash.eq(hash),
+            user_accounts::updated_at.eq(Utc::now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The preferred language of the person behind one of the account's memberships, if any.
+pub fn language_of(conn: &mut Conn, account: UserAccountId) -> DbResult<Option<String>> {
+    use crate::schema::persons;
+    Ok(memberships::table
+        .inner_join(persons::table.on(persons::id.nullable().eq(memberships::person_id)))
+        .filter(memberships::user_account_id.eq(account))
+        .select(persons::preferred_language)
+        .first(conn)
+        .optional()?)
+}
+
+/// How many password-reset messages the account was queued since `since`.
+pub fn resets_since(
+    conn: &mut Conn,
+    account: UserAccountId,
+    since: chrono::DateTime<Utc>,
+) -> DbResult<i64> {
+    use crate::schema::outbox_messages;
+    Ok(outbox_messages::table
+        .filter(outbox_messages::user_account_id.eq(account))
+        .filter(outbox_messages::template.eq("password_reset"))
+        .filter(outbox_messages::created_at.ge(since))
+        .count()
+        .get_result(conn)?)
+}
