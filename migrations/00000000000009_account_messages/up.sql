@@ -10,3 +10,8 @@ ALTER TABLE outbox_messages
         OR (person_id IS NULL AND user_account_id IS NOT NULL)
     );
 CREATE INDEX outbox_account ON outbox_messages (user_account_id, created_at) WHERE user_account_id IS NOT NULL;
+
+-- Setting a new password through a reset link ends every session of the account.
+ALTER TABLE sessions DROP CONSTRAINT IF EXISTS sessions_revoked_reason_check;
+ALTER TABLE sessions ADD CONSTRAINT sessions_revoked_reason_check
+    CHECK (revoked_reason IN ('logout', 'logout_all', 'refresh_token_reuse', 'account_disabled', 'password_reset'));

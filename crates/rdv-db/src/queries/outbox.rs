@@ -89,6 +89,7 @@ pub fn sent(
     recipient: &str,
     message_id: &str,
     reply: &str,
+    channel: rdv_domain::Channel,
 ) -> DbResult<bool> {
     let recorded = diesel::update(held(id, worker))
         .set((
@@ -103,7 +104,8 @@ pub fn sent(
         ))
         .execute(conn)?
         == 1;
-    if recorded {
+    // Only an SMS has delivery reports.
+    if recorded && channel == rdv_domain::Channel::Sms {
         fail_undelivered(conn, id)?;
     }
     Ok(recorded)
