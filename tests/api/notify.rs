@@ -876,6 +876,17 @@ async fn a_changed_agenda_goes_by_sms_through_kannel_and_its_delivery_report_com
         sms.iter().any(|m| m.person_id.map(|p| p.0) == Some(person)),
         "no SMS queued for buyer1"
     );
+    // Another participant told of the change opts out of SMS before it goes: theirs is
+    // cancelled when the worker reads their state, their email still goes.
+    let other = sms
+        .iter()
+        .find(|m| m.person_id.map(|p| p.0) != Some(person))
+        .expect("the change concerns the counterpart too")
+        .clone();
+    diesel::update(persons::table.find(other.person_id.unwrap()))
+        .set(persons::optout_sms_at.eq(chrono::Utc::now()))
+        .execute(&mut app.conn())
+        .unwrap();
 
     // The worker hands it to Kannel; the fake network receives it; Kannel calls the
     // delivery-report URL back.
@@ -887,6 +898,16 @@ async fn a_changed_agenda_goes_by_sms_through_kannel_and_its_delivery_report_com
     })
     .await
     .unwrap();
+    let theirs = outbox(&app).into_iter().find(|m| m.id == other.id).unwrap();
+    assert_eq!(theirs.status, rdv_domain::MessageStatus::Cancelled);
+    assert_eq!(
+        theirs.last_error.as_deref(),
+        Some("the person opted out of SMS")
+    );
+    assert!(outbox(&app).iter().any(|m| m.person_id == other.person_id
+        && m.channel == rdv_domain::Channel::Email
+        && m.template == "agenda_changed"
+        && m.status == rdv_domain::MessageStatus::Sent));
     let mine_sms = outbox(&app)
         .into_iter()
         .find(|m| m.channel == rdv_domain::Channel::Sms && m.person_id.map(|p| p.0) == Some(person))
