@@ -58,8 +58,8 @@ pub fn token(secret: &str, account: UserAccountId, expires: i64, password_hash: 
 /// Asks for a reset link for the account with `email`. Answers nothing either way: whether
 /// the account exists is not told. Audited when a message is queued.
 pub fn request(conn: &mut Conn, email: &str, client_address: Option<String>) -> AppResult<()> {
-    if email.len() > 254 {
-        return Ok(());
+    if email.chars().count() > 254 {
+        return Err(AppError::field("email", "at most 254 characters"));
     }
     let Some(account) = accounts::find_by_email(conn, email.trim())? else {
         return Ok(());
