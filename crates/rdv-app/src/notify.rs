@@ -782,32 +782,11 @@ impl Worker {
         m: &OutboxMessage,
         language: &str,
     ) -> AppResult<Result<String, Outcome>> {
-        let Some(org) = m.organization_id else {
-            return Ok(Err(Outcome::Failed(
-                "the message names no organization".into(),
-            )));
+        let (agenda, date) = match self.day_agenda(conn, m)? {
+            Ok(found) => found,
+            Err(outcome) => return Ok(Err(outcome)),
         };
-        let (Some(event), Some(reg), Some(date)) = (
-            m.event_id,
-            m.data
-                .get("registration_id")
-                .and_then(serde_json::Value::as_i64),
-            m.data.get("date").and_then(serde_json::Value::as_str),
-        ) else {
-            return Ok(Err(Outcome::Failed(
-                "a reminder names no event, registration or date".into(),
-            )));
-        };
-        let reg = rdv_domain::RegistrationId(reg);
-        let agenda = match crate::agenda::of_registration(conn, org, event, reg, false) {
-            Ok(a) => a,
-            Err(e) if e.is_callers_mistake() => {
-                return Ok(Err(Outcome::Cancelled(format!(
-                    "the participant's agenda is gone: {e}"
-                ))))
-            }
-            Err(e) => return Err(e),
-        };
+        let date = date.as_str();
         let Some(first) = agenda
             .meetings
             .iter()
@@ -881,13 +860,13 @@ impl Worker {
         Ok(Ok((agenda, changes)))
     }
 
-    /// For a reminder: the person's meetings of the day, read now; none left cancels it.
-    fn reminder(
+    /// For the reminders: the participant's agenda, read now, and the day (`YYYY-MM-DD`) the
+    /// message is about.
+    fn day_agenda(
         &self,
         conn: &mut Conn,
         m: &OutboxMessage,
-        data: &mut serde_json::Map<String, serde_json::Value>,
-    ) -> AppResult<Result<(), Outcome>> {
+    ) -> AppResult<Result<(crate::agenda::Agenda, String), Outcome>> {
         let Some(org) = m.organization_id else {
             return Ok(Err(Outcome::Failed(
                 "the message names no organization".into(),
@@ -914,6 +893,21 @@ impl Worker {
             }
             Err(e) => return Err(e),
         };
+        Ok(Ok((agenda, date.to_owned())))
+    }
+
+    /// For a reminder: the person's meetings of the day, read now; none left cancels it.
+    fn reminder(
+        &self,
+        conn: &mut Conn,
+        m: &OutboxMessage,
+        data: &mut serde_json::Map<String, serde_json::Value>,
+    ) -> AppResult<Result<(), Outcome>> {
+        let (agenda, date) = match self.day_agenda(conn, m)? {
+            Ok(found) => found,
+            Err(outcome) => return Ok(Err(outcome)),
+        };
+        let date = date.as_str();
         let meetings: Vec<serde_json::Value> = agenda
             .meetings
             .iter()

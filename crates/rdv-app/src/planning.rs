@@ -964,6 +964,20 @@ pub fn publish(conn: &mut Conn, actor: &Actor, id: PlanRunId) -> AppResult<Publi
     };
     let ids: Vec<RegistrationId> = participants.iter().copied().collect();
     let parties = request_rows::parties(conn, org, &ids)?;
+    let notice = |p: &rdv_db::queries::meetings::Party| crate::notify::Email {
+        organization: org,
+        event: Some(run.event_id),
+        person: p.person_id,
+        kind,
+        data: serde_json::json!({"registration_id": p.registration_id.0, "version": version}),
+        key: format!(
+            "{}:{}:{}:{}",
+            kind.as_str(),
+            run.event_id,
+            version,
+            p.registration_id
+        ),
+    };
     // During the event, a change must reach people who are not reading their mail: a later
     // version also goes by SMS to those who have a mobile number and accept SMS.
     if version > 1 {
@@ -975,40 +989,11 @@ pub fn publish(conn: &mut Conn, actor: &Actor, id: PlanRunId) -> AppResult<Publi
         let texts = parties
             .iter()
             .filter(|p| reachable.contains(&p.person_id))
-            .map(|p| crate::notify::Email {
-                organization: org,
-                event: Some(run.event_id),
-                person: p.person_id,
-                kind,
-                data: serde_json::json!({"registration_id": p.registration_id.0, "version": version}),
-                key: format!(
-                    "{}:{}:{}:{}",
-                    kind.as_str(),
-                    run.event_id,
-                    version,
-                    p.registration_id
-                ),
-            })
+            .map(notice)
             .collect();
         crate::notify::enqueue_sms(conn, texts)?;
     }
-    let emails = parties
-        .into_iter()
-        .map(|p| crate::notify::Email {
-            organization: org,
-            event: Some(run.event_id),
-            person: p.person_id,
-            kind,
-            data: serde_json::json!({"registration_id": p.registration_id.0, "version": version}),
-            key: format!(
-                "{}:{}:{}:{}",
-                kind.as_str(),
-                run.event_id,
-                version,
-                p.registration_id
-            ),
-        })
-        .collect();
+    let emails = parties.iter().map(notice).collect();
     crate::notify::enqueue_emails(conn, emails)?;
     audit::record(
         conn,
