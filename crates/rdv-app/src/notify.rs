@@ -306,6 +306,9 @@ impl Worker {
             claimed: claimed.len(),
             ..Batch::default()
         };
+        if claimed.is_empty() {
+            return Ok(batch);
+        }
         // Read and render every message of the batch (the database's part), then send them
         // over as many connections as the SMTP pool holds (an SMTP exchange waits on the
         // server at every step: one connection at a time would leave the worker idle), then

@@ -61,6 +61,10 @@ pub fn request(conn: &mut Conn, email: &str, client_address: Option<String>) -> 
     if email.chars().count() > 254 {
         return Err(AppError::field("email", "at most 254 characters"));
     }
+    // No account's address holds a control character (nor could the database compare one).
+    if email.chars().any(char::is_control) {
+        return Ok(());
+    }
     let Some(account) = accounts::find_by_email(conn, email.trim())? else {
         return Ok(());
     };

@@ -118,6 +118,40 @@ pub fn shorten(text: &str, max_parts: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn gateway(enabled: bool) -> Gateway {
+        Gateway::new(&SmsSettings {
+            enabled,
+            // Nothing listens on port 9.
+            sendsms_url: "http://127.0.0.1:9/cgi-bin/sendsms".into(),
+            username: "u".into(),
+            password: "p".to_owned().into(),
+            sender: "RDV".into(),
+            max_parts: 2,
+            timeout_seconds: 2,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn bad_numbers_and_a_disabled_gateway_fail_for_good_an_unreachable_one_for_now() {
+        use crate::SendError::{Permanent, Temporary};
+        let g = gateway(true);
+        for bad in ["0612345678", "+33 6 12 34 56 78", "+1", ""] {
+            assert!(
+                matches!(g.send(bad, "hello", "http://x/dlr"), Err(Permanent(_))),
+                "{bad}"
+            );
+        }
+        assert!(matches!(
+            g.send("+33612345678", "hello", "http://x/dlr"),
+            Err(Temporary(_))
+        ));
+        assert!(matches!(
+            gateway(false).send("+33612345678", "hello", "http://x/dlr"),
+            Err(Permanent(_))
+        ));
+    }
     use proptest::prelude::*;
 
     #[test]
