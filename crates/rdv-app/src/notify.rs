@@ -823,6 +823,36 @@ impl Worker {
         }
     }
 
+    /// The agenda of the registration the message names, read now (with cancelled meetings
+    /// when `cancelled`), with the organization and event; or why the message must not go.
+    #[allow(clippy::type_complexity)]
+    fn registration_agenda(
+        &self,
+        conn: &mut Conn,
+        m: &OutboxMessage,
+        cancelled: bool,
+    ) -> AppResult<Result<(crate::agenda::Agenda, OrganizationId, EventId), Outcome>> {
+        let (Some(org), Some(event), Some(reg)) = (
+            m.organization_id,
+            m.event_id,
+            m.data
+                .get("registration_id")
+                .and_then(serde_json::Value::as_i64),
+        ) else {
+            return Ok(Err(Outcome::Failed(
+                "the message names no organization, event or registration".into(),
+            )));
+        };
+        let reg = rdv_domain::RegistrationId(reg);
+        match crate::agenda::of_registration(conn, org, event, reg, cancelled) {
+            Ok(a) => Ok(Ok((a, org, event))),
+            Err(e) if e.is_callers_mistake() => Ok(Err(Outcome::Cancelled(format!(
+                "the participant's agenda is gone: {e}"
+            )))),
+            Err(e) => Err(e),
+        }
+    }
+
     /// The participant's agenda, read now, and what the message's version changed in it.
     #[allow(clippy::type_complexity)]
     fn agenda_and_changes(
@@ -830,35 +860,21 @@ impl Worker {
         conn: &mut Conn,
         m: &OutboxMessage,
     ) -> AppResult<Result<(crate::agenda::Agenda, Vec<crate::agenda::ChangeView>), Outcome>> {
-        let Some(org) = m.organization_id else {
+        let Some(version) = m
+            .data
+            .get("version")
+            .and_then(serde_json::Value::as_i64)
+            .and_then(|v| i32::try_from(v).ok())
+        else {
             return Ok(Err(Outcome::Failed(
-                "the message names no organization".into(),
+                "an agenda message names no version".into(),
             )));
         };
-        let (Some(event), Some(reg), Some(version)) = (
-            m.event_id,
-            m.data
-                .get("registration_id")
-                .and_then(serde_json::Value::as_i64),
-            m.data
-                .get("version")
-                .and_then(serde_json::Value::as_i64)
-                .and_then(|v| i32::try_from(v).ok()),
-        ) else {
-            return Ok(Err(Outcome::Failed(
-                "an agenda message names no event, registration or version".into(),
-            )));
+        let (agenda, org, event) = match self.registration_agenda(conn, m, true)? {
+            Ok(found) => found,
+            Err(outcome) => return Ok(Err(outcome)),
         };
-        let reg = rdv_domain::RegistrationId(reg);
-        let agenda = match crate::agenda::of_registration(conn, org, event, reg, true) {
-            Ok(a) => a,
-            Err(e) if e.is_callers_mistake() => {
-                return Ok(Err(Outcome::Cancelled(format!(
-                    "the participant's agenda is gone: {e}"
-                ))))
-            }
-            Err(e) => return Err(e),
-        };
+        let reg = agenda.me.registration_id;
         let changes = crate::agenda::changes_view(conn, org, event, version, Some(reg))?;
         Ok(Ok((agenda, changes)))
     }
@@ -870,33 +886,12 @@ impl Worker {
         conn: &mut Conn,
         m: &OutboxMessage,
     ) -> AppResult<Result<(crate::agenda::Agenda, String), Outcome>> {
-        let Some(org) = m.organization_id else {
-            return Ok(Err(Outcome::Failed(
-                "the message names no organization".into(),
-            )));
+        let Some(date) = m.data.get("date").and_then(serde_json::Value::as_str) else {
+            return Ok(Err(Outcome::Failed("a reminder names no date".into())));
         };
-        let (Some(event), Some(reg), Some(date)) = (
-            m.event_id,
-            m.data
-                .get("registration_id")
-                .and_then(serde_json::Value::as_i64),
-            m.data.get("date").and_then(serde_json::Value::as_str),
-        ) else {
-            return Ok(Err(Outcome::Failed(
-                "a reminder names no event, registration or date".into(),
-            )));
-        };
-        let reg = rdv_domain::RegistrationId(reg);
-        let agenda = match crate::agenda::of_registration(conn, org, event, reg, false) {
-            Ok(a) => a,
-            Err(e) if e.is_callers_mistake() => {
-                return Ok(Err(Outcome::Cancelled(format!(
-                    "the participant's agenda is gone: {e}"
-                ))))
-            }
-            Err(e) => return Err(e),
-        };
-        Ok(Ok((agenda, date.to_owned())))
+        Ok(self
+            .registration_agenda(conn, m, false)?
+            .map(|(agenda, _, _)| (agenda, date.to_owned())))
     }
 
     /// For a reminder: the person's meetings of the day, read now; none left cancels it.
