@@ -177,39 +177,30 @@ pub fn queue_reminders(conn: &mut Conn, now: chrono::DateTime<Utc>) -> AppResult
             persons::reachable_by_sms(conn, org, &persons)?
                 .into_iter()
                 .collect();
+        let reminder = |p: &rdv_db::queries::meetings::Party| Email {
+            organization: org,
+            event: Some(day.event_id),
+            person: p.person_id,
+            kind: Kind::Reminder,
+            data: serde_json::json!({
+                "registration_id": p.registration_id.0,
+                "date": day.day.to_string(),
+            }),
+            key: format!("reminder:{}:{}", day.id, p.registration_id),
+        };
         for p in coming.iter().filter(|p| reachable.contains(&p.person_id)) {
             let Some(first) = firsts.get(&p.registration_id) else {
                 continue;
             };
+            let mut text = reminder(p);
+            text.key = format!("sms:{}", text.key);
             texts.push(row(
-                Email {
-                    organization: org,
-                    event: Some(day.event_id),
-                    person: p.person_id,
-                    kind: Kind::Reminder,
-                    data: serde_json::json!({
-                        "registration_id": p.registration_id.0,
-                        "date": day.day.to_string(),
-                    }),
-                    key: format!("sms:reminder:{}:{}", day.id, p.registration_id),
-                },
+                text,
                 Channel::Sms,
                 *first - Duration::minutes(FIRST_MEETING_SMS_MINUTES),
             ));
         }
-        for p in coming {
-            emails.push(Email {
-                organization: org,
-                event: Some(day.event_id),
-                person: p.person_id,
-                kind: Kind::Reminder,
-                data: serde_json::json!({
-                    "registration_id": p.registration_id.0,
-                    "date": day.day.to_string(),
-                }),
-                key: format!("reminder:{}:{}", day.id, p.registration_id),
-            });
-        }
+        emails.extend(coming.iter().map(reminder));
     }
     let queued = enqueue_emails(conn, emails)? + outbox::enqueue_many(conn, &texts)?;
     if queued > 0 {
