@@ -103,6 +103,7 @@ privacy_of!(
     meeting_requests,
     exports,
     outbox_messages,
+    privacy_requests,
 );
 
 impl<T> Privacy<T> {
@@ -764,4 +765,64 @@ pub struct NewCampaign {
     pub per_minute: i32,
     pub per_domain_per_minute: i32,
     pub created_by: Option<UserAccountId>,
+}
+
+/// A data subject's rights request, without its archive and scan digests.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = privacy_requests)]
+#[diesel(check_for_backend(diesel::pg::Pg))]
+pub struct RightsRequest {
+    pub id: RightsRequestId,
+    pub organization_id: OrganizationId,
+    pub person_id: PersonId,
+    pub kind: RightKind,
+    pub purpose: Option<String>,
+    pub channel: RequestChannel,
+    pub details: Option<String>,
+    pub state: RightsRequestState,
+    pub received_at: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+    pub recorded_by: Option<UserAccountId>,
+    pub handled_by: Option<UserAccountId>,
+    pub handled_at: Option<DateTime<Utc>>,
+    pub outcome: serde_json::Value,
+    pub note: Option<String>,
+    pub job_id: Option<JobId>,
+    pub archive_expires_at: Option<DateTime<Utc>>,
+    #[diesel(embed)]
+    pub privacy: Privacy<privacy_requests::table>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = privacy_requests)]
+pub struct NewRightsRequest {
+    pub organization_id: OrganizationId,
+    pub person_id: PersonId,
+    pub kind: RightKind,
+    pub purpose: Option<String>,
+    pub channel: RequestChannel,
+    pub details: Option<String>,
+    pub received_at: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+    pub recorded_by: Option<UserAccountId>,
+    pub legal_basis: LegalBasis,
+    pub retention_until: DateTime<Utc>,
+    pub source: DataSource,
+}
+
+/// A retention sweep and its report.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = privacy_sweeps)]
+#[diesel(check_for_backend(diesel::pg::Pg))]
+pub struct Sweep {
+    pub id: SweepId,
+    pub dry_run: bool,
+    pub status: String,
+    pub started_by: Option<UserAccountId>,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub report: serde_json::Value,
+    pub error: Option<String>,
 }

@@ -7,6 +7,11 @@ diesel::table! {
         name -> Text,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        closed_at -> Nullable<Timestamptz>,
+        closed_by -> Nullable<BigInt>,
+        purge_after -> Nullable<Timestamptz>,
+        purged_at -> Nullable<Timestamptz>,
+        closure -> Jsonb,
     }
 }
 
@@ -56,6 +61,8 @@ diesel::table! {
         last_verified_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        last_login_at -> Nullable<Timestamptz>,
+        inactivity_warned_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -492,6 +499,52 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    privacy_requests (id) {
+        id -> BigInt,
+        organization_id -> BigInt,
+        person_id -> BigInt,
+        kind -> Text,
+        purpose -> Nullable<Text>,
+        channel -> Text,
+        details -> Nullable<Text>,
+        state -> Text,
+        received_at -> Timestamptz,
+        due_at -> Timestamptz,
+        recorded_by -> Nullable<BigInt>,
+        handled_by -> Nullable<BigInt>,
+        handled_at -> Nullable<Timestamptz>,
+        outcome -> Jsonb,
+        note -> Nullable<Text>,
+        job_id -> Nullable<BigInt>,
+        archive -> Nullable<Bytea>,
+        archive_expires_at -> Nullable<Timestamptz>,
+        scan_digest -> Nullable<Jsonb>,
+        legal_basis -> Text,
+        retention_until -> Timestamptz,
+        restricted_at -> Nullable<Timestamptz>,
+        erased_at -> Nullable<Timestamptz>,
+        source -> Text,
+        last_verified_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    privacy_sweeps (id) {
+        id -> BigInt,
+        dry_run -> Bool,
+        status -> Text,
+        started_by -> Nullable<BigInt>,
+        started_at -> Timestamptz,
+        finished_at -> Nullable<Timestamptz>,
+        report -> Jsonb,
+        error -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(privacy_requests -> persons (person_id));
 diesel::joinable!(persons -> organizations (organization_id));
 diesel::joinable!(memberships -> user_accounts (user_account_id));
 diesel::joinable!(sessions -> memberships (membership_id));
@@ -502,6 +555,8 @@ diesel::joinable!(registrations -> persons (person_id));
 diesel::joinable!(registrations -> events (event_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    privacy_requests,
+    privacy_sweeps,
     organizations,
     persons,
     user_accounts,

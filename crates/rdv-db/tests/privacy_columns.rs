@@ -82,6 +82,15 @@ fn every_table_with_personal_data_has_the_privacy_columns() {
         missing.is_empty(),
         "tables with personal data lack privacy columns: {missing:?}"
     );
+    // Every table with personal data says how a person's rows are found, exported and erased.
+    let unregistered: Vec<_> = personal_tables
+        .iter()
+        .filter(|t| rdv_privacy::registry::table(t).is_none())
+        .collect();
+    assert!(
+        unregistered.is_empty(),
+        "tables with personal data missing from rdv_privacy::REGISTRY: {unregistered:?}"
+    );
     // The check must have looked at the tables that matter, or it proves nothing.
     for t in [
         "persons",
@@ -135,4 +144,35 @@ fn migrations_revert_and_reapply() {
     );
     let applied = rdv_db::run_migrations(&mut conn).unwrap();
     assert!(!applied.is_empty());
+}
+
+/// Every statement the registry builds is valid SQL over the real schema: planned (not run)
+/// by PostgreSQL, so a renamed column fails here rather than in an erasure.
+#[test]
+fn every_registry_statement_is_valid_on_the_schema() {
+    let db = TestDatabase::new();
+    let mut conn = db.connect();
+    for t in rdv_privacy::REGISTRY {
+        let mut statements = vec![t.export_sql(), t.count_sql()];
+        statements.extend(t.erase_sql());
+        for s in statements {
+            diesel::sql_query(format!("PREPARE check_stmt(bigint) AS {s}"))
+                .execute(&mut conn)
+                .unwrap_or_else(|e| panic!("{}: {e}\n{s}", t.name));
+            diesel::sql_query("DEALLOCATE check_stmt")
+                .execute(&mut conn)
+                .unwrap();
+        }
+        for dry_run in [true, false] {
+            if let Some(s) = t.expiry_sql(dry_run) {
+                let params = if dry_run { "timestamptz" } else { "timestamptz, bigint" };
+                diesel::sql_query(format!("PREPARE check_stmt({params}) AS {s}"))
+                    .execute(&mut conn)
+                    .unwrap_or_else(|e| panic!("{} expiry: {e}\n{s}", t.name));
+                diesel::sql_query("DEALLOCATE check_stmt")
+                    .execute(&mut conn)
+                    .unwrap();
+            }
+        }
+    }
 }

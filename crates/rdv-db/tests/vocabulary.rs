@@ -112,7 +112,21 @@ fn every_vocabulary_matches_its_check_constraints() {
         allowed(&mut conn, "campaigns", "status"),
         words(CampaignStatus::ALL, CampaignStatus::as_str)
     );
+    use rdv_domain::{RequestChannel, RightKind, RightsRequestState};
+    assert_eq!(
+        allowed(&mut conn, "privacy_requests", "kind"),
+        words(RightKind::ALL, RightKind::as_str)
+    );
+    assert_eq!(
+        allowed(&mut conn, "privacy_requests", "channel"),
+        words(RequestChannel::ALL, RequestChannel::as_str)
+    );
+    assert_eq!(
+        allowed(&mut conn, "privacy_requests", "state"),
+        words(RightsRequestState::ALL, RightsRequestState::as_str)
+    );
     for table in [
+        "privacy_requests",
         "outbox_messages",
         "persons",
         "registrations",

@@ -71,4 +71,6 @@ id_type!(
     ExportId,
     OutboxMessageId,
     CampaignId,
+    RightsRequestId,
+    SweepId,
 );

@@ -10,7 +10,10 @@ pub mod vocab;
 
 pub use format::TextFormat;
 pub use ids::*;
-pub use privacy::{DataSource, LegalBasis, RetentionPolicy};
+pub use privacy::{
+    DataSource, LegalBasis, OppositionPurpose, RequestChannel, RetentionPolicy, RightKind,
+    RightsRequestState,
+};
 pub use slots::{generate_slots, DayPlan, GeneratedSlot, SlotError, TimeRange};
 pub use text::{
     BoundedText, CountryCode, EmailAddress, LanguageCode, MultilineText, PhoneNumber, SectorPath,

@@ -28,6 +28,71 @@ vocabulary!(
     }
 );
 
+vocabulary!(
+    /// A right a data subject exercises (GDPR art. 15 to 21, and 7(3) for consent).
+    RightKind, "right" {
+        Access => "access",
+        Rectification => "rectification",
+        Erasure => "erasure",
+        Restriction => "restriction",
+        Portability => "portability",
+        Opposition => "opposition",
+        ConsentWithdrawal => "consent_withdrawal",
+    }
+);
+
+impl RightKind {
+    /// Days the organization has to answer: 10 for erasure (the platform's promise), a month
+    /// (counted as 30 days) for the rest (GDPR art. 12(3)).
+    pub fn due_days(self) -> i64 {
+        match self {
+            RightKind::Erasure => 10,
+            _ => 30,
+        }
+    }
+
+    /// Opposition and consent withdrawal are about one purpose, which the request names.
+    pub fn needs_purpose(self) -> bool {
+        matches!(self, RightKind::Opposition | RightKind::ConsentWithdrawal)
+    }
+}
+
+vocabulary!(
+    /// How a rights request reached the organization.
+    RequestChannel, "request channel" {
+        SelfService => "self_service",
+        Post => "post",
+        Email => "email",
+        Phone => "phone",
+        InPerson => "in_person",
+    }
+);
+
+vocabulary!(
+    /// Where a rights request stands.
+    RightsRequestState, "rights request state" {
+        Received => "received",
+        InProgress => "in_progress",
+        Done => "done",
+        Rejected => "rejected",
+    }
+);
+
+impl RightsRequestState {
+    pub fn is_open(self) -> bool {
+        matches!(self, RightsRequestState::Received | RightsRequestState::InProgress)
+    }
+}
+
+vocabulary!(
+    /// A processing the person may oppose: prospecting by email, SMS or phone.
+    OppositionPurpose, "opposition purpose" {
+        MarketingEmail => "marketing_email",
+        Sms => "sms",
+        PhoneProspecting => "phone_prospecting",
+    }
+);
+
 /// The retention periods: event data 36 months, contractual proof 5 years, accounting 10 years.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RetentionPolicy {

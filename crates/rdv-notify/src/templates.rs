@@ -31,10 +31,15 @@ pub enum Kind {
     ConsentRequest,
     /// A link to set a new password, to an account (not a person of an organization).
     PasswordReset,
+    /// The archive of an access or portability request can be downloaded.
+    PrivacyArchiveReady,
+    /// The person's data was erased: the last message, sent to the address captured at
+    /// erasure, which is forgotten once the message has gone.
+    ErasureDone,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 13] = [
+    pub const ALL: [Kind; 15] = [
         Kind::RegistrationReceived,
         Kind::RegistrationValidated,
         Kind::RegistrationRefused,
@@ -48,6 +53,8 @@ impl Kind {
         Kind::Campaign,
         Kind::ConsentRequest,
         Kind::PasswordReset,
+        Kind::PrivacyArchiveReady,
+        Kind::ErasureDone,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -65,6 +72,8 @@ impl Kind {
             Kind::Campaign => "campaign",
             Kind::ConsentRequest => "consent_request",
             Kind::PasswordReset => "password_reset",
+            Kind::PrivacyArchiveReady => "privacy_archive_ready",
+            Kind::ErasureDone => "erasure_done",
         }
     }
 
@@ -129,6 +138,8 @@ const SOURCES: &[(&str, &str)] = sources!(
     "campaign",
     "consent_request",
     "password_reset",
+    "privacy_archive_ready",
+    "erasure_done",
 );
 
 /// SMS texts: one template per kind and language, `{kind}.{lang}.sms`, for the kinds that
@@ -267,6 +278,7 @@ mod tests {
             "campaign": {"subject": "Last call", "body": "Dear Élodie,\n\nsee you", "paragraphs": ["Dear Élodie,", "see you"]},
             "consent_url": "https://rdv.example/api/consent/abc",
             "minutes": 60,
+            "hours": 72,
             "meetings": [
                 {"when": "16/03 10:20–10:40", "place": "table 12", "with": "Jan Novák (Acme & Co)"},
             ],
