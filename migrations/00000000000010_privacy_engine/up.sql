@@ -39,7 +39,7 @@ CREATE TABLE privacy_requests (
     last_verified_at TIMESTAMPTZ,
     created_at       TIMESTAMPTZ NOT NULL DEFAULT now(),
     updated_at       TIMESTAMPTZ NOT NULL DEFAULT now(),
-    CHECK ((kind IN ('opposition', 'consent_withdrawal')) = (purpose IS NOT NULL)),
+    CHECK ((purpose IS NOT NULL) = (kind ~ '^(opposition|consent_withdrawal)$')),
     CHECK ((state IN ('done', 'rejected')) = (handled_at IS NOT NULL))
 );
 CREATE INDEX privacy_requests_queue ON privacy_requests (organization_id, due_at) WHERE state IN ('received', 'in_progress');

@@ -473,3 +473,17 @@ impl utoipa::ToSchema for BinaryFile {
         std::borrow::Cow::Borrowed("BinaryFile")
     }
 }
+
+/// A purpose of processing: for an opposition `marketing_email`, `sms` or
+/// `phone_prospecting`, for a consent withdrawal the consent's purpose; `null` for none.
+pub fn opt_purpose() -> RefOr<Schema> {
+    string(
+        TextFormat {
+            pattern: &format::PURPOSE,
+            max_chars: 63,
+            description: "a purpose of processing, a lower-case word",
+        },
+        true,
+    )
+    .into()
+}

@@ -21,6 +21,7 @@ pub mod passwords;
 pub mod pdf;
 pub mod persons;
 pub mod planning;
+pub mod privacy;
 pub mod registrations;
 mod restriction;
 

@@ -16,7 +16,13 @@ pub const PRUNE_JOBS: &str = "prune.jobs";
 
 /// Every job kind the platform runs today (upkeep, planning runs, exports), with the periodic ones
 /// scheduled.
-pub fn registry(auth: &AuthSettings, settings: &JobSettings) -> Registry {
+pub fn registry(
+    auth: &AuthSettings,
+    settings: &JobSettings,
+    privacy: &crate::privacy::PrivacySettings,
+) -> Registry {
+    let archive_hours = privacy.archive_hours;
+    let sweep_settings = privacy.clone();
     let outbox_keep = Duration::hours(settings.search_outbox_keep_hours);
     let throttle_keep = auth.longest_window();
     let done_keep = Duration::hours(settings.done_jobs_keep_hours);
@@ -66,4 +72,16 @@ pub fn registry(auth: &AuthSettings, settings: &JobSettings) -> Registry {
             Ok(())
         })
         .every(crate::notify::REMINDERS_JOB, Duration::minutes(15))
+        .handle(
+            crate::privacy::ARCHIVE_JOB,
+            move |conn: &mut Conn, job: &Job| {
+                crate::privacy::requests::run_archive_job(conn, job, archive_hours)
+            },
+        )
+        .handle(crate::privacy::SWEEP_JOB, move |conn: &mut Conn, _: &Job| {
+            rdv_db::queries::privacy::prune_archives(conn)?;
+            crate::privacy::sweep::run_and_record(conn, &sweep_settings, None, |_, _| {})?;
+            Ok(())
+        })
+        .every(crate::privacy::SWEEP_JOB, Duration::days(1))
 }

@@ -348,6 +348,11 @@ impl Worker {
                 };
                 if !recorded {
                     tracing::warn!(message.id = %m.id, "message outcome not recorded: its lease was taken over");
+                } else if m.template == Kind::ErasureDone.as_str()
+                    && !matches!(outcome, Outcome::Retry(_) if m.attempts < m.max_attempts)
+                {
+                    // The erased person's address was kept only to send this message.
+                    outbox::forget_recipient(conn, m.id)?;
                 }
             }
             Ok::<_, AppError>(())
@@ -486,6 +491,9 @@ impl Worker {
                 "the message names no recipient".into(),
             )));
         };
+        if m.template == Kind::ErasureDone.as_str() {
+            return self.prepare_erasure_notice(conn, m, org_id, cache);
+        }
         let person = match persons::get(conn, org_id, person_id) {
             Ok(p) => p,
             Err(rdv_db::DbError::NotFound) => {
@@ -642,6 +650,53 @@ impl Worker {
             content,
             attachment,
             unsubscribe,
+        }))
+    }
+
+    /// The last message to an erased person: to the address captured at erasure (the
+    /// person's row no longer holds it), which the worker forgets once the message has gone.
+    fn prepare_erasure_notice(
+        &self,
+        conn: &mut Conn,
+        m: &OutboxMessage,
+        org_id: OrganizationId,
+        cache: &mut BatchCache,
+    ) -> AppResult<Result<Prepared, Outcome>> {
+        let text = |key: &str| {
+            m.data
+                .get(key)
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let (to, first_name, language) = (text("to"), text("first_name"), text("language"));
+        if to.is_empty() {
+            return Ok(Err(Outcome::Cancelled(
+                "the erased person's address is gone".into(),
+            )));
+        }
+        let org_name = match cache.organizations.get(&org_id) {
+            Some(name) => name.clone(),
+            None => {
+                let name = organizations::get(conn, org_id)?.name;
+                cache.organizations.insert(org_id, name.clone());
+                name
+            }
+        };
+        let data = serde_json::json!({
+            "organization": org_name,
+            "person": {"first_name": first_name},
+        });
+        let content = match self.templates.render(m.template.as_str(), &language, &data) {
+            Ok(c) => c,
+            Err(e) => return Ok(Err(Outcome::Failed(e.to_string()))),
+        };
+        Ok(Ok(Prepared::Email {
+            to,
+            name: first_name,
+            content,
+            attachment: None,
+            unsubscribe: None,
         }))
     }
 

@@ -228,6 +228,9 @@ impl TextFormat {
 pub static CIVILITY_OR_BLANK: Pattern = Pattern::new(concat!("^(?:", pad!(), "|mr|mrs|mx)$"));
 
 /// A time of day, `HH:MM` or `HH:MM:SS`, 24-hour clock.
+/// A purpose of processing, as consent records and rights requests name it.
+pub static PURPOSE: Pattern = Pattern::new("^[a-z][a-z0-9_]{0,62}$");
+
 pub static TIME_OF_DAY: Pattern = Pattern::new("^(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9])?$");
 
 /// Every pattern of this module, for the test that compiles them.

@@ -99,7 +99,8 @@ pub const REGISTRY: &[Table] = &[
             expiry: Expiry::PurgeAuditLog,
         },
         rows: "$1 = ANY(t.person_ids)",
-        not_exported: &[],
+        // Other persons named by the same bulk read, and the staff's addresses, are not theirs.
+        not_exported: &["person_ids", "subject_ids", "client_address"],
         erasure: Erasure::Hold {
             reason: "accountability (GDPR art. 5(2) and 30): the log keeps who processed the data; \
                      it names the person by a pseudonymous id only",

@@ -78,7 +78,92 @@ enum Command {
     SearchReindex(IndexArgs),
     /// Keep the participant search index in step with the database (the search outbox).
     SearchFollow(IndexArgs),
+    /// Erase, anonymise or delete every record past its retention deadline, and store the
+    /// report (the workers also run it daily).
+    PrivacySweep(SweepArgs),
+    /// Check that an erased person left no trace: search a dump of the database, the search
+    /// index and the given logs for their name, email and phone numbers.
+    PrivacyScan(ScanArgs),
+    /// Print the record of processing activities (Markdown), generated from the registry.
+    PrivacyRecord(RecordArgs),
 }
+
+#[derive(clap::Args, Debug, Clone)]
+struct SweepArgs {
+    /// Show what would be removed, changing nothing.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+struct ScanArgs {
+    /// The person's id.
+    #[arg(long)]
+    person: i64,
+    #[command(flatten)]
+    index: IndexArgs,
+    /// A log file of the application to search as well (repeatable).
+    #[arg(long = "log")]
+    logs: Vec<PathBuf>,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+struct RecordArgs {
+    /// The controller the record is for (an organization's name).
+    #[arg(long, default_value = "the organizer")]
+    controller: String,
+}
+
+fn privacy_sweep(settings: &Settings, args: &SweepArgs) -> anyhow::Result<()> {
+    let mut conn = connection(settings)?;
+    let progress = |table: &str, n: i64| eprintln!("  {table}: {n} rows so far");
+    let report = if args.dry_run {
+        rdv_app::privacy::sweep::sweep(&mut conn, &settings.privacy, true, chrono::Utc::now(), progress)
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+    } else {
+        let (row, report) =
+            rdv_app::privacy::sweep::run_and_record(&mut conn, &settings.privacy, None, progress)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+        eprintln!("sweep {} stored", row.id);
+        report
+    };
+    let verb = if report.dry_run { "would" } else { "did" };
+    println!("retention sweep ({}), cutoff {}", if report.dry_run { "dry run: nothing changed" } else { "done" }, report.cutoff);
+    for t in &report.tables {
+        println!("  {:<18} {verb} {:<12} {:>8} rows", t.table, t.action, t.rows);
+    }
+    for h in &report.held {
+        println!("  {:<18} kept {:>8} rows under a legal hold: {}", h.table, h.rows, h.legal_hold);
+    }
+    Ok(())
+}
+
+fn privacy_scan(settings: &Settings, args: &ScanArgs) -> anyhow::Result<()> {
+    let mut conn = connection(settings)?;
+    let person = rdv_domain::PersonId(args.person);
+    let (terms, erased) =
+        rdv_app::privacy::scan::terms(&mut conn, person).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let dir = args.index.dir(settings);
+    let report = rdv_app::privacy::scan::scan(
+        person,
+        &terms,
+        erased,
+        settings.database.owner_url().expose_secret(),
+        dir.exists().then_some(dir.as_path()),
+        &args.logs,
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    if !report.traces.is_empty() {
+        anyhow::bail!(
+            "{} trace(s) of person {} outside legal holds",
+            report.traces.len(),
+            args.person
+        );
+    }
+    Ok(())
+}
+
 
 fn settings(cli: &Cli) -> anyhow::Result<Settings> {
     Settings::load(&cli.config_dir, &cli.profile)
@@ -125,7 +210,7 @@ fn seed_demo(settings: &Settings) -> anyhow::Result<()> {
 fn worker(settings: &Settings, label: &str) -> jobs::Worker {
     jobs::Worker::new(
         jobs::Worker::default_name(label),
-        maintenance::registry(&settings.auth, &settings.jobs),
+        maintenance::registry(&settings.auth, &settings.jobs, &settings.privacy),
         settings.jobs.clone(),
     )
 }
@@ -206,6 +291,18 @@ fn main() -> ExitCode {
             Ok(())
         }),
         Command::Plan(args) => plan::run(args),
+        Command::PrivacySweep(args) => settings(&cli).and_then(|s| privacy_sweep(&s, args)),
+        Command::PrivacyScan(args) => settings(&cli).and_then(|s| privacy_scan(&s, args)),
+        Command::PrivacyRecord(args) => {
+            print!(
+                "{}",
+                rdv_privacy::record::markdown(&rdv_privacy::record::Header {
+                    controller: &args.controller,
+                    generated_on: &chrono::Utc::now().date_naive().to_string(),
+                })
+            );
+            Ok(())
+        }
         Command::SearchReindex(args) => settings(&cli).and_then(|s| {
             let index = search::open(&args.dir(&s))?;
             let n = search::reindex(&mut connection(&s)?, &index)?;

@@ -12,6 +12,7 @@ use rdv_api::ServerSettings;
 use rdv_app::auth::AuthSettings;
 use rdv_app::jobs::JobSettings;
 use rdv_app::notify::NotifySettings;
+use rdv_app::privacy::PrivacySettings;
 use rdv_app::search::SearchSettings;
 use rdv_notify::{EmailSettings, SmsSettings};
 use secrecy::{ExposeSecret, SecretString};
@@ -85,6 +86,7 @@ pub struct Settings {
     pub email: EmailSettings,
     pub sms: SmsSettings,
     pub notify: NotifySettings,
+    pub privacy: PrivacySettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -97,6 +99,7 @@ struct Sections {
     email: EmailSettings,
     sms: SmsSettings,
     notify: NotifySettings,
+    privacy: PrivacySettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -138,6 +141,7 @@ impl Settings {
             email: sections.email,
             sms: sections.sms,
             notify: sections.notify,
+            privacy: sections.privacy,
         };
         settings.check()?;
         Ok(settings)
@@ -153,6 +157,14 @@ impl Settings {
         if self.jobs.lease_seconds <= 0 || self.jobs.max_attempts <= 0 {
             return Err(SettingsError::Invalid(
                 "jobs.lease_seconds and jobs.max_attempts must be positive".into(),
+            ));
+        }
+        if !(1..=24 * 30).contains(&self.privacy.archive_hours)
+            || !(1..=10_000).contains(&self.privacy.sweep_batch)
+        {
+            return Err(SettingsError::Invalid(
+                "privacy.archive_hours must be between 1 and 720, privacy.sweep_batch between 1 and 10000"
+                    .into(),
             ));
         }
         if self.notify.lease_seconds <= 0 || !(1..=1000).contains(&self.notify.batch_size) {

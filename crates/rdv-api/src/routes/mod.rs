@@ -13,6 +13,7 @@ pub mod messages;
 pub mod organizations;
 pub mod persons;
 pub mod plans;
+pub mod privacy;
 pub mod registrations;
 pub mod search;
 
@@ -38,6 +39,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(exports::configure)
             .configure(messages::configure)
             .configure(campaigns::configure)
+            .configure(privacy::configure)
             .configure(me::configure)
             .configure(audit::configure),
     )

@@ -12,6 +12,7 @@ pub mod organizations;
 pub mod outbox;
 pub mod persons;
 pub mod plans;
+pub mod privacy;
 pub mod registrations;
 pub mod search_feed;
 

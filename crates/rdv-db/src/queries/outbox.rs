@@ -308,3 +308,16 @@ pub fn enqueue_solicitation(
         .get_result(conn)
         .optional()?)
 }
+
+/// Forgets where a message went and what it carried (the last message to an erased person).
+pub fn forget_recipient(conn: &mut Conn, id: OutboxMessageId) -> DbResult<()> {
+    diesel::update(outbox_messages::table.find(id))
+        .set((
+            outbox_messages::recipient.eq(None::<String>),
+            outbox_messages::data.eq(serde_json::json!({})),
+            outbox_messages::provider_reply.eq(None::<String>),
+            outbox_messages::last_error.eq(None::<String>),
+        ))
+        .execute(conn)?;
+    Ok(())
+}

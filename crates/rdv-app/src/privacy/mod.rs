@@ -1,0 +1,43 @@
+//! The privacy engine's use cases: rights requests and their answers ([`requests`]), the
+//! erasure of a person across every registered table ([`erase`]), the access archive
+//! ([`archive`]), the retention sweep ([`sweep`]), and the completeness check of an erasure
+//! ([`scan`]). What each table holds and how it is erased is `rdv_privacy`'s registry; this
+//! module runs its statements.
+
+pub mod archive;
+pub mod erase;
+pub mod requests;
+pub mod scan;
+pub mod sweep;
+
+use serde::Deserialize;
+
+/// The `[privacy]` settings.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PrivacySettings {
+    /// Hours an access archive stays downloadable.
+    pub archive_hours: i64,
+    /// Persons erased, or rows handled, per transaction of the retention sweep: short
+    /// transactions keep API requests waiting no longer than one batch.
+    pub sweep_batch: i64,
+}
+
+impl Default for PrivacySettings {
+    fn default() -> Self {
+        Self {
+            archive_hours: 72,
+            sweep_batch: 200,
+        }
+    }
+}
+
+/// The job that builds an access or portability archive.
+pub const ARCHIVE_JOB: &str = "privacy.archive";
+/// The daily retention sweep.
+pub const SWEEP_JOB: &str = "privacy.sweep";
+
+#[derive(diesel::QueryableByName)]
+pub(crate) struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub n: i64,
+}
