@@ -13,6 +13,7 @@ mod meetings;
 mod notify;
 mod openapi;
 mod privacy;
+mod rights;
 mod rules;
 mod search;
 mod security;

@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 /// An `org_staff` account of the demo organization, and its token.
-async fn staff(app: &TestApp) -> String {
+pub(crate) async fn staff(app: &TestApp) -> String {
     let admin = app.admin().await;
     let (_, me) = app.get("/api/me", &admin).await;
     let root = app.login("root@demo.example", "demo").await;

@@ -11,6 +11,7 @@ struct OrgB {
     export: i64,
     message: i64,
     campaign: i64,
+    privacy_request: i64,
 }
 
 async fn second_organization(app: &TestApp) -> OrgB {
@@ -72,7 +73,16 @@ async fn second_organization(app: &TestApp) -> OrgB {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{campaign}");
+    let (status, rights) = app
+        .post(
+            &format!("/api/persons/{}/privacy-requests", person["id"]),
+            &b,
+            json!({"kind": "access", "channel": "email"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{rights}");
     OrgB {
+        privacy_request: rights["id"].as_i64().unwrap(),
         campaign: campaign["id"].as_i64().unwrap(),
         event: event["id"].as_i64().unwrap(),
         person: person["id"].as_i64().unwrap(),
@@ -102,6 +112,7 @@ async fn an_organizer_never_reaches_another_organizations_data() {
     let x = b.export;
     let m = b.message;
     let c = b.campaign;
+    let q = b.privacy_request;
     let probes: Vec<(Method, String, Option<Value>)> = vec![
         (Method::GET, format!("/api/events/{e}"), None),
         (
@@ -130,6 +141,32 @@ async fn an_organizer_never_reaches_another_organizations_data() {
             Some(json!({"person_id": a_person, "participant_type": "buyer"})),
         ),
         (Method::GET, format!("/api/persons/{p}"), None),
+        (
+            Method::POST,
+            format!("/api/persons/{p}/privacy-requests"),
+            Some(json!({"kind": "erasure", "channel": "post"})),
+        ),
+        (
+            Method::POST,
+            format!("/api/persons/{p}/restriction/lift"),
+            Some(json!({})),
+        ),
+        (Method::GET, format!("/api/privacy-requests/{q}"), None),
+        (
+            Method::POST,
+            format!("/api/privacy-requests/{q}/process"),
+            Some(json!({})),
+        ),
+        (
+            Method::POST,
+            format!("/api/privacy-requests/{q}/reject"),
+            Some(json!({"reason": "hijacked"})),
+        ),
+        (
+            Method::GET,
+            format!("/api/privacy-requests/{q}/archive"),
+            None,
+        ),
         (
             Method::PATCH,
             format!("/api/persons/{p}"),

@@ -78,10 +78,13 @@ pub fn registry(
                 crate::privacy::requests::run_archive_job(conn, job, archive_hours)
             },
         )
-        .handle(crate::privacy::SWEEP_JOB, move |conn: &mut Conn, _: &Job| {
-            rdv_db::queries::privacy::prune_archives(conn)?;
-            crate::privacy::sweep::run_and_record(conn, &sweep_settings, None, |_, _| {})?;
-            Ok(())
-        })
+        .handle(
+            crate::privacy::SWEEP_JOB,
+            move |conn: &mut Conn, _: &Job| {
+                rdv_db::queries::privacy::prune_archives(conn)?;
+                crate::privacy::sweep::run_and_record(conn, &sweep_settings, None, |_, _| {})?;
+                Ok(())
+            },
+        )
         .every(crate::privacy::SWEEP_JOB, Duration::days(1))
 }

@@ -165,7 +165,11 @@ fn every_registry_statement_is_valid_on_the_schema() {
         }
         for dry_run in [true, false] {
             if let Some(s) = t.expiry_sql(dry_run) {
-                let params = if dry_run { "timestamptz" } else { "timestamptz, bigint" };
+                let params = if dry_run {
+                    "timestamptz"
+                } else {
+                    "timestamptz, bigint"
+                };
                 diesel::sql_query(format!("PREPARE check_stmt({params}) AS {s}"))
                     .execute(&mut conn)
                     .unwrap_or_else(|e| panic!("{} expiry: {e}\n{s}", t.name));

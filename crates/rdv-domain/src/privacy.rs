@@ -80,7 +80,10 @@ vocabulary!(
 
 impl RightsRequestState {
     pub fn is_open(self) -> bool {
-        matches!(self, RightsRequestState::Received | RightsRequestState::InProgress)
+        matches!(
+            self,
+            RightsRequestState::Received | RightsRequestState::InProgress
+        )
     }
 }
 

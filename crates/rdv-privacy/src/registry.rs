@@ -90,9 +90,17 @@ pub const REGISTRY: &[Table] = &[
         owner: "audit",
         purpose: "record who read or changed whose personal data, and every bulk operation",
         legal_basis: LegalBasis::LegalObligation,
-        data: &["person ids", "fields read or changed", "staff account", "client address"],
+        data: &[
+            "person ids",
+            "fields read or changed",
+            "staff account",
+            "client address",
+        ],
         subjects: &["participants", "prospects", "organizer staff"],
-        recipients: &["the organization's admins", "the person, in their access archive"],
+        recipients: &[
+            "the organization's admins",
+            "the person, in their access archive",
+        ],
         retention: Retention {
             policy: Some(RetentionPolicy::ContractualProof),
             described: "5 years after the operation",
@@ -102,7 +110,8 @@ pub const REGISTRY: &[Table] = &[
         // Other persons named by the same bulk read, and the staff's addresses, are not theirs.
         not_exported: &["person_ids", "subject_ids", "client_address"],
         erasure: Erasure::Hold {
-            reason: "accountability (GDPR art. 5(2) and 30): the log keeps who processed the data; \
+            reason:
+                "accountability (GDPR art. 5(2) and 30): the log keeps who processed the data; \
                      it names the person by a pseudonymous id only",
             clear: &[],
         },
@@ -131,7 +140,11 @@ pub const REGISTRY: &[Table] = &[
         owner: "notify",
         purpose: "send the messages of the event (confirmations, agendas, reminders, campaigns)",
         legal_basis: LegalBasis::Contract,
-        data: &["email address or mobile number used", "message kind", "delivery status"],
+        data: &[
+            "email address or mobile number used",
+            "message kind",
+            "delivery status",
+        ],
         subjects: &["participants", "prospects"],
         recipients: &["the platform's SMTP relay", "the SMS gateway"],
         retention: Retention {
@@ -159,7 +172,12 @@ pub const REGISTRY: &[Table] = &[
         owner: "meetings",
         purpose: "ask for meetings and plan them",
         legal_basis: LegalBasis::Contract,
-        data: &["who asked whom", "message to the other participant", "priority", "answer"],
+        data: &[
+            "who asked whom",
+            "message to the other participant",
+            "priority",
+            "answer",
+        ],
         subjects: &["participants"],
         recipients: &["the other participant of the request"],
         retention: EVENT_DATA,
@@ -198,7 +216,14 @@ pub const REGISTRY: &[Table] = &[
         owner: "consent",
         purpose: "prove each consent given or withdrawn",
         legal_basis: LegalBasis::LegalObligation,
-        data: &["purpose", "text version", "given or withdrawn", "when", "how", "client address"],
+        data: &[
+            "purpose",
+            "text version",
+            "given or withdrawn",
+            "when",
+            "how",
+            "client address",
+        ],
         subjects: &["participants", "prospects"],
         recipients: &[],
         retention: Retention {
@@ -220,7 +245,12 @@ pub const REGISTRY: &[Table] = &[
         owner: "privacy",
         purpose: "answer the rights of data subjects and prove it",
         legal_basis: LegalBasis::LegalObligation,
-        data: &["right exercised", "dates", "what the person wrote", "who handled it"],
+        data: &[
+            "right exercised",
+            "dates",
+            "what the person wrote",
+            "who handled it",
+        ],
         subjects: &["participants", "prospects"],
         recipients: &[],
         retention: Retention {
@@ -247,7 +277,17 @@ pub const REGISTRY: &[Table] = &[
         owner: "registrations",
         purpose: "register participants to an event, publish their profile and plan their meetings",
         legal_basis: LegalBasis::Contract,
-        data: &["participant type", "status", "company description", "offers", "needs", "sectors", "languages", "stand", "meeting quota"],
+        data: &[
+            "participant type",
+            "status",
+            "company description",
+            "offers",
+            "needs",
+            "sectors",
+            "languages",
+            "stand",
+            "meeting quota",
+        ],
         subjects: &["participants"],
         recipients: &["other participants of the event (the profile, when visible)"],
         retention: EVENT_DATA,
@@ -312,9 +352,23 @@ pub const REGISTRY: &[Table] = &[
         owner: "persons",
         purpose: "identify and contact participants and prospects of the organization's events",
         legal_basis: LegalBasis::Contract,
-        data: &["civility", "name", "email address", "phone numbers", "company", "job title", "postal address", "country", "language", "opt-outs"],
+        data: &[
+            "civility",
+            "name",
+            "email address",
+            "phone numbers",
+            "company",
+            "job title",
+            "postal address",
+            "country",
+            "language",
+            "opt-outs",
+        ],
         subjects: &["participants", "prospects"],
-        recipients: &["other participants of the event (name, company, job title)", "the platform's SMTP relay and SMS gateway"],
+        recipients: &[
+            "other participants of the event (name, company, job title)",
+            "the platform's SMTP relay and SMS gateway",
+        ],
         retention: Retention {
             policy: Some(RetentionPolicy::EventData),
             described: "36 months after the end of the person's last event; prospects: the \
@@ -374,10 +428,7 @@ impl Table {
     /// `$1`: the person.
     pub fn erase_sql(&self) -> Option<String> {
         match self.erasure {
-            Erasure::Delete => Some(format!(
-                "DELETE FROM {} t WHERE ({})",
-                self.name, self.rows
-            )),
+            Erasure::Delete => Some(format!("DELETE FROM {} t WHERE ({})", self.name, self.rows)),
             Erasure::Anonymise(cols) => Some(format!(
                 "UPDATE {} t SET {}, erased_at = coalesce(t.erased_at, now()) WHERE ({})",
                 self.name,
@@ -410,9 +461,7 @@ impl Table {
             _ => return None,
         };
         if dry_run {
-            return Some(format!(
-                "SELECT count(*) AS n FROM ({expired}{extra}) e"
-            ));
+            return Some(format!("SELECT count(*) AS n FROM ({expired}{extra}) e"));
         }
         let batch = format!("{expired}{extra} ORDER BY t.id LIMIT $2");
         Some(match (action, self.erasure) {

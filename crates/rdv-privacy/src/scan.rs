@@ -124,9 +124,8 @@ pub struct Hit {
 fn email_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
-        Regex::new(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+").unwrap_or_else(|_| {
-            unreachable!("a constant regular expression")
-        })
+        Regex::new(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+")
+            .unwrap_or_else(|_| unreachable!("a constant regular expression"))
     })
 }
 

@@ -118,8 +118,14 @@ fn privacy_sweep(settings: &Settings, args: &SweepArgs) -> anyhow::Result<()> {
     let mut conn = connection(settings)?;
     let progress = |table: &str, n: i64| eprintln!("  {table}: {n} rows so far");
     let report = if args.dry_run {
-        rdv_app::privacy::sweep::sweep(&mut conn, &settings.privacy, true, chrono::Utc::now(), progress)
-            .map_err(|e| anyhow::anyhow!("{e}"))?
+        rdv_app::privacy::sweep::sweep(
+            &mut conn,
+            &settings.privacy,
+            true,
+            chrono::Utc::now(),
+            progress,
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))?
     } else {
         let (row, report) =
             rdv_app::privacy::sweep::run_and_record(&mut conn, &settings.privacy, None, progress)
@@ -128,12 +134,26 @@ fn privacy_sweep(settings: &Settings, args: &SweepArgs) -> anyhow::Result<()> {
         report
     };
     let verb = if report.dry_run { "would" } else { "did" };
-    println!("retention sweep ({}), cutoff {}", if report.dry_run { "dry run: nothing changed" } else { "done" }, report.cutoff);
+    println!(
+        "retention sweep ({}), cutoff {}",
+        if report.dry_run {
+            "dry run: nothing changed"
+        } else {
+            "done"
+        },
+        report.cutoff
+    );
     for t in &report.tables {
-        println!("  {:<18} {verb} {:<12} {:>8} rows", t.table, t.action, t.rows);
+        println!(
+            "  {:<18} {verb} {:<12} {:>8} rows",
+            t.table, t.action, t.rows
+        );
     }
     for h in &report.held {
-        println!("  {:<18} kept {:>8} rows under a legal hold: {}", h.table, h.rows, h.legal_hold);
+        println!(
+            "  {:<18} kept {:>8} rows under a legal hold: {}",
+            h.table, h.rows, h.legal_hold
+        );
     }
     Ok(())
 }
@@ -163,7 +183,6 @@ fn privacy_scan(settings: &Settings, args: &ScanArgs) -> anyhow::Result<()> {
     }
     Ok(())
 }
-
 
 fn settings(cli: &Cli) -> anyhow::Result<Settings> {
     Settings::load(&cli.config_dir, &cli.profile)

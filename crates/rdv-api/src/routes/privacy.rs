@@ -150,7 +150,9 @@ pub async fn ask(
 #[get("/me/privacy-requests")]
 pub async fn mine(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
     let actor = caller.0;
-    let found = state.app_tx(move |conn| requests::mine(conn, &actor)).await?;
+    let found = state
+        .app_tx(move |conn| requests::mine(conn, &actor))
+        .await?;
     Ok(HttpResponse::Ok().json(
         found
             .into_iter()
@@ -212,7 +214,11 @@ pub async fn queue(
         .app_tx(move |conn| requests::queue(conn, &actor, q.all, q.page, q.per_page))
         .await?;
     Ok(HttpResponse::Ok().json(RightsRequestPage {
-        items: found.items.into_iter().map(RightsRequestOut::from).collect(),
+        items: found
+            .items
+            .into_iter()
+            .map(RightsRequestOut::from)
+            .collect(),
         total: found.total,
         page: found.page,
         per_page: found.per_page,
@@ -353,10 +359,12 @@ pub async fn record_of_processing(
         .app_tx(move |conn| {
             let org = actor.admin_org()?;
             let name = rdv_db::queries::organizations::get(conn, org)?.name;
-            Ok(rdv_privacy::record::markdown(&rdv_privacy::record::Header {
-                controller: &name,
-                generated_on: &Utc::now().date_naive().to_string(),
-            }))
+            Ok(rdv_privacy::record::markdown(
+                &rdv_privacy::record::Header {
+                    controller: &name,
+                    generated_on: &Utc::now().date_naive().to_string(),
+                },
+            ))
         })
         .await?;
     Ok(HttpResponse::Ok()

@@ -17,7 +17,12 @@ struct Row {
     row: String,
 }
 
-fn rows(conn: &mut Conn, sql: &str, person: PersonId, org: Option<OrganizationId>) -> AppResult<Vec<Value>> {
+fn rows(
+    conn: &mut Conn,
+    sql: &str,
+    person: PersonId,
+    org: Option<OrganizationId>,
+) -> AppResult<Vec<Value>> {
     let q = diesel::sql_query(sql).bind::<BigInt, _>(person.0);
     let found: Vec<Row> = match org {
         Some(o) => q.bind::<BigInt, _>(o.0).load(conn),
@@ -73,7 +78,11 @@ fn csv_of(rows: &[Value]) -> AppResult<Vec<u8>> {
 }
 
 /// The archive of person `person` of `org`, and how many records it holds.
-pub fn build(conn: &mut Conn, org: OrganizationId, person: PersonId) -> AppResult<(Vec<u8>, usize)> {
+pub fn build(
+    conn: &mut Conn,
+    org: OrganizationId,
+    person: PersonId,
+) -> AppResult<(Vec<u8>, usize)> {
     let mut tables = Map::new();
     let mut records = 0;
     for t in REGISTRY {

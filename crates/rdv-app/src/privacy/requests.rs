@@ -57,7 +57,10 @@ fn check(c: &mut Check, input: &RequestInput) -> Option<Checked> {
             if rdv_domain::format::PURPOSE.is_match(p) {
                 Some(p.to_owned())
             } else {
-                c.add("purpose", "must be the consent's purpose, a lower-case word");
+                c.add(
+                    "purpose",
+                    "must be the consent's purpose, a lower-case word",
+                );
                 None
             }
         }
@@ -66,7 +69,10 @@ fn check(c: &mut Check, input: &RequestInput) -> Option<Checked> {
             None
         }
         (Some(_), Some(_)) => {
-            c.add("purpose", "only opposition and consent withdrawal name a purpose");
+            c.add(
+                "purpose",
+                "only opposition and consent withdrawal name a purpose",
+            );
             None
         }
         _ => None,
@@ -158,7 +164,10 @@ pub fn record(
     let channel = match input.channel.as_deref() {
         Some(ch) => match c.word::<RequestChannel>("channel", ch) {
             Some(RequestChannel::SelfService) => {
-                c.add("channel", "a recorded request came by post, email, phone or in person");
+                c.add(
+                    "channel",
+                    "a recorded request came by post, email, phone or in person",
+                );
                 None
             }
             other => other,
@@ -176,17 +185,51 @@ pub fn record(
     if received_at < now - Duration::days(366) {
         c.add("received_at", "cannot be more than a year ago");
     }
+    c.finish()?;
+    let (Some(checked), Some(channel)) = (checked, channel) else {
+        return Err(AppError::invalid("the request is invalid"));
+    };
+    // An erasure asked of a person erased already is answered at once, saying so.
+    let who = erase::identity(conn, org, person)?;
+    if who.erased_at.is_some() {
+        if checked.kind != RightKind::Erasure {
+            return Err(AppError::not_found("person"));
+        }
+        let request = insert(
+            conn,
+            org,
+            person,
+            checked,
+            channel,
+            received_at,
+            Some(actor.user),
+        )?;
+        let done = rows::set_state(
+            conn,
+            request.id,
+            RightsRequestState::Done,
+            Some(actor.user),
+            &serde_json::json!({"person_id": person.0, "already_erased": true, "tables": []}),
+            Some("the person was erased already"),
+        )?;
+        audit_request(conn, actor, "privacy_request.process", &done)?;
+        return Ok(done);
+    }
     // The person must be one the actor may see (restricted ones: admins only).
     let target = rdv_db::queries::persons::get(conn, org, person)
         .map_err(|e| AppError::from_db("person", e))?;
     if target.privacy.restricted_at.is_some() && actor.role != Role::OrgAdmin {
         return Err(AppError::not_found("person"));
     }
-    c.finish()?;
-    let (Some(checked), Some(channel)) = (checked, channel) else {
-        return Err(AppError::invalid("the request is invalid"));
-    };
-    let request = insert(conn, org, person, checked, channel, received_at, Some(actor.user))?;
+    let request = insert(
+        conn,
+        org,
+        person,
+        checked,
+        channel,
+        received_at,
+        Some(actor.user),
+    )?;
     audit_request(conn, actor, "privacy_request.create", &request)?;
     Ok(request)
 }
@@ -256,7 +299,8 @@ fn visible(conn: &mut Conn, actor: &Actor, id: RightsRequestId) -> AppResult<Rig
     match actor.role {
         Role::Participant => {
             let (org, person) = actor.participant()?;
-            let r = rows::get(conn, org, id).map_err(|e| AppError::from_db("privacy request", e))?;
+            let r =
+                rows::get(conn, org, id).map_err(|e| AppError::from_db("privacy request", e))?;
             if r.person_id != person {
                 return Err(AppError::not_found("privacy request"));
             }
@@ -391,7 +435,10 @@ fn answer(
                     },
                 )?;
             }
-            end(conn, serde_json::to_value(&report).map_err(AppError::internal)?)?
+            end(
+                conn,
+                serde_json::to_value(&report).map_err(AppError::internal)?,
+            )?
         }
         RightKind::Restriction => {
             let n = set_restricted(conn, org, person, true)?;
@@ -458,7 +505,10 @@ fn set_restricted(
             .filter(persons::organization_id.eq(org))
             .filter(persons::erased_at.is_null()),
     )
-    .set((persons::restricted_at.eq(at), persons::updated_at.eq(Utc::now())))
+    .set((
+        persons::restricted_at.eq(at),
+        persons::updated_at.eq(Utc::now()),
+    ))
     .execute(conn)
     .map_err(AppError::internal)?;
     if p == 0 {
@@ -493,7 +543,9 @@ pub fn lift_restriction(conn: &mut Conn, actor: &Actor, person: PersonId) -> App
     let current = rdv_db::queries::persons::get(conn, org, person)
         .map_err(|e| AppError::from_db("person", e))?;
     if current.privacy.restricted_at.is_none() {
-        return Err(AppError::conflict("the person's processing is not restricted"));
+        return Err(AppError::conflict(
+            "the person's processing is not restricted",
+        ));
     }
     let n = set_restricted(conn, org, person, false)?;
     audit::record(
@@ -553,12 +605,7 @@ pub fn download(conn: &mut Conn, actor: &Actor, id: RightsRequestId) -> AppResul
     Ok(bytes)
 }
 
-fn audit_request(
-    conn: &mut Conn,
-    actor: &Actor,
-    action: &str,
-    r: &RightsRequest,
-) -> AppResult<()> {
+fn audit_request(conn: &mut Conn, actor: &Actor, action: &str, r: &RightsRequest) -> AppResult<()> {
     audit::record(
         conn,
         actor,

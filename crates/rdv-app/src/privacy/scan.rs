@@ -102,7 +102,12 @@ pub fn scan(
             String::from_utf8_lossy(&out.stderr).trim()
         )));
     }
-    let mut hits = scan::scan(terms, "database", &String::from_utf8_lossy(&out.stdout), &held);
+    let mut hits = scan::scan(
+        terms,
+        "database",
+        &String::from_utf8_lossy(&out.stdout),
+        &held,
+    );
     let mut files = Vec::new();
     if let Some(dir) = index_dir {
         files_under(dir, &mut files);

@@ -180,11 +180,7 @@ pub fn scan_digests(conn: &mut Conn, person: PersonId) -> DbResult<Vec<serde_jso
         .load(conn)?)
 }
 
-pub fn sweep_start(
-    conn: &mut Conn,
-    dry_run: bool,
-    by: Option<UserAccountId>,
-) -> DbResult<Sweep> {
+pub fn sweep_start(conn: &mut Conn, dry_run: bool, by: Option<UserAccountId>) -> DbResult<Sweep> {
     Ok(diesel::insert_into(privacy_sweeps::table)
         .values((
             privacy_sweeps::dry_run.eq(dry_run),

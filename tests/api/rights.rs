@@ -1,0 +1,560 @@
+//! Data subjects' rights end to end: a participant downloads their archive and asks for
+//! erasure, the organizer's queue shows it with its due date, the erasure leaves no trace in a
+//! dump of the database, the search index or the logs; restriction, the retention sweep, the
+//! record of processing, and the mistakes each endpoint refuses.
+
+use crate::common::{assert_error, drain, TestApp};
+use crate::notify::{mailbox, outbox, worker};
+use diesel::prelude::*;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::io::Read;
+use std::path::PathBuf;
+use std::sync::{Mutex, OnceLock};
+
+/// The application's log for this test process, as `rdv serve` writes it (JSON-free plain
+/// lines, every event of the rdv crates from DEBUG up).
+fn log_file() -> PathBuf {
+    static FILE: OnceLock<PathBuf> = OnceLock::new();
+    FILE.get_or_init(|| {
+        let path = std::env::temp_dir().join(format!("rdv-rights-{}.log", std::process::id()));
+        let file = std::fs::File::create(&path).unwrap();
+        let writer = Mutex::new(file);
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(
+                "info,rdv=debug,rdv_app=debug,rdv_api=debug,rdv_db=debug,rdv_notify=debug",
+            ))
+            .with_ansi(false)
+            .with_writer(writer)
+            .try_init();
+        path
+    })
+    .clone()
+}
+
+fn unzip(bytes: &[u8]) -> std::collections::BTreeMap<String, String> {
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    (0..zip.len())
+        .map(|i| {
+            let mut f = zip.by_index(i).unwrap();
+            let mut s = String::new();
+            f.read_to_string(&mut s).unwrap();
+            (f.name().to_owned(), s)
+        })
+        .collect()
+}
+
+async fn get_bytes(app: &TestApp, path: &str, token: &str) -> (StatusCode, Vec<u8>) {
+    let r = app
+        .client
+        .get(format!("{}{path}", app.base))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    (r.status(), r.bytes().await.unwrap().to_vec())
+}
+
+async fn send_all(app: &TestApp) {
+    let w = worker(app, None);
+    let url = app.db.app_url();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = rdv_db::establish(&url).unwrap();
+        while w.run_once(&mut conn).unwrap().claimed > 0 {}
+    })
+    .await
+    .unwrap();
+}
+
+const FIRST: &str = "Zéphyrine";
+const LAST: &str = "Quennevillard";
+const MOBILE: &str = "+33698765432";
+
+#[actix_web::test]
+async fn a_participant_gets_their_archive_then_is_erased_without_a_trace() {
+    let logs = log_file();
+    let (app, index_dir) = TestApp::spawn_with_search().await;
+    let admin = app.admin().await;
+    let buyer = app.login("buyer1@demo.example", "demo").await;
+    // A name and number found nowhere else, so that any trace is this person's.
+    let (status, me) = app
+        .patch(
+            "/api/me",
+            &buyer,
+            json!({"first_name": FIRST, "last_name": LAST, "mobile_phone": "+33 6 98 76 54 32"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    let person = me["person"]["id"]
+        .as_i64()
+        .or_else(|| me["id"].as_i64())
+        .unwrap();
+    // A staff read, which the archive's processing log must show.
+    let (status, _) = app.get(&format!("/api/persons/{person}"), &admin).await;
+    assert_eq!(status, StatusCode::OK);
+
+    // Access: the archive is built by a worker and downloadable by the person alone.
+    let (status, access) = app
+        .post(
+            "/api/me/privacy-requests",
+            &buyer,
+            json!({"kind": "access"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{access}");
+    assert_eq!(access["state"], "in_progress");
+    let id = access["id"].as_i64().unwrap();
+    let (status, _) = get_bytes(&app, &format!("/api/privacy-requests/{id}/archive"), &buyer).await;
+    assert_eq!(status, StatusCode::CONFLICT, "not built yet");
+    drain(&app);
+    let (status, zip) =
+        get_bytes(&app, &format!("/api/privacy-requests/{id}/archive"), &buyer).await;
+    assert_eq!(status, StatusCode::OK);
+    let files = unzip(&zip);
+    for f in [
+        "README.txt",
+        "data.json",
+        "csv/persons.csv",
+        "csv/registrations.csv",
+        "csv/processing_log.csv",
+        "csv/consents.csv",
+    ] {
+        assert!(files.contains_key(f), "{f} missing: {:?}", files.keys());
+    }
+    let data: Value = serde_json::from_str(&files["data.json"]).unwrap();
+    assert_eq!(data["tables"]["persons"][0]["first_name"], FIRST);
+    assert_eq!(data["tables"]["persons"][0]["mobile_phone"], MOBILE);
+    assert!(!data["tables"]["registrations"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    assert!(data["tables"]["user_accounts"][0]
+        .get("password_hash")
+        .is_none());
+    let log = data["processing_log"].as_array().unwrap();
+    assert!(
+        log.iter()
+            .any(|e| e["action"] == "person.read" && e["by"] == "admin@demo.example"),
+        "{log:?}"
+    );
+    assert!(files["csv/persons.csv"].contains(LAST));
+    // Nobody else downloads it: not the organizer (the person's own request), not another participant.
+    let (status, _) = get_bytes(&app, &format!("/api/privacy-requests/{id}/archive"), &admin).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let staff = crate::rules::staff(&app).await;
+    let (status, _) = get_bytes(&app, &format!("/api/privacy-requests/{id}/archive"), &staff).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    send_all(&app).await;
+    assert!(
+        mailbox("buyer1@demo.example").iter().any(|m| m["subject"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("archive")),
+        "no archive-ready message"
+    );
+
+    // Before the erasure the completeness check does find the person.
+    let url = app.db.url.clone();
+    let (terms, erased) =
+        rdv_app::privacy::scan::terms(&mut app.conn(), rdv_domain::PersonId(person)).unwrap();
+    assert!(!erased);
+    let before = rdv_app::privacy::scan::scan(
+        rdv_domain::PersonId(person),
+        &terms,
+        false,
+        &url,
+        Some(index_dir.path()),
+        &[],
+    )
+    .unwrap();
+    assert!(
+        before.traces.iter().any(|h| h.source == "database"),
+        "{before:?}"
+    );
+
+    // Erasure: queued for the organizers, with its 10-day due date.
+    let (status, asked) = app
+        .post(
+            "/api/me/privacy-requests",
+            &buyer,
+            json!({"kind": "erasure", "details": "Please forget me."}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{asked}");
+    assert_eq!(asked["state"], "received");
+    let received: chrono::DateTime<chrono::Utc> =
+        asked["received_at"].as_str().unwrap().parse().unwrap();
+    let due: chrono::DateTime<chrono::Utc> = asked["due_at"].as_str().unwrap().parse().unwrap();
+    assert_eq!(due - received, chrono::Duration::days(10));
+    let (status, again) = app
+        .post(
+            "/api/me/privacy-requests",
+            &buyer,
+            json!({"kind": "erasure"}),
+        )
+        .await;
+    assert_error(status, &again, 409, "conflict");
+    let (status, queue) = app.get("/api/privacy-requests", &admin).await;
+    assert_eq!(status, StatusCode::OK, "{queue}");
+    let erasure = asked["id"].as_i64().unwrap();
+    let mine = queue["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == erasure)
+        .unwrap();
+    assert_eq!(mine["overdue"], false);
+    assert_eq!(mine["details"], "Please forget me.");
+
+    let (status, done) = app
+        .post(
+            &format!("/api/privacy-requests/{erasure}/process"),
+            &admin,
+            json!({"note": "identity checked"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_eq!(done["state"], "done");
+    let tables = done["outcome"]["tables"].as_array().unwrap();
+    let action = |t: &str| tables.iter().find(|o| o["table"] == t).unwrap()["action"].clone();
+    assert_eq!(action("persons"), "anonymised");
+    assert_eq!(action("memberships"), "deleted");
+    assert_eq!(action("audit_log"), "held");
+    // The person is logged out and gone from every staff read.
+    let (status, _) = app.get("/api/me", &buyer).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = app.get(&format!("/api/persons/{person}"), &admin).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // An erasure asked again of an erased person is answered at once, saying so.
+    let (status, twice) = app
+        .post(
+            &format!("/api/persons/{person}/privacy-requests"),
+            &admin,
+            json!({"kind": "erasure", "channel": "post"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{twice}");
+    assert_eq!(twice["state"], "done");
+    assert_eq!(twice["outcome"]["already_erased"], true);
+
+    // The last message goes to the address the person had; then the address is forgotten.
+    send_all(&app).await;
+    assert!(mailbox("buyer1@demo.example")
+        .iter()
+        .any(|m| m["subject"].as_str().unwrap_or_default().contains("erased")));
+    let last = outbox(&app)
+        .into_iter()
+        .find(|m| m.template == "erasure_done")
+        .unwrap();
+    assert_eq!(last.status, rdv_domain::MessageStatus::Sent);
+    assert_eq!(last.recipient, None);
+
+    // The search follower drops the person's documents and rewrites their segments.
+    let event = app.demo_event(&admin).await;
+    let mut found = Value::Null;
+    for _ in 0..100 {
+        let (status, page) = app
+            .get(&format!("/api/events/{event}/search?q={LAST}"), &admin)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        found = page;
+        if found["total"] == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(found["total"], 0, "{found}");
+    // Let the follower finish rewriting the segments before their files are read.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+
+    // The completeness check: a whole dump, the index files and the logs hold no trace.
+    let (terms, erased) =
+        rdv_app::privacy::scan::terms(&mut app.conn(), rdv_domain::PersonId(person)).unwrap();
+    assert!(erased);
+    let after = rdv_app::privacy::scan::scan(
+        rdv_domain::PersonId(person),
+        &terms,
+        true,
+        &url,
+        Some(index_dir.path()),
+        &[logs.clone()],
+    )
+    .unwrap();
+    assert!(after.traces.is_empty(), "traces left: {:?}", after.traces);
+    assert!(after.sources > 2, "{after:?}");
+    // The log of the whole cycle named the person by id only.
+    let text = std::fs::read_to_string(&logs).unwrap();
+    assert!(text.contains("person erased"), "the log is not captured");
+    for term in [FIRST, LAST, "98765432", "buyer1@demo.example"] {
+        assert!(!text.contains(term), "the log names {term}");
+    }
+}
+
+#[actix_web::test]
+async fn restriction_hides_and_freezes_a_person_until_an_admin_lifts_it() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let (_, list) = app
+        .get("/api/persons?q=supplier2@demo.example", &admin)
+        .await;
+    let person = list["items"][0]["id"].as_i64().unwrap();
+    let (status, r) = app
+        .post(
+            &format!("/api/persons/{person}/privacy-requests"),
+            &admin,
+            json!({"kind": "restriction", "channel": "email", "details": "I dispute the accuracy of my data."}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{r}");
+    assert_eq!(r["channel"], "email");
+    let id = r["id"].as_i64().unwrap();
+    let (status, done) = app
+        .post(
+            &format!("/api/privacy-requests/{id}/process"),
+            &admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert!(done["outcome"]["restricted_records"].as_i64().unwrap() >= 2);
+    // Admins still read it but nobody changes it; staff do not see it.
+    let (status, p) = app.get(&format!("/api/persons/{person}"), &admin).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(p["privacy"]["restricted_at"].is_string());
+    let (status, body) = app
+        .patch(
+            &format!("/api/persons/{person}"),
+            &admin,
+            json!({"job_title": "CEO"}),
+        )
+        .await;
+    assert_error(status, &body, 409, "conflict");
+    let staff = crate::rules::staff(&app).await;
+    let (status, _) = app.get(&format!("/api/persons/{person}"), &staff).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // Staff may not lift it, admins may; then the person is back.
+    let (status, body) = app
+        .post(
+            &format!("/api/persons/{person}/restriction/lift"),
+            &staff,
+            json!({}),
+        )
+        .await;
+    assert_error(status, &body, 403, "forbidden");
+    let (status, lifted) = app
+        .post(
+            &format!("/api/persons/{person}/restriction/lift"),
+            &admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{lifted}");
+    let (status, body) = app
+        .post(
+            &format!("/api/persons/{person}/restriction/lift"),
+            &admin,
+            json!({}),
+        )
+        .await;
+    assert_error(status, &body, 409, "conflict");
+    let (status, _) = app.get(&format!("/api/persons/{person}"), &staff).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[actix_web::test]
+async fn opposition_takes_effect_at_once_and_bad_requests_are_refused() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let buyer = app.login("buyer1@demo.example", "demo").await;
+    let (status, r) = app
+        .post(
+            "/api/me/privacy-requests",
+            &buyer,
+            json!({"kind": "opposition", "purpose": "sms"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{r}");
+    assert_eq!(r["state"], "done");
+    let (_, me) = app.get("/api/me", &buyer).await;
+    let person = me["person"]["id"]
+        .as_i64()
+        .or_else(|| me["id"].as_i64())
+        .unwrap();
+    let (_, p) = app.get(&format!("/api/persons/{person}"), &admin).await;
+    assert!(p["opt_outs"]["sms_at"].is_string(), "{p}");
+    let (status, r) = app
+        .post(
+            "/api/me/privacy-requests",
+            &buyer,
+            json!({"kind": "consent_withdrawal", "purpose": "newsletter"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{r}");
+    assert_eq!(r["outcome"]["withdrawn"], "newsletter");
+
+    for (body, field) in [
+        (json!({"kind": "opposition"}), "purpose"),
+        (json!({"kind": "access", "purpose": "sms"}), "purpose"),
+        (
+            json!({"kind": "opposition", "purpose": "carrier_pigeon"}),
+            "purpose",
+        ),
+    ] {
+        let (status, e) = app.post("/api/me/privacy-requests", &buyer, body).await;
+        let e = assert_error(status, &e, 422, "validation_failed");
+        assert!(e.get(field).is_some(), "{e}");
+    }
+    let (status, e) = app
+        .post(
+            &format!("/api/persons/{person}/privacy-requests"),
+            &admin,
+            json!({"kind": "access", "channel": "self_service"}),
+        )
+        .await;
+    assert_error(status, &e, 422, "validation_failed");
+    let future = (chrono::Utc::now() + chrono::Duration::days(3)).to_rfc3339();
+    let (status, e) = app
+        .post(
+            &format!("/api/persons/{person}/privacy-requests"),
+            &admin,
+            json!({"kind": "access", "channel": "post", "received_at": future}),
+        )
+        .await;
+    assert_error(status, &e, 422, "validation_failed");
+    // A request recorded by post a month and a half ago is overdue in the queue.
+    let old = (chrono::Utc::now() - chrono::Duration::days(45)).to_rfc3339();
+    let (status, r) = app
+        .post(&format!("/api/persons/{person}/privacy-requests"), &admin, json!({"kind": "rectification", "channel": "post", "received_at": old, "details": "My company is misspelt."}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{r}");
+    let (_, queue) = app.get("/api/privacy-requests", &admin).await;
+    assert_eq!(
+        queue["items"][0]["id"], r["id"],
+        "the oldest deadline comes first"
+    );
+    assert_eq!(queue["items"][0]["overdue"], true);
+    let id = r["id"].as_i64().unwrap();
+    let (status, e) = app
+        .post(
+            &format!("/api/privacy-requests/{id}/reject"),
+            &admin,
+            json!({"reason": ""}),
+        )
+        .await;
+    assert_error(status, &e, 422, "validation_failed");
+    let (status, _) = app
+        .post(
+            &format!("/api/privacy-requests/{id}/reject"),
+            &admin,
+            json!({"reason": "We could not check the requester's identity."}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, e) = app
+        .post(
+            &format!("/api/privacy-requests/{id}/process"),
+            &admin,
+            json!({}),
+        )
+        .await;
+    assert_error(status, &e, 409, "conflict");
+    // Participants and staff do not read the queue.
+    let (status, _) = app.get("/api/privacy-requests", &buyer).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let staff = crate::rules::staff(&app).await;
+    let (status, _) = app.get("/api/privacy-requests", &staff).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+#[actix_web::test]
+async fn the_sweep_erases_what_expired_and_its_dry_run_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let root = app.login("root@demo.example", "demo").await;
+    let admin = app.admin().await;
+    let expired: Vec<i64> = {
+        use rdv_db::schema::persons;
+        let ids: Vec<i64> = persons::table
+            .filter(persons::email.like("supplier%"))
+            .select(persons::id)
+            .order(persons::id)
+            .limit(5)
+            .load(&mut app.conn())
+            .unwrap();
+        assert_eq!(ids.len(), 5);
+        diesel::update(persons::table.filter(persons::id.eq_any(&ids)))
+            .set(persons::retention_until.eq(chrono::Utc::now() - chrono::Duration::days(1)))
+            .execute(&mut app.conn())
+            .unwrap();
+        ids
+    };
+    let (status, dry) = app
+        .post("/api/privacy/sweeps/dry-run", &root, json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{dry}");
+    let persons = dry["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["table"] == "persons")
+        .unwrap();
+    assert_eq!(persons["rows"], 5, "{dry}");
+    assert_eq!(persons["action"], "erase_person");
+    let (status, _) = app
+        .get(&format!("/api/persons/{}", expired[0]), &admin)
+        .await;
+    assert_eq!(status, StatusCode::OK, "a dry run changes nothing");
+    let (status, _) = app
+        .post("/api/privacy/sweeps/dry-run", &admin, json!({}))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let settings = crate::common::settings(&app.db.app_url());
+    let (row, report) = rdv_app::privacy::sweep::run_and_record(
+        &mut app.conn(),
+        &settings.privacy,
+        None,
+        |_, _| {},
+    )
+    .unwrap();
+    assert_eq!(row.status, "done");
+    assert_eq!(
+        report
+            .tables
+            .iter()
+            .find(|t| t.table == "persons")
+            .unwrap()
+            .rows,
+        5
+    );
+    for id in &expired {
+        let (status, _) = app.get(&format!("/api/persons/{id}"), &admin).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+    let (status, sweeps) = app.get("/api/privacy/sweeps", &root).await;
+    assert_eq!(status, StatusCode::OK, "{sweeps}");
+    assert_eq!(sweeps[0]["id"], row.id.0);
+    assert!(sweeps[0]["report"]["held"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|h| h["table"] == "audit_log"));
+}
+
+#[actix_web::test]
+async fn the_record_of_processing_is_generated_from_the_registry() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let r = app
+        .client
+        .get(format!("{}/api/privacy/record", app.base))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let md = r.text().await.unwrap();
+    assert!(md.contains("Controller: Demo Events"), "{md}");
+    for t in rdv_privacy::REGISTRY {
+        assert!(md.contains(&format!("## {}", t.name)));
+    }
+}
