@@ -239,9 +239,10 @@ async fn a_participant_gets_their_archive_then_is_erased_without_a_trace() {
 
     // The last message goes to the address the person had; then the address is forgotten.
     send_all(&app).await;
-    assert!(mailbox("buyer1@demo.example")
-        .iter()
-        .any(|m| m["subject"].as_str().unwrap_or_default().contains("erased")));
+    assert!(mailbox("buyer1@demo.example").iter().any(|m| m["subject"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("effacées")));
     let last = outbox(&app)
         .into_iter()
         .find(|m| m.template == "erasure_done")
@@ -277,7 +278,7 @@ async fn a_participant_gets_their_archive_then_is_erased_without_a_trace() {
         true,
         &url,
         Some(index_dir.path()),
-        &[logs.clone()],
+        std::slice::from_ref(&logs),
     )
     .unwrap();
     assert!(after.traces.is_empty(), "traces left: {:?}", after.traces);

@@ -17,7 +17,7 @@ fn erasure(t: &Table) -> String {
             "kept without personal data: {} overwritten",
             cols.iter().map(|(c, _)| *c).collect::<Vec<_>>().join(", ")
         ),
-        Erasure::Hold { reason, clear } if clear.is_empty() => {
+        Erasure::Hold { reason, clear: [] } => {
             format!("kept under a legal hold: {reason}")
         }
         Erasure::Hold { reason, clear } => format!(

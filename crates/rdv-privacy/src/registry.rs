@@ -435,7 +435,7 @@ impl Table {
                 assignments(cols),
                 self.rows
             )),
-            Erasure::Hold { clear, .. } if clear.is_empty() => None,
+            Erasure::Hold { clear: [], .. } => None,
             Erasure::Hold { clear, .. } => Some(format!(
                 "UPDATE {} t SET {} WHERE ({})",
                 self.name,

@@ -90,7 +90,7 @@ pub fn identity(conn: &mut Conn, org: OrganizationId, id: PersonId) -> AppResult
     .bind::<BigInt, _>(org.0)
     .get_result(conn)
     .optional()
-    .map_err(|e| AppError::internal(e))?
+    .map_err(AppError::internal)?
     .ok_or_else(|| AppError::not_found("person"))
 }
 
