@@ -4,7 +4,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 VENV := target/checkers-venv
 
-.PHONY: help deps db run test build lint openapi conformance bench-planner bench-search bench-meetings bench-notify
+.PHONY: help deps db run test build lint openapi conformance bench-planner bench-search bench-meetings bench-notify bench-privacy
 
 help:
 	@echo "make run            start PostgreSQL if needed, migrate, seed the demo, serve on 127.0.0.1:8080"
@@ -16,6 +16,7 @@ help:
 	@echo "make bench-search   search benchmark -> target/bench/search.json"
 	@echo "make bench-meetings meetings benchmark (2,000 participants in PostgreSQL) -> target/bench/meetings.json"
 	@echo "make bench-notify   notification benchmark (100,000 emails, SIGKILLed workers, 10,000 SMS) -> target/bench/notify.json"
+	@echo "make bench-privacy  privacy benchmark (archive, erasure, retention sweep on 100,000 persons) -> target/bench/privacy.json"
 
 deps:
 	@scripts/deps.sh
@@ -87,3 +88,7 @@ bench-notify: deps
 	@set -e; url=$$(scripts/db.sh); export DATABASE_URL=$$url; \
 	scripts/sms.sh >/dev/null; \
 	$(CARGO) bench -p rdv --bench notify
+
+bench-privacy: deps
+	@set -e; url=$$(scripts/db.sh); export DATABASE_URL=$$url; \
+	$(CARGO) bench -p rdv --bench privacy

@@ -488,6 +488,27 @@ async fn the_sweep_erases_what_expired_and_its_dry_run_changes_nothing() {
             .unwrap();
         ids
     };
+    // A prospect who never answered, recorded 200 days ago.
+    let (status, prospect) = app
+        .post(
+            "/api/persons",
+            &admin,
+            json!({"first_name": "Paul", "last_name": "Prospect", "email": "paul@prospect.example", "source": "prospect"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{prospect}");
+    let prospect = prospect["id"].as_i64().unwrap();
+    diesel::sql_query("UPDATE persons SET created_at = now() - interval '200 days' WHERE id = $1")
+        .bind::<diesel::sql_types::BigInt, _>(prospect)
+        .execute(&mut app.conn())
+        .unwrap();
+    // An account nobody has used for two years.
+    diesel::sql_query(
+        "UPDATE user_accounts SET created_at = now() - interval '2 years', last_login_at = NULL \
+         WHERE email = 'buyer1@demo.example'",
+    )
+    .execute(&mut app.conn())
+    .unwrap();
     let (status, dry) = app
         .post("/api/privacy/sweeps/dry-run", &root, json!({}))
         .await;
@@ -531,10 +552,50 @@ async fn the_sweep_erases_what_expired_and_its_dry_run_changes_nothing() {
         let (status, _) = app.get(&format!("/api/persons/{id}"), &admin).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
     }
+    let rows = |action: &str| {
+        report
+            .tables
+            .iter()
+            .find(|t| t.action == action)
+            .unwrap()
+            .rows
+    };
+    assert_eq!(rows("erase_unanswered_prospect"), 1);
+    assert_eq!(rows("warn_inactive"), 1, "{:?}", report.tables);
+    let (status, _) = app.get(&format!("/api/persons/{prospect}"), &admin).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(outbox(&app)
+        .iter()
+        .any(|m| m.template == "account_inactive" && m.user_account_id.is_some()));
+    // Still unused a month after the warning: the account is closed and its login erased.
+    diesel::sql_query(
+        "UPDATE user_accounts SET inactivity_warned_at = now() - interval '31 days' \
+         WHERE email = 'buyer1@demo.example'",
+    )
+    .execute(&mut app.conn())
+    .unwrap();
+    let (_, second) = rdv_app::privacy::sweep::run_and_record(
+        &mut app.conn(),
+        &settings.privacy,
+        None,
+        |_, _| {},
+    )
+    .unwrap();
+    assert_eq!(
+        second
+            .tables
+            .iter()
+            .find(|t| t.action == "close_inactive")
+            .unwrap()
+            .rows,
+        1
+    );
+    let (status, _) = app.login_full("buyer1@demo.example", "demo").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
     let (status, sweeps) = app.get("/api/privacy/sweeps", &root).await;
     assert_eq!(status, StatusCode::OK, "{sweeps}");
-    assert_eq!(sweeps[0]["id"], row.id.0);
-    assert!(sweeps[0]["report"]["held"]
+    assert_eq!(sweeps[1]["id"], row.id.0);
+    assert!(sweeps[1]["report"]["held"]
         .as_array()
         .unwrap()
         .iter()

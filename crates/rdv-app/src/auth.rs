@@ -387,6 +387,8 @@ pub fn finish_login(
         .ok_or_else(|| AppError::forbidden("this account has no access to that organization"))?;
         let granted = open_session(conn, settings, &membership, input.client_address.clone())?;
         audit_session(conn, &granted.actor, "login", granted.session)?;
+        // The inactivity rule counts from here; a warned account is active again.
+        accounts::record_login(conn, account.id)?;
         Ok(granted)
     })
 }

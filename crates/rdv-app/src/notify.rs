@@ -716,6 +716,31 @@ impl Worker {
             }
             Err(e) => return Err(e.into()),
         };
+        if m.template == crate::privacy::sweep::INACTIVITY_KIND {
+            let language = m
+                .data
+                .get("language")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("en");
+            let mut data = m.data.clone();
+            if let serde_json::Value::Object(o) = &mut data {
+                o.insert(
+                    "link".into(),
+                    self.settings.public_url.trim_end_matches('/').into(),
+                );
+            }
+            let content = match self.templates.render(m.template.as_str(), language, &data) {
+                Ok(c) => c,
+                Err(e) => return Ok(Err(Outcome::Failed(e.to_string()))),
+            };
+            return Ok(Ok(Prepared::Email {
+                name: String::new(),
+                to: account.email,
+                content,
+                attachment: None,
+                unsubscribe: None,
+            }));
+        }
         if m.template != crate::passwords::KIND {
             return Ok(Err(Outcome::Failed(format!(
                 "message kind `{}` does not go to accounts",

@@ -229,9 +229,12 @@ pub fn build(conn: &mut Conn, event: EventId, org: OrganizationId) -> AppResult<
         .collect();
     ids.sort();
     ids.dedup();
+    // A person under restriction of processing is not planned.
+    let restricted = request_rows::restricted_among(conn, &ids)?;
     let parties: Vec<_> = request_rows::parties(conn, org, &ids)?
         .into_iter()
         .filter(|p| p.status == rdv_domain::RegistrationStatus::Validated)
+        .filter(|p| !restricted.contains(&p.registration_id))
         .collect();
     let party_index: HashMap<RegistrationId, usize> = parties
         .iter()

@@ -36,10 +36,12 @@ pub enum Kind {
     /// The person's data was erased: the last message, sent to the address captured at
     /// erasure, which is forgotten once the message has gone.
     ErasureDone,
+    /// To an account nobody has logged in to for long: it will be closed unless used.
+    AccountInactive,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 15] = [
+    pub const ALL: [Kind; 16] = [
         Kind::RegistrationReceived,
         Kind::RegistrationValidated,
         Kind::RegistrationRefused,
@@ -55,6 +57,7 @@ impl Kind {
         Kind::PasswordReset,
         Kind::PrivacyArchiveReady,
         Kind::ErasureDone,
+        Kind::AccountInactive,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -74,6 +77,7 @@ impl Kind {
             Kind::PasswordReset => "password_reset",
             Kind::PrivacyArchiveReady => "privacy_archive_ready",
             Kind::ErasureDone => "erasure_done",
+            Kind::AccountInactive => "account_inactive",
         }
     }
 
@@ -140,6 +144,7 @@ const SOURCES: &[(&str, &str)] = sources!(
     "password_reset",
     "privacy_archive_ready",
     "erasure_done",
+    "account_inactive",
 );
 
 /// SMS texts: one template per kind and language, `{kind}.{lang}.sms`, for the kinds that
@@ -279,6 +284,8 @@ mod tests {
             "consent_url": "https://rdv.example/api/consent/abc",
             "minutes": 60,
             "hours": 72,
+            "close_on": "2027-12-30",
+            "months": 12,
             "meetings": [
                 {"when": "16/03 10:20–10:40", "place": "table 12", "with": "Jan Novák (Acme & Co)"},
             ],
@@ -294,7 +301,7 @@ mod tests {
     fn every_kind_renders_in_both_languages() {
         let t = Templates::new().unwrap();
         for kind in Kind::ALL {
-            if kind == Kind::PasswordReset {
+            if kind == Kind::PasswordReset || kind == Kind::AccountInactive {
                 // To an account, not a person of an organization: no name, no brand.
                 for lang in LANGUAGES {
                     let r = t.render(kind.as_str(), lang, &data()).unwrap();

@@ -20,6 +20,13 @@ pub struct PrivacySettings {
     /// Persons erased, or rows handled, per transaction of the retention sweep: short
     /// transactions keep API requests waiting no longer than one batch.
     pub sweep_batch: i64,
+    /// Prospects who have not answered (given no consent) this many days after they were
+    /// recorded are erased.
+    pub prospect_answer_days: i64,
+    /// Accounts without a login for this many months are warned...
+    pub inactivity_months: u32,
+    /// ...then closed and erased this many days after the warning, unless they log in.
+    pub inactivity_warning_days: i64,
 }
 
 impl Default for PrivacySettings {
@@ -27,6 +34,9 @@ impl Default for PrivacySettings {
         Self {
             archive_hours: 72,
             sweep_batch: 200,
+            prospect_answer_days: 180,
+            inactivity_months: 12,
+            inactivity_warning_days: 30,
         }
     }
 }

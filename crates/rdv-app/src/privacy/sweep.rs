@@ -77,43 +77,12 @@ pub fn sweep(
                 )?;
                 ("erase_person", n)
             }
-            Expiry::ErasePerson => {
-                let mut total = 0;
-                loop {
-                    let done = conn.transaction(|conn| {
-                        let expired: Vec<Expired> = diesel::sql_query(EXPIRED_PERSONS)
-                            .bind::<Timestamptz, _>(cutoff)
-                            .bind::<BigInt, _>(batch)
-                            .load(conn)
-                            .map_err(AppError::internal)?;
-                        for p in &expired {
-                            let report = erase::erase(
-                                conn,
-                                OrganizationId(p.organization_id),
-                                PersonId(p.id),
-                            )?;
-                            for o in report.tables {
-                                if let Some(reason) = o.legal_hold {
-                                    held.entry(o.table)
-                                        .or_insert(Held {
-                                            table: o.table,
-                                            rows: 0,
-                                            legal_hold: reason,
-                                        })
-                                        .rows += o.rows;
-                                }
-                            }
-                        }
-                        Ok::<_, AppError>(expired.len() as i64)
-                    })?;
-                    total += done;
-                    progress(t.name, total);
-                    if done < batch {
-                        break;
-                    }
-                }
-                ("erase_person", total)
-            }
+            Expiry::ErasePerson => (
+                "erase_person",
+                erase_persons(conn, EXPIRED_PERSONS, cutoff, batch, &mut held, |n| {
+                    progress(t.name, n)
+                })?,
+            ),
             Expiry::PurgeAuditLog if dry_run => (
                 "purge",
                 count(
@@ -157,6 +126,72 @@ pub fn sweep(
             rows,
         });
     }
+    // Prospects who never answered, whatever their deadline says.
+    let unanswered = cutoff - chrono::Duration::days(settings.prospect_answer_days.max(1));
+    let rows = if dry_run {
+        count(
+            conn,
+            &format!(
+                "SELECT count(*) AS n FROM ({}) e",
+                UNANSWERED_PROSPECTS.replace(" ORDER BY id LIMIT $2", "")
+            ),
+            unanswered,
+        )?
+    } else {
+        erase_persons(
+            conn,
+            UNANSWERED_PROSPECTS,
+            unanswered,
+            batch,
+            &mut held,
+            |n| progress("persons", n),
+        )?
+    };
+    tables.push(SweepTable {
+        table: "persons",
+        action: "erase_unanswered_prospect",
+        rows,
+    });
+    // Inactive accounts: warned, then closed and erased.
+    let idle_since = cutoff
+        .checked_sub_months(chrono::Months::new(settings.inactivity_months.max(1)))
+        .unwrap_or(cutoff);
+    let warned_before = cutoff - chrono::Duration::days(settings.inactivity_warning_days.max(1));
+    let (warned, closed) = if dry_run {
+        (
+            count(
+                conn,
+                &format!(
+                    "SELECT count(*) AS n FROM ({}) e",
+                    TO_WARN.replace(" ORDER BY u.id LIMIT $2", "")
+                ),
+                idle_since,
+            )?,
+            count(
+                conn,
+                &format!(
+                    "SELECT count(*) AS n FROM ({}) e",
+                    TO_CLOSE.replace(" ORDER BY u.id LIMIT $2", "")
+                ),
+                warned_before,
+            )?,
+        )
+    } else {
+        (
+            warn_inactive(conn, idle_since, warned_before, batch, settings)?,
+            close_inactive(conn, warned_before, batch)?,
+        )
+    };
+    tables.push(SweepTable {
+        table: "user_accounts",
+        action: "warn_inactive",
+        rows: warned,
+    });
+    tables.push(SweepTable {
+        table: "user_accounts",
+        action: "close_inactive",
+        rows: closed,
+    });
     let report = SweepReport {
         dry_run,
         cutoff,
@@ -249,4 +284,194 @@ pub fn dry_run(
 pub fn reports(conn: &mut Conn, actor: &crate::Actor) -> AppResult<Vec<rdv_db::models::Sweep>> {
     actor.require_platform_admin()?;
     Ok(rdv_db::queries::privacy::sweeps(conn, 50)?)
+}
+
+/// Prospects recorded before `$1` who never gave a consent.
+const UNANSWERED_PROSPECTS: &str = "SELECT id, organization_id FROM persons p \
+    WHERE p.source = 'prospect' AND p.created_at < $1 AND p.erased_at IS NULL \
+    AND p.restricted_at IS NULL \
+    AND NOT EXISTS (SELECT 1 FROM consent_records c WHERE c.person_id = p.id AND c.granted) \
+    ORDER BY id LIMIT $2";
+
+/// Erases the persons `select` finds (`$1` the cutoff, `$2` the batch), a batch per
+/// transaction; adds what legal holds kept to `held`.
+fn erase_persons(
+    conn: &mut Conn,
+    select: &str,
+    cutoff: DateTime<Utc>,
+    batch: i64,
+    held: &mut BTreeMap<&'static str, Held>,
+    mut progress: impl FnMut(i64),
+) -> AppResult<i64> {
+    let mut total = 0;
+    loop {
+        let done = conn.transaction(|conn| {
+            let expired: Vec<Expired> = diesel::sql_query(select)
+                .bind::<Timestamptz, _>(cutoff)
+                .bind::<BigInt, _>(batch)
+                .load(conn)
+                .map_err(AppError::internal)?;
+            for p in &expired {
+                let report = erase::erase(conn, OrganizationId(p.organization_id), PersonId(p.id))?;
+                for o in report.tables {
+                    if let Some(reason) = o.legal_hold {
+                        held.entry(o.table)
+                            .or_insert(Held {
+                                table: o.table,
+                                rows: 0,
+                                legal_hold: reason,
+                            })
+                            .rows += o.rows;
+                    }
+                }
+            }
+            Ok::<_, AppError>(expired.len() as i64)
+        })?;
+        total += done;
+        progress(total);
+        if done < batch {
+            return Ok(total);
+        }
+    }
+}
+
+/// Accounts, platform admins excepted, without a login since `$1` and not warned yet.
+const TO_WARN: &str = "SELECT u.id, coalesce((SELECT p.preferred_language FROM memberships m \
+    JOIN persons p ON p.id = m.person_id WHERE m.user_account_id = u.id LIMIT 1), 'en') AS language \
+    FROM user_accounts u WHERE u.erased_at IS NULL AND u.disabled_at IS NULL \
+    AND u.inactivity_warned_at IS NULL AND coalesce(u.last_login_at, u.created_at) < $1 \
+    AND NOT EXISTS (SELECT 1 FROM memberships m WHERE m.user_account_id = u.id AND m.role = 'platform_admin') \
+    ORDER BY u.id LIMIT $2";
+
+/// Accounts warned before `$1` that have not logged in since.
+const TO_CLOSE: &str = "SELECT u.id, 'en' AS language FROM user_accounts u \
+    WHERE u.erased_at IS NULL AND u.inactivity_warned_at < $1 \
+    AND (u.last_login_at IS NULL OR u.last_login_at < u.inactivity_warned_at) \
+    AND NOT EXISTS (SELECT 1 FROM memberships m WHERE m.user_account_id = u.id AND m.role = 'platform_admin') \
+    ORDER BY u.id LIMIT $2";
+
+#[derive(QueryableByName)]
+struct Account {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    language: String,
+}
+
+/// The message kind warning an inactive account.
+pub const INACTIVITY_KIND: &str = "account_inactive";
+
+fn warn_inactive(
+    conn: &mut Conn,
+    idle_since: DateTime<Utc>,
+    _warned_before: DateTime<Utc>,
+    batch: i64,
+    settings: &PrivacySettings,
+) -> AppResult<i64> {
+    let mut total = 0;
+    loop {
+        let n = conn.transaction(|conn| {
+            let accounts: Vec<Account> = diesel::sql_query(TO_WARN)
+                .bind::<Timestamptz, _>(idle_since)
+                .bind::<BigInt, _>(batch)
+                .load(conn)
+                .map_err(AppError::internal)?;
+            let now = Utc::now();
+            let close_on = (now + chrono::Duration::days(settings.inactivity_warning_days))
+                .date_naive()
+                .to_string();
+            let rows: Vec<rdv_db::models::NewOutboxMessage> = accounts
+                .iter()
+                .map(|a| rdv_db::models::NewOutboxMessage {
+                    organization_id: None,
+                    event_id: None,
+                    person_id: None,
+                    user_account_id: Some(UserAccountId(a.id)),
+                    channel: rdv_domain::Channel::Email,
+                    template: INACTIVITY_KIND.to_owned(),
+                    data: serde_json::json!({
+                        "language": a.language,
+                        "close_on": close_on,
+                        "months": settings.inactivity_months,
+                    }),
+                    idempotency_key: format!("{INACTIVITY_KIND}:{}:{}", a.id, now.date_naive()),
+                    not_before: now,
+                    max_attempts: crate::notify::MAX_ATTEMPTS,
+                    legal_basis: rdv_domain::LegalBasis::LegitimateInterest,
+                    retention_until: rdv_domain::RetentionPolicy::EventData.deadline(now),
+                    source: rdv_domain::DataSource::System,
+                    campaign_id: None,
+                    solicitation: false,
+                })
+                .collect();
+            rdv_db::queries::outbox::enqueue_many(conn, &rows)?;
+            let ids: Vec<i64> = accounts.iter().map(|a| a.id).collect();
+            diesel::sql_query(
+                "UPDATE user_accounts SET inactivity_warned_at = now() WHERE id = ANY($1)",
+            )
+            .bind::<diesel::sql_types::Array<BigInt>, _>(&ids)
+            .execute(conn)
+            .map_err(AppError::internal)?;
+            Ok::<_, AppError>(accounts.len() as i64)
+        })?;
+        total += n;
+        if n < batch {
+            return Ok(total);
+        }
+    }
+}
+
+/// Closes and erases the accounts warned before `warned_before` that did not log in since:
+/// the login goes (memberships, and with them the sessions); the persons the accounts spoke
+/// for keep their own deadlines.
+fn close_inactive(conn: &mut Conn, warned_before: DateTime<Utc>, batch: i64) -> AppResult<i64> {
+    let accounts = rdv_privacy::registry::table("user_accounts")
+        .ok_or_else(|| AppError::internal("user_accounts is not registered"))?;
+    let rdv_privacy::Erasure::Anonymise(cols) = accounts.erasure else {
+        return Err(AppError::internal("user_accounts are not anonymised"));
+    };
+    let set = cols
+        .iter()
+        .map(|(c, e)| format!("{c} = {e}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut total = 0;
+    loop {
+        let n = conn.transaction(|conn| {
+            let found: Vec<Account> = diesel::sql_query(TO_CLOSE)
+                .bind::<Timestamptz, _>(warned_before)
+                .bind::<BigInt, _>(batch)
+                .load(conn)
+                .map_err(AppError::internal)?;
+            let ids: Vec<i64> = found.iter().map(|a| a.id).collect();
+            diesel::sql_query(
+                "UPDATE outbox_messages SET status = 'cancelled', data = '{}'::jsonb \
+                 WHERE user_account_id = ANY($1) AND status = 'queued'",
+            )
+            .bind::<diesel::sql_types::Array<BigInt>, _>(&ids)
+            .execute(conn)
+            .map_err(AppError::internal)?;
+            diesel::sql_query("DELETE FROM memberships WHERE user_account_id = ANY($1)")
+                .bind::<diesel::sql_types::Array<BigInt>, _>(&ids)
+                .execute(conn)
+                .map_err(AppError::internal)?;
+            diesel::sql_query(format!(
+                "UPDATE user_accounts t SET {set}, erased_at = now() WHERE t.id = ANY($1)"
+            ))
+            .bind::<diesel::sql_types::Array<BigInt>, _>(&ids)
+            .execute(conn)
+            .map_err(AppError::internal)?;
+            if !ids.is_empty() {
+                tracing::info!(
+                    accounts.closed = ids.len(),
+                    "inactive accounts closed and erased"
+                );
+            }
+            Ok::<_, AppError>(ids.len() as i64)
+        })?;
+        total += n;
+        if n < batch {
+            return Ok(total);
+        }
+    }
 }

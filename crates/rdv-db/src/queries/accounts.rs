@@ -363,3 +363,14 @@ pub fn resets_since(
         .count()
         .get_result(conn)?)
 }
+
+/// Notes a login: the inactivity rule counts from it, and a warning given before is void.
+pub fn record_login(conn: &mut Conn, account: UserAccountId) -> DbResult<()> {
+    diesel::update(user_accounts::table.find(account))
+        .set((
+            user_accounts::last_login_at.eq(Utc::now()),
+            user_accounts::inactivity_warned_at.eq(None::<DateTime<Utc>>),
+        ))
+        .execute(conn)?;
+    Ok(())
+}

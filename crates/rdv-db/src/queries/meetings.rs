@@ -303,6 +303,27 @@ pub struct Party {
     pub meeting_quota: Option<i32>,
 }
 
+/// Of the registrations `ids`, those under restriction of processing (theirs or their
+/// person's): the planner leaves them out.
+pub fn restricted_among(
+    conn: &mut Conn,
+    ids: &[RegistrationId],
+) -> DbResult<std::collections::HashSet<RegistrationId>> {
+    use crate::schema::{persons, registrations};
+    Ok(registrations::table
+        .inner_join(persons::table)
+        .filter(registrations::id.eq_any(ids))
+        .filter(
+            registrations::restricted_at
+                .is_not_null()
+                .or(persons::restricted_at.is_not_null()),
+        )
+        .select(registrations::id)
+        .load::<RegistrationId>(conn)?
+        .into_iter()
+        .collect())
+}
+
 /// The registrations `ids` of the organization, neither erased, as parties. Two index reads
 /// (registrations, then their persons) rather than one join, which PostgreSQL tends to plan
 /// as a scan of every person of the organization.
