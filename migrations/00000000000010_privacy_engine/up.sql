@@ -48,6 +48,10 @@ CREATE INDEX privacy_requests_person ON privacy_requests (person_id);
 CREATE UNIQUE INDEX privacy_requests_one_open ON privacy_requests (person_id, kind, coalesce(purpose, ''))
     WHERE state IN ('received', 'in_progress');
 
+-- What an erasure looks people up by.
+CREATE INDEX memberships_person ON memberships (person_id) WHERE person_id IS NOT NULL;
+CREATE INDEX exports_person_ids ON exports USING GIN (person_ids);
+
 -- A retention sweep and what it did (or, for a dry run, would do), per table.
 CREATE TABLE privacy_sweeps (
     id           BIGSERIAL PRIMARY KEY,
@@ -68,6 +72,8 @@ ALTER TABLE organizations
     ADD COLUMN purge_after   TIMESTAMPTZ,
     ADD COLUMN purged_at     TIMESTAMPTZ,
     ADD COLUMN closure       JSONB NOT NULL DEFAULT '{}',
+    -- The complete export its organizers download before the deletion.
+    ADD COLUMN closure_archive BYTEA,
     ADD CHECK ((closed_at IS NULL) = (purge_after IS NULL));
 
 -- Inactive accounts are warned, then closed and erased.

@@ -620,3 +620,186 @@ async fn the_record_of_processing_is_generated_from_the_registry() {
         assert!(md.contains(&format!("## {}", t.name)));
     }
 }
+
+#[actix_web::test]
+async fn persons_confirm_or_correct_their_data_through_the_requalification_link() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    // Two persons recorded seven months ago and never confirmed since.
+    diesel::sql_query(
+        "UPDATE persons SET created_at = now() - interval '7 months' \
+         WHERE email IN ('buyer2@demo.example', 'buyer3@demo.example')",
+    )
+    .execute(&mut app.conn())
+    .unwrap();
+    let (status, due) = app.get("/api/privacy/requalification", &admin).await;
+    assert_eq!(status, StatusCode::OK, "{due}");
+    assert_eq!(due["total"], 2, "{due}");
+    let person = due["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["email"] == "buyer2@demo.example")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let (status, sent) = app
+        .post("/api/privacy/requalification/send", &admin, json!({}))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{sent}");
+    assert_eq!(sent["queued"], 2);
+    let (_, again) = app
+        .post("/api/privacy/requalification/send", &admin, json!({}))
+        .await;
+    assert_eq!(again["queued"], 0, "one message a month");
+    send_all(&app).await;
+    let mail = mailbox("buyer2@demo.example")
+        .into_iter()
+        .find(|m| {
+            m["text"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("/api/requalify/")
+        })
+        .expect("the requalification message");
+    let text = mail["text"].as_str().unwrap();
+    let start = text.find("/api/requalify/").unwrap() + "/api/requalify/".len();
+    let token: String = text[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
+    let r = app
+        .client
+        .get(format!("{}/api/requalify/{token}", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.text().await.unwrap().contains("buyer2@demo.example"));
+    let path = format!("/api/requalify/{token}");
+    let (status, e) = app
+        .request(
+            reqwest::Method::POST,
+            &path,
+            None,
+            Some(json!({"mobile_phone": "not a number"})),
+        )
+        .await;
+    assert_error(status, &e, 422, "validation_failed");
+    let (status, ok) = app
+        .request(
+            reqwest::Method::POST,
+            &path,
+            None,
+            Some(json!({"company": "Nouvelle Société"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{ok}");
+    assert!(ok["last_verified_at"].is_string());
+    let (_, p) = app.get(&format!("/api/persons/{person}"), &admin).await;
+    assert_eq!(p["company"], "Nouvelle Société");
+    assert!(p["privacy"]["last_verified_at"].is_string());
+    let (_, due) = app.get("/api/privacy/requalification", &admin).await;
+    assert_eq!(due["total"], 1);
+    let (status, _) = app
+        .request(reqwest::Method::GET, "/api/requalify/forged", None, None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[actix_web::test]
+async fn a_closed_organization_gets_its_data_back_then_loses_all_but_the_legal_holds() {
+    let app = TestApp::spawn().await;
+    let root = app.login("root@demo.example", "demo").await;
+    let admin = app.admin().await;
+    let (_, me) = app.get("/api/me", &admin).await;
+    let org = me["organization_id"].as_i64().unwrap();
+    // A consent withdrawal: proof the law keeps.
+    let buyer = app.login("buyer1@demo.example", "demo").await;
+    let (status, _) = app
+        .post(
+            "/api/me/privacy-requests",
+            &buyer,
+            json!({"kind": "consent_withdrawal", "purpose": "newsletter"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let close = format!("/api/organizations/{org}/close");
+    let (status, e) = app.post(&close, &root, json!({"delay_days": 0})).await;
+    assert_error(status, &e, 422, "validation_failed");
+    let (status, _) = app.post(&close, &admin, json!({})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, closed) = app.post(&close, &root, json!({"delay_days": 10})).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{closed}");
+    let after: chrono::DateTime<chrono::Utc> =
+        closed["purge_after"].as_str().unwrap().parse().unwrap();
+    assert!(after > chrono::Utc::now() + chrono::Duration::days(9));
+    let (status, e) = app.post(&close, &root, json!({})).await;
+    assert_error(status, &e, 409, "conflict");
+
+    // The export, for the organization's admins.
+    drain(&app);
+    let (status, zip) = get_bytes(
+        &app,
+        &format!("/api/organizations/{org}/closure/export"),
+        &admin,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let files = unzip(&zip);
+    let data: Value = serde_json::from_str(&files["data.json"]).unwrap();
+    assert_eq!(data["tables"]["persons"].as_array().unwrap().len(), 300);
+    assert_eq!(
+        data["tables"]["registrations"].as_array().unwrap().len(),
+        300
+    );
+    assert!(!data["tables"]["events"].as_array().unwrap().is_empty());
+    assert!(files.contains_key("csv/persons.csv") && files.contains_key("csv/meeting_slots.csv"));
+    assert!(!files["data.json"].contains("password_hash"));
+
+    // The delay passes: everything goes but what the law keeps.
+    let mut conn = app.conn();
+    diesel::sql_query(
+        "UPDATE organizations SET purge_after = now() - interval '1 second' WHERE id = $1",
+    )
+    .bind::<diesel::sql_types::BigInt, _>(org)
+    .execute(&mut conn)
+    .unwrap();
+    diesel::sql_query("UPDATE jobs SET run_at = now() WHERE kind = 'org.purge'")
+        .execute(&mut conn)
+        .unwrap();
+    drain(&app);
+    let (status, done) = app
+        .get(&format!("/api/organizations/{org}/closure"), &root)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert!(done["purged_at"].is_string(), "{done}");
+    let purge = &done["report"]["purge"];
+    assert_eq!(purge["deleted"]["registrations"], 300, "{purge}");
+    assert!(purge["kept"]["audit_log"]["rows"].as_i64().unwrap() > 0);
+    assert_eq!(purge["kept"]["consent_records"]["rows"], 1);
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let left: N = diesel::sql_query(
+        "SELECT (SELECT count(*) FROM registrations WHERE organization_id = $1) \
+         + (SELECT count(*) FROM events WHERE organization_id = $1) \
+         + (SELECT count(*) FROM persons WHERE organization_id = $1 AND (first_name <> '' OR email NOT LIKE '%@erased.invalid')) AS n",
+    )
+    .bind::<diesel::sql_types::BigInt, _>(org)
+    .get_result(&mut conn)
+    .unwrap();
+    assert_eq!(left.n, 0);
+    // Its organizers' logins are gone with it.
+    let (status, _) = app.login_full("admin@demo.example", "demo").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = get_bytes(
+        &app,
+        &format!("/api/organizations/{org}/closure/export"),
+        &root,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

@@ -12,6 +12,7 @@ struct OrgB {
     message: i64,
     campaign: i64,
     privacy_request: i64,
+    organization: i64,
 }
 
 async fn second_organization(app: &TestApp) -> OrgB {
@@ -83,6 +84,7 @@ async fn second_organization(app: &TestApp) -> OrgB {
     assert_eq!(status, StatusCode::CREATED, "{rights}");
     OrgB {
         privacy_request: rights["id"].as_i64().unwrap(),
+        organization: org["id"].as_i64().unwrap(),
         campaign: campaign["id"].as_i64().unwrap(),
         event: event["id"].as_i64().unwrap(),
         person: person["id"].as_i64().unwrap(),
@@ -113,6 +115,7 @@ async fn an_organizer_never_reaches_another_organizations_data() {
     let m = b.message;
     let c = b.campaign;
     let q = b.privacy_request;
+    let o = b.organization;
     let probes: Vec<(Method, String, Option<Value>)> = vec![
         (Method::GET, format!("/api/events/{e}"), None),
         (
@@ -165,6 +168,12 @@ async fn an_organizer_never_reaches_another_organizations_data() {
         (
             Method::GET,
             format!("/api/privacy-requests/{q}/archive"),
+            None,
+        ),
+        (Method::GET, format!("/api/organizations/{o}/closure"), None),
+        (
+            Method::GET,
+            format!("/api/organizations/{o}/closure/export"),
             None,
         ),
         (

@@ -87,4 +87,12 @@ pub fn registry(
             },
         )
         .every(crate::privacy::SWEEP_JOB, Duration::days(1))
+        .handle(
+            crate::privacy::closure::EXPORT_JOB,
+            crate::privacy::closure::run_export_job,
+        )
+        .handle(
+            crate::privacy::closure::PURGE_JOB,
+            crate::privacy::closure::run_purge_job,
+        )
 }

@@ -605,6 +605,22 @@ impl Worker {
                     }),
                 );
             }
+            Kind::Requalification => {
+                data.insert(
+                    "link".into(),
+                    format!(
+                        "{}/api/requalify/{}",
+                        self.settings.public_url.trim_end_matches('/'),
+                        requalify_token(
+                            &self.secret,
+                            org_id,
+                            person_id,
+                            Utc::now().timestamp() + 30 * 86_400
+                        )
+                    )
+                    .into(),
+                );
+            }
             Kind::ConsentRequest => {
                 data.insert(
                     "consent_url".into(),
@@ -1155,6 +1171,25 @@ pub fn unsubscribe_token(secret: &str, org: OrganizationId, person: PersonId) ->
 pub fn consent_token(secret: &str, org: OrganizationId, person: PersonId) -> String {
     sign(secret, CONSENT_LABEL, &[org.0, person.0])
 }
+
+/// The token of a requalification link: the person, and when the link stops working.
+pub fn requalify_token(
+    secret: &str,
+    org: OrganizationId,
+    person: PersonId,
+    expires: i64,
+) -> String {
+    sign(secret, REQUALIFY_LABEL, &[org.0, person.0, expires])
+}
+
+/// The organization and person a requalification link names, while it works.
+pub fn requalify_subject(secret: &str, token: &str) -> Option<(OrganizationId, PersonId)> {
+    let [org, person, expires] =
+        <[i64; 3]>::try_from(verify(secret, REQUALIFY_LABEL, token, 3)?).ok()?;
+    (expires > Utc::now().timestamp()).then_some((OrganizationId(org), PersonId(person)))
+}
+
+const REQUALIFY_LABEL: &[u8] = b"rdv requalification v1:";
 
 /// The purpose and text version a consent link records.
 pub const CONSENT_PURPOSE: &str = "marketing_email";

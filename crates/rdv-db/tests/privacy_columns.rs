@@ -156,7 +156,7 @@ fn every_registry_statement_is_valid_on_the_schema() {
         let mut statements = vec![t.export_sql(), t.count_sql()];
         statements.extend(t.erase_sql());
         for s in statements {
-            diesel::sql_query(format!("PREPARE check_stmt(bigint) AS {s}"))
+            diesel::sql_query(format!("PREPARE check_stmt(bigint[]) AS {s}"))
                 .execute(&mut conn)
                 .unwrap_or_else(|e| panic!("{}: {e}\n{s}", t.name));
             diesel::sql_query("DEALLOCATE check_stmt")

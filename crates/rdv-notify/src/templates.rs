@@ -38,10 +38,12 @@ pub enum Kind {
     ErasureDone,
     /// To an account nobody has logged in to for long: it will be closed unless used.
     AccountInactive,
+    /// Asks a person to confirm or correct their data, through a signed link.
+    Requalification,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 16] = [
+    pub const ALL: [Kind; 17] = [
         Kind::RegistrationReceived,
         Kind::RegistrationValidated,
         Kind::RegistrationRefused,
@@ -58,6 +60,7 @@ impl Kind {
         Kind::PrivacyArchiveReady,
         Kind::ErasureDone,
         Kind::AccountInactive,
+        Kind::Requalification,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -78,6 +81,7 @@ impl Kind {
             Kind::PrivacyArchiveReady => "privacy_archive_ready",
             Kind::ErasureDone => "erasure_done",
             Kind::AccountInactive => "account_inactive",
+            Kind::Requalification => "requalification",
         }
     }
 
@@ -145,6 +149,7 @@ const SOURCES: &[(&str, &str)] = sources!(
     "privacy_archive_ready",
     "erasure_done",
     "account_inactive",
+    "requalification",
 );
 
 /// SMS texts: one template per kind and language, `{kind}.{lang}.sms`, for the kinds that
@@ -286,6 +291,7 @@ mod tests {
             "hours": 72,
             "close_on": "2027-12-30",
             "months": 12,
+            "days": 30,
             "meetings": [
                 {"when": "16/03 10:20–10:40", "place": "table 12", "with": "Jan Novák (Acme & Co)"},
             ],

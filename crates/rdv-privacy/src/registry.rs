@@ -4,9 +4,10 @@
 //! a row's `retention_until` has passed. A schema test fails when a table with personal
 //! columns is missing here, so a new table is covered from its first migration.
 //!
-//! Statements are SQL fragments over the table aliased `t`, with `$1` the person's id. The
-//! erasure runs the entries in the order listed, in one transaction per person: entries that
-//! find rows through another table (accounts through memberships) come before it.
+//! Statements are SQL fragments over the table aliased `t`, with `$1` the persons' ids (a
+//! `bigint[]`: one person for a rights request, a batch for the retention sweep). The erasure
+//! runs the entries in the order listed, in one transaction: entries that find rows through
+//! another table (accounts through memberships) come before it.
 
 use rdv_domain::{LegalBasis, RetentionPolicy};
 
@@ -65,7 +66,7 @@ pub struct Table {
     /// Who receives the data beyond the organization's own staff.
     pub recipients: &'static [&'static str],
     pub retention: Retention,
-    /// Condition on `t` selecting the rows of person `$1`.
+    /// Condition on `t` selecting the rows of the persons `$1` (`bigint[]`).
     pub rows: &'static str,
     /// Columns left out of the access archive (secrets, files, digests).
     pub not_exported: &'static [&'static str],
@@ -73,8 +74,10 @@ pub struct Table {
 }
 
 /// The person's login accounts that serve nobody else: every membership is for them.
-const OWN_ACCOUNTS: &str = "t.id IN (SELECT m.user_account_id FROM memberships m WHERE m.person_id = $1) \
-     AND NOT EXISTS (SELECT 1 FROM memberships o WHERE o.user_account_id = t.id AND o.person_id IS DISTINCT FROM $1)";
+const OWN_ACCOUNTS: &str =
+    "t.id IN (SELECT m.user_account_id FROM memberships m WHERE m.person_id = ANY($1)) \
+     AND NOT EXISTS (SELECT 1 FROM memberships o WHERE o.user_account_id = t.id \
+     AND (o.person_id IS NULL OR o.person_id <> ALL($1)))";
 
 const EVENT_DATA: Retention = Retention {
     policy: Some(RetentionPolicy::EventData),
@@ -106,7 +109,7 @@ pub const REGISTRY: &[Table] = &[
             described: "5 years after the operation",
             expiry: Expiry::PurgeAuditLog,
         },
-        rows: "$1 = ANY(t.person_ids)",
+        rows: "t.person_ids && $1",
         // Other persons named by the same bulk read, and the staff's addresses, are not theirs.
         not_exported: &["person_ids", "subject_ids", "client_address"],
         erasure: Erasure::Hold {
@@ -130,7 +133,7 @@ pub const REGISTRY: &[Table] = &[
             described: "24 hours after the file is built",
             expiry: Expiry::Delete,
         },
-        rows: "$1 = ANY(t.person_ids)",
+        rows: "t.person_ids && $1",
         not_exported: &["content", "person_ids", "progress"],
         erasure: Erasure::Delete,
     },
@@ -152,8 +155,10 @@ pub const REGISTRY: &[Table] = &[
             described: "36 months after the message was queued",
             expiry: Expiry::Delete,
         },
-        rows: "t.person_id = $1 OR t.user_account_id IN (\
-               SELECT m.user_account_id FROM memberships m WHERE m.person_id = $1)",
+        // Two indexed lookups: an OR across the columns would read the whole outbox.
+        rows: "t.id IN (SELECT o.id FROM outbox_messages o WHERE o.person_id = ANY($1) \
+               UNION ALL SELECT o.id FROM outbox_messages o WHERE o.user_account_id IN (\
+               SELECT m.user_account_id FROM memberships m WHERE m.person_id = ANY($1)))",
         not_exported: &["locked_by", "locked_until", "idempotency_key"],
         erasure: Erasure::Anonymise(&[
             ("recipient", "NULL"),
@@ -181,8 +186,8 @@ pub const REGISTRY: &[Table] = &[
         subjects: &["participants"],
         recipients: &["the other participant of the request"],
         retention: EVENT_DATA,
-        rows: "t.requester_id IN (SELECT r.id FROM registrations r WHERE r.person_id = $1) \
-               OR t.recipient_id IN (SELECT r.id FROM registrations r WHERE r.person_id = $1)",
+        rows: "t.requester_id IN (SELECT r.id FROM registrations r WHERE r.person_id = ANY($1)) \
+               OR t.recipient_id IN (SELECT r.id FROM registrations r WHERE r.person_id = ANY($1))",
         not_exported: &[],
         erasure: Erasure::Anonymise(&[
             ("message", "NULL"),
@@ -206,7 +211,7 @@ pub const REGISTRY: &[Table] = &[
             described: "as long as the registration",
             expiry: Expiry::WithParent,
         },
-        rows: "t.registration_id IN (SELECT r.id FROM registrations r WHERE r.person_id = $1)",
+        rows: "t.registration_id IN (SELECT r.id FROM registrations r WHERE r.person_id = ANY($1))",
         not_exported: &["token_hash"],
         erasure: Erasure::Delete,
     },
@@ -231,7 +236,7 @@ pub const REGISTRY: &[Table] = &[
             described: "5 years after the consent was recorded",
             expiry: Expiry::Delete,
         },
-        rows: "t.person_id = $1",
+        rows: "t.person_id = ANY($1)",
         not_exported: &[],
         erasure: Erasure::Hold {
             reason: "proof of consent (GDPR art. 7(1)): what was consented to and when is kept, \
@@ -258,7 +263,7 @@ pub const REGISTRY: &[Table] = &[
             described: "5 years after the request",
             expiry: Expiry::Delete,
         },
-        rows: "t.person_id = $1",
+        rows: "t.person_id = ANY($1)",
         not_exported: &["archive", "scan_digest", "job_id"],
         erasure: Erasure::Hold {
             reason: "proof that the request was answered in time (GDPR art. 5(2) and 12): \
@@ -291,7 +296,7 @@ pub const REGISTRY: &[Table] = &[
         subjects: &["participants"],
         recipients: &["other participants of the event (the profile, when visible)"],
         retention: EVENT_DATA,
-        rows: "t.person_id = $1",
+        rows: "t.person_id = ANY($1)",
         not_exported: &[],
         erasure: Erasure::Anonymise(&[
             ("company_description", "NULL"),
@@ -341,7 +346,7 @@ pub const REGISTRY: &[Table] = &[
             described: "as long as the person",
             expiry: Expiry::WithParent,
         },
-        rows: "t.person_id = $1",
+        rows: "t.person_id = ANY($1)",
         not_exported: &[],
         // Sessions and refresh tokens go with it (ON DELETE CASCADE): the person is logged out.
         erasure: Erasure::Delete,
@@ -375,7 +380,7 @@ pub const REGISTRY: &[Table] = &[
                         configured delay without an answer",
             expiry: Expiry::ErasePerson,
         },
-        rows: "t.id = $1",
+        rows: "t.id = ANY($1)",
         not_exported: &[],
         erasure: Erasure::Anonymise(&[
             ("civility", "NULL"),

@@ -5,11 +5,15 @@
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::ValidJson;
+use crate::routes::PageQuery;
 use crate::AppState;
 use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use rdv_app::privacy::requests::{self, Queued, RequestInput};
-use rdv_domain::{PersonId, RequestChannel, RightKind, RightsRequestId, RightsRequestState};
+use rdv_app::privacy::{closure, requalify};
+use rdv_domain::{
+    OrganizationId, PersonId, RequestChannel, RightKind, RightsRequestId, RightsRequestState,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -25,7 +29,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(lift_restriction)
         .service(record_of_processing)
         .service(sweeps)
-        .service(sweep_dry_run);
+        .service(sweep_dry_run)
+        .service(requalification)
+        .service(requalification_send)
+        .service(requalify_page)
+        .service(requalify_confirm)
+        .service(close_organization)
+        .service(closure_status)
+        .service(closure_export);
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -424,4 +435,303 @@ pub async fn sweep_dry_run(
         })
         .await?;
     Ok(HttpResponse::Ok().json(report))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RequalifyOut {
+    pub id: i64,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub mobile_phone: Option<String>,
+    pub company: Option<String>,
+    /// When the person last confirmed their data; `null`: never since it was recorded.
+    pub last_verified_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RequalifyPage {
+    pub items: Vec<RequalifyOut>,
+    pub total: i64,
+    pub page: u32,
+    pub per_page: u32,
+}
+
+/// Persons whose data was last confirmed (or recorded) more than six months ago, the oldest
+/// first: who the requalification message goes to, or whom to call. Organization admins;
+/// audited.
+#[utoipa::path(tag = "privacy", security(("bearer" = [])), params(PageQuery),
+    responses((status = 200, body = RequalifyPage)))]
+#[get("/privacy/requalification")]
+pub async fn requalification(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (actor, q) = (caller.0, query.into_inner());
+    let found = state
+        .app_tx(move |conn| requalify::list(conn, &actor, q.page, q.per_page))
+        .await?;
+    Ok(HttpResponse::Ok().json(RequalifyPage {
+        items: found
+            .items
+            .into_iter()
+            .map(|p| RequalifyOut {
+                id: p.id.0,
+                first_name: p.first_name,
+                last_name: p.last_name,
+                email: p.email,
+                mobile_phone: p.mobile_phone,
+                company: p.company,
+                last_verified_at: p.privacy.last_verified_at,
+                created_at: p.created_at,
+            })
+            .collect(),
+        total: found.total,
+        page: found.page,
+        per_page: found.per_page,
+    }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RequalifySent {
+    /// Messages queued now (a person gets one a month at most).
+    pub queued: usize,
+}
+
+/// Sends the requalification message, with its signed link, to every person due. Organization
+/// admins; audited.
+#[utoipa::path(tag = "privacy", security(("bearer" = [])),
+    responses((status = 202, body = RequalifySent)))]
+#[post("/privacy/requalification/send")]
+pub async fn requalification_send(
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    let actor = caller.0;
+    let queued = state
+        .app_tx(move |conn| requalify::send(conn, &actor))
+        .await?;
+    Ok(HttpResponse::Accepted().json(RequalifySent { queued }))
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+/// The page a requalification link opens: the person's data in a form, to confirm or
+/// correct (a GET changes nothing). No login: the signed token names the person. 404 when it
+/// does not verify or has expired.
+#[utoipa::path(tag = "privacy", params(("token" = String, Path, description = "the link's signed token")),
+    responses((status = 200, content_type = "text/html", body = String)))]
+#[get("/requalify/{token}")]
+pub async fn requalify_page(
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    use secrecy::ExposeSecret;
+    let secret = state.auth.jwt_secret.expose_secret().to_owned();
+    let token = token.into_inner();
+    let p = state
+        .app_conn(move |conn| requalify::subject(conn, &secret, &token))
+        .await?;
+    let field = |name: &str, label: &str, value: &str| {
+        format!(
+            "<p><label>{label}<br><input name=\"{name}\" value=\"{}\" maxlength=\"200\"></label></p>",
+            escape(value)
+        )
+    };
+    let body = format!(
+        "<p>Hello {},</p><p>Please check the information we hold about you, correct what is \
+         wrong, and confirm.</p><form id=\"f\">{}{}{}{}{}<p>Email: {}</p>\
+         <p><button type=\"submit\">Confirm</button></p></form><p id=\"r\" role=\"status\"></p>{REQUALIFY_SCRIPT}",
+        escape(&p.first_name),
+        field("first_name", "First name", &p.first_name),
+        field("last_name", "Last name", &p.last_name),
+        field("company", "Company", p.company.as_deref().unwrap_or_default()),
+        field("job_title", "Job title", p.job_title.as_deref().unwrap_or_default()),
+        field("mobile_phone", "Mobile (international format, +33...)", p.mobile_phone.as_deref().unwrap_or_default()),
+        escape(&p.email),
+    );
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("Cache-Control", "no-store"))
+        .insert_header(("Referrer-Policy", "no-referrer"))
+        .body(format!(
+            "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Your information</title></head>\
+             <body style=\"font-family: Helvetica, Arial, sans-serif; max-width: 600px; margin: 2em auto;\">{body}</body></html>"
+        )))
+}
+
+const REQUALIFY_SCRIPT: &str = r#"<script>
+document.getElementById("f").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const body = {};
+  for (const [k, v] of new FormData(e.target)) body[k] = v;
+  const res = await fetch(location.pathname, {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)});
+  const out = await res.json();
+  document.getElementById("r").textContent = res.ok
+    ? "Thank you: your information is confirmed."
+    : Object.values(out.fields || {}).join(" ") || out.message;
+});
+</script>"#;
+
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RequalifyIn {
+    #[schema(schema_with = crate::schema::text_or_null::<100>)]
+    #[serde(default)]
+    pub first_name: Option<String>,
+    #[schema(schema_with = crate::schema::text_or_null::<100>)]
+    #[serde(default)]
+    pub last_name: Option<String>,
+    #[schema(schema_with = crate::schema::opt_text::<200>)]
+    #[serde(default)]
+    pub company: Option<String>,
+    #[schema(schema_with = crate::schema::opt_text::<200>)]
+    #[serde(default)]
+    pub job_title: Option<String>,
+    #[schema(schema_with = crate::schema::opt_phone)]
+    #[serde(default)]
+    pub mobile_phone: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Requalified {
+    pub confirmed: bool,
+    pub last_verified_at: Option<DateTime<Utc>>,
+}
+
+/// The person confirms their data, with corrections: each field given replaces the held
+/// value (blank clears an optional one), and the data counts as verified now. Audited.
+#[utoipa::path(tag = "privacy", params(("token" = String, Path, description = "the link's signed token")),
+    request_body = RequalifyIn, responses((status = 200, body = Requalified)))]
+#[post("/requalify/{token}")]
+pub async fn requalify_confirm(
+    state: web::Data<AppState>,
+    req: actix_web::HttpRequest,
+    token: web::Path<String>,
+    body: ValidJson<RequalifyIn>,
+) -> Result<HttpResponse, ApiError> {
+    use secrecy::ExposeSecret;
+    let secret = state.auth.jwt_secret.expose_secret().to_owned();
+    let address = crate::auth::client_address(&req, state.server.trusted_proxy_hops);
+    let (token, b) = (token.into_inner(), body.0);
+    let opt = |v: Option<String>| v.map(|s| (!s.trim().is_empty()).then_some(s));
+    let patch = rdv_app::persons::PersonPatch {
+        first_name: b.first_name,
+        last_name: b.last_name,
+        company: opt(b.company),
+        job_title: opt(b.job_title),
+        mobile_phone: opt(b.mobile_phone),
+        ..Default::default()
+    };
+    let p = state
+        .app_tx(move |conn| requalify::confirm(conn, &secret, &token, patch, address))
+        .await?;
+    Ok(HttpResponse::Ok().json(Requalified {
+        confirmed: true,
+        last_verified_at: p.privacy.last_verified_at,
+    }))
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct CloseIn {
+    /// Days between the closure and the deletion (1 to 90; 10 when absent).
+    #[schema(minimum = 1, maximum = 90)]
+    #[serde(default)]
+    pub delay_days: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ClosureOut {
+    pub organization_id: i64,
+    pub closed_at: Option<DateTime<Utc>>,
+    /// When everything not under a legal hold is deleted.
+    pub purge_after: Option<DateTime<Utc>>,
+    pub purged_at: Option<DateTime<Utc>>,
+    /// The complete export can be downloaded.
+    pub export_ready: bool,
+    /// The export's size, and after the deletion what was deleted and what was kept, per table.
+    #[schema(value_type = Object)]
+    pub report: serde_json::Value,
+}
+
+impl From<closure::Closure> for ClosureOut {
+    fn from(c: closure::Closure) -> Self {
+        Self {
+            organization_id: c.id,
+            closed_at: c.closed_at,
+            purge_after: c.purge_after,
+            purged_at: c.purged_at,
+            export_ready: c.export_ready,
+            report: c.closure,
+        }
+    }
+}
+
+/// The organizer's contract ends: a worker builds the complete export of the organization's
+/// data for its admins, and after the delay everything not under a legal hold is deleted.
+/// Platform admins; 409 when it is closed already.
+#[utoipa::path(tag = "privacy", security(("bearer" = [])), params(("id" = i64, Path, description = "organization id")),
+    request_body = CloseIn,
+    responses((status = 202, body = ClosureOut), (status = 409, body = ErrorBody)))]
+#[post("/organizations/{id}/close")]
+pub async fn close_organization(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    body: ValidJson<CloseIn>,
+) -> Result<HttpResponse, ApiError> {
+    let (actor, org, days) = (caller.0, OrganizationId(id.into_inner()), body.0.delay_days);
+    let c = state
+        .app_tx(move |conn| closure::close(conn, &actor, org, days))
+        .await?;
+    Ok(HttpResponse::Accepted().json(ClosureOut::from(c)))
+}
+
+/// Where the organization's closure stands. Platform admins, and the organization's admins.
+#[utoipa::path(tag = "privacy", security(("bearer" = [])), params(("id" = i64, Path, description = "organization id")),
+    responses((status = 200, body = ClosureOut)))]
+#[get("/organizations/{id}/closure")]
+pub async fn closure_status(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let (actor, org) = (caller.0, OrganizationId(id.into_inner()));
+    let c = state
+        .app_tx(move |conn| closure::status(conn, &actor, org))
+        .await?;
+    Ok(HttpResponse::Ok().json(ClosureOut::from(c)))
+}
+
+/// The closed organization's complete export (a zip: `data.json` and one CSV per table),
+/// until its data is deleted; audited. 409 while it is built.
+#[utoipa::path(tag = "privacy", security(("bearer" = [])), params(("id" = i64, Path, description = "organization id")),
+    responses((status = 200, content_type = "application/zip", body = crate::schema::BinaryFile),
+        (status = 409, body = ErrorBody)))]
+#[get("/organizations/{id}/closure/export")]
+pub async fn closure_export(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let (actor, org) = (caller.0, OrganizationId(id.into_inner()));
+    let bytes = state
+        .app_tx(move |conn| closure::download(conn, &actor, org))
+        .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/zip")
+        .insert_header((
+            "content-disposition",
+            format!("attachment; filename=\"organization-{}.zip\"", org.0),
+        ))
+        .body(bytes))
 }

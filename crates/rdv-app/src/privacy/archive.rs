@@ -23,10 +23,15 @@ fn rows(
     person: PersonId,
     org: Option<OrganizationId>,
 ) -> AppResult<Vec<Value>> {
-    let q = diesel::sql_query(sql).bind::<BigInt, _>(person.0);
     let found: Vec<Row> = match org {
-        Some(o) => q.bind::<BigInt, _>(o.0).load(conn),
-        None => q.load(conn),
+        Some(o) => diesel::sql_query(sql)
+            .bind::<BigInt, _>(person.0)
+            .bind::<BigInt, _>(o.0)
+            .load(conn),
+        // The registry's statements take the persons as an array.
+        None => diesel::sql_query(sql)
+            .bind::<diesel::sql_types::Array<BigInt>, _>(vec![person.0])
+            .load(conn),
     }
     .map_err(AppError::internal)?;
     found
@@ -40,7 +45,7 @@ const PROCESSING_LOG: &str = "SELECT json_build_object(\
     'occurred_at', a.occurred_at, 'action', a.action, 'subject_type', a.subject_type, \
     'fields', a.field_names, 'by', coalesce(u.email, 'the platform'))::text AS row \
     FROM audit_log a LEFT JOIN user_accounts u ON u.id = a.actor_user_id \
-    WHERE $1 = ANY(a.person_ids) AND a.organization_id = $2 ORDER BY a.occurred_at, a.id";
+    WHERE a.person_ids @> ARRAY[$1::bigint] AND a.organization_id = $2 ORDER BY a.occurred_at, a.id";
 
 /// The person's consents, oldest first.
 const CONSENTS: &str = "SELECT json_build_object(\
@@ -50,7 +55,7 @@ const CONSENTS: &str = "SELECT json_build_object(\
     ORDER BY c.recorded_at, c.id";
 
 /// One CSV table: a header of every key the rows hold, text as written, the rest as JSON.
-fn csv_of(rows: &[Value]) -> AppResult<Vec<u8>> {
+pub(crate) fn csv_of(rows: &[Value]) -> AppResult<Vec<u8>> {
     let mut columns: Vec<String> = Vec::new();
     for r in rows {
         if let Value::Object(o) = r {

@@ -7,7 +7,7 @@
 use super::Count;
 use crate::{AppError, AppResult};
 use diesel::prelude::*;
-use diesel::sql_types::BigInt;
+use diesel::sql_types::{Array, BigInt};
 use rdv_db::Conn;
 use rdv_domain::{OrganizationId, PersonId};
 use rdv_privacy::registry::{Erasure, REGISTRY};
@@ -104,17 +104,31 @@ pub fn erase(conn: &mut Conn, org: OrganizationId, id: PersonId) -> AppResult<Er
             tables: Vec::new(),
         });
     }
+    let tables = erase_many(conn, &[id])?;
+    tracing::info!(person.id = %id, "person erased");
+    Ok(ErasureReport {
+        person_id: id.0,
+        already_erased: false,
+        tables,
+    })
+}
+
+/// Erases the persons `ids` (of any organization: the caller chose them) in the caller's
+/// transaction, each registry statement once for all of them; returns what each table did.
+/// Persons erased already are left out by the caller.
+pub fn erase_many(conn: &mut Conn, ids: &[PersonId]) -> AppResult<Vec<TableOutcome>> {
+    let ids: Vec<i64> = ids.iter().map(|p| p.0).collect();
     let mut tables = Vec::new();
     for t in REGISTRY {
         let rows = match t.erase_sql() {
             Some(sql) => diesel::sql_query(sql)
-                .bind::<BigInt, _>(id.0)
+                .bind::<Array<BigInt>, _>(&ids)
                 .execute(conn)
                 .map_err(|e| AppError::internal(format!("erasing {}: {e}", t.name)))?
                 as i64,
             None => {
                 diesel::sql_query(t.count_sql())
-                    .bind::<BigInt, _>(id.0)
+                    .bind::<Array<BigInt>, _>(&ids)
                     .get_result::<Count>(conn)
                     .map_err(|e| AppError::internal(format!("counting {}: {e}", t.name)))?
                     .n
@@ -132,10 +146,5 @@ pub fn erase(conn: &mut Conn, org: OrganizationId, id: PersonId) -> AppResult<Er
             legal_hold,
         });
     }
-    tracing::info!(person.id = %id, "person erased");
-    Ok(ErasureReport {
-        person_id: id.0,
-        already_erased: false,
-        tables,
-    })
+    Ok(tables)
 }

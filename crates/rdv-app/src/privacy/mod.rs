@@ -1,11 +1,14 @@
 //! The privacy engine's use cases: rights requests and their answers ([`requests`]), the
 //! erasure of a person across every registered table ([`erase`]), the access archive
 //! ([`archive`]), the retention sweep ([`sweep`]), and the completeness check of an erasure
-//! ([`scan`]). What each table holds and how it is erased is `rdv_privacy`'s registry; this
+//! ([`scan`]), requalification ([`requalify`]) and the end of an organizer's contract
+//! ([`closure`]). What each table holds and how it is erased is `rdv_privacy`'s registry; this
 //! module runs its statements.
 
 pub mod archive;
+pub mod closure;
 pub mod erase;
+pub mod requalify;
 pub mod requests;
 pub mod scan;
 pub mod sweep;

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Timestamptz};
 use rdv_db::Conn;
-use rdv_domain::{OrganizationId, PersonId, UserAccountId};
+use rdv_domain::{PersonId, UserAccountId};
 use rdv_privacy::registry::Expiry;
 use rdv_privacy::REGISTRY;
 use serde::Serialize;
@@ -46,11 +46,9 @@ pub struct SweepReport {
 struct Expired {
     #[diesel(sql_type = BigInt)]
     id: i64,
-    #[diesel(sql_type = BigInt)]
-    organization_id: i64,
 }
 
-const EXPIRED_PERSONS: &str = "SELECT id, organization_id FROM persons \
+const EXPIRED_PERSONS: &str = "SELECT id FROM persons \
     WHERE retention_until < $1 AND erased_at IS NULL AND restricted_at IS NULL \
     ORDER BY id LIMIT $2";
 
@@ -287,7 +285,7 @@ pub fn reports(conn: &mut Conn, actor: &crate::Actor) -> AppResult<Vec<rdv_db::m
 }
 
 /// Prospects recorded before `$1` who never gave a consent.
-const UNANSWERED_PROSPECTS: &str = "SELECT id, organization_id FROM persons p \
+const UNANSWERED_PROSPECTS: &str = "SELECT id FROM persons p \
     WHERE p.source = 'prospect' AND p.created_at < $1 AND p.erased_at IS NULL \
     AND p.restricted_at IS NULL \
     AND NOT EXISTS (SELECT 1 FROM consent_records c WHERE c.person_id = p.id AND c.granted) \
@@ -311,9 +309,10 @@ fn erase_persons(
                 .bind::<BigInt, _>(batch)
                 .load(conn)
                 .map_err(AppError::internal)?;
-            for p in &expired {
-                let report = erase::erase(conn, OrganizationId(p.organization_id), PersonId(p.id))?;
-                for o in report.tables {
+            // One statement per table for the whole batch.
+            let ids: Vec<PersonId> = expired.iter().map(|p| PersonId(p.id)).collect();
+            if !ids.is_empty() {
+                for o in erase::erase_many(conn, &ids)? {
                     if let Some(reason) = o.legal_hold {
                         held.entry(o.table)
                             .or_insert(Held {

@@ -4,7 +4,7 @@ use super::{like_pattern, Page, Paged};
 use crate::models::{NewPerson, Person, PersonChanges};
 use crate::schema::{memberships, persons, user_accounts};
 use crate::{Conn, DbResult};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use diesel::dsl::count_star;
 use diesel::prelude::*;
 use rdv_domain::{OrganizationId, PersonId};
@@ -145,6 +145,59 @@ pub fn reachable_by_sms(
         .filter(persons::optout_sms_at.is_null())
         .filter(persons::restricted_at.is_null())
         .filter(persons::erased_at.is_null())
+        .select(persons::id)
+        .load(conn)?)
+}
+
+/// Persons of `org` whose data was last confirmed (never confirmed: recorded) before
+/// `before`, neither erased nor restricted, the oldest first.
+fn requalify_query(
+    org: OrganizationId,
+    before: DateTime<Utc>,
+) -> persons::BoxedQuery<'static, diesel::pg::Pg> {
+    persons::table
+        .filter(persons::organization_id.eq(org))
+        .filter(persons::erased_at.is_null())
+        .filter(persons::restricted_at.is_null())
+        .filter(
+            persons::last_verified_at
+                .lt(before)
+                .or(persons::last_verified_at
+                    .is_null()
+                    .and(persons::created_at.lt(before))),
+        )
+        .into_boxed()
+}
+
+pub fn to_requalify(
+    conn: &mut Conn,
+    org: OrganizationId,
+    before: DateTime<Utc>,
+    page: Page,
+) -> DbResult<Paged<Person>> {
+    let total = requalify_query(org, before)
+        .select(count_star())
+        .first(conn)?;
+    let items = requalify_query(org, before)
+        .order((
+            persons::last_verified_at.asc().nulls_first(),
+            persons::created_at,
+            persons::id,
+        ))
+        .limit(page.limit)
+        .offset(page.offset)
+        .select(Person::as_select())
+        .load(conn)?;
+    Ok(Paged { items, total })
+}
+
+pub fn to_requalify_ids(
+    conn: &mut Conn,
+    org: OrganizationId,
+    before: DateTime<Utc>,
+) -> DbResult<Vec<PersonId>> {
+    Ok(requalify_query(org, before)
+        .order(persons::id)
         .select(persons::id)
         .load(conn)?)
 }
