@@ -161,9 +161,10 @@ impl Settings {
         }
         if !(1..=24 * 30).contains(&self.privacy.archive_hours)
             || !(1..=10_000).contains(&self.privacy.sweep_batch)
+            || !(1..=100).contains(&self.privacy.sweep_duty_percent)
         {
             return Err(SettingsError::Invalid(
-                "privacy.archive_hours must be between 1 and 720, privacy.sweep_batch between 1 and 10000"
+                "privacy.archive_hours must be between 1 and 720, privacy.sweep_batch between 1 and 10000, privacy.sweep_duty_percent between 1 and 100"
                     .into(),
             ));
         }

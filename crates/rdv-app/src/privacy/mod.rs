@@ -23,6 +23,9 @@ pub struct PrivacySettings {
     /// Persons erased, or rows handled, per transaction of the retention sweep: short
     /// transactions keep API requests waiting no longer than one batch.
     pub sweep_batch: i64,
+    /// Share of the time the sweep keeps the database busy: after each batch it pauses so
+    /// that API requests on the same machine get the rest (100: no pause).
+    pub sweep_duty_percent: u32,
     /// Prospects who have not answered (given no consent) this many days after they were
     /// recorded are erased.
     pub prospect_answer_days: i64,
@@ -36,7 +39,8 @@ impl Default for PrivacySettings {
     fn default() -> Self {
         Self {
             archive_hours: 72,
-            sweep_batch: 200,
+            sweep_batch: 100,
+            sweep_duty_percent: 50,
             prospect_answer_days: 180,
             inactivity_months: 12,
             inactivity_warning_days: 30,

@@ -62,6 +62,7 @@ pub fn sweep(
 ) -> AppResult<SweepReport> {
     let started = std::time::Instant::now();
     let batch = settings.sweep_batch.clamp(1, 10_000);
+    let pace = (batch, settings.sweep_duty_percent.clamp(1, 100));
     let mut tables = Vec::new();
     let mut held: BTreeMap<&'static str, Held> = BTreeMap::new();
     for t in REGISTRY {
@@ -77,7 +78,7 @@ pub fn sweep(
             }
             Expiry::ErasePerson => (
                 "erase_person",
-                erase_persons(conn, EXPIRED_PERSONS, cutoff, batch, &mut held, |n| {
+                erase_persons(conn, EXPIRED_PERSONS, cutoff, pace, &mut held, |n| {
                     progress(t.name, n)
                 })?,
             ),
@@ -96,7 +97,7 @@ pub fn sweep(
                     conn,
                     "SELECT privacy_purge_audit_log($1, $2::integer) AS n",
                     cutoff,
-                    batch,
+                    pace,
                     |n| progress(t.name, n),
                 )?,
             ),
@@ -112,7 +113,7 @@ pub fn sweep(
                 let rows = if dry_run {
                     count(conn, &sql, cutoff)?
                 } else {
-                    in_batches(conn, &sql, cutoff, batch, |n| progress(t.name, n))?
+                    in_batches(conn, &sql, cutoff, pace, |n| progress(t.name, n))?
                 };
                 (action, rows)
             }
@@ -140,7 +141,7 @@ pub fn sweep(
             conn,
             UNANSWERED_PROSPECTS,
             unanswered,
-            batch,
+            pace,
             &mut held,
             |n| progress("persons", n),
         )?
@@ -219,11 +220,12 @@ fn in_batches(
     conn: &mut Conn,
     sql: &str,
     cutoff: DateTime<Utc>,
-    batch: i64,
+    (batch, duty): (i64, u32),
     mut progress: impl FnMut(i64),
 ) -> AppResult<i64> {
     let mut total = 0;
     loop {
+        let started = std::time::Instant::now();
         let n = diesel::sql_query(sql)
             .bind::<Timestamptz, _>(cutoff)
             .bind::<BigInt, _>(batch)
@@ -235,6 +237,7 @@ fn in_batches(
         if n < batch {
             return Ok(total);
         }
+        pause(started, duty);
     }
 }
 
@@ -297,12 +300,13 @@ fn erase_persons(
     conn: &mut Conn,
     select: &str,
     cutoff: DateTime<Utc>,
-    batch: i64,
+    (batch, duty): (i64, u32),
     held: &mut BTreeMap<&'static str, Held>,
     mut progress: impl FnMut(i64),
 ) -> AppResult<i64> {
     let mut total = 0;
     loop {
+        let started = std::time::Instant::now();
         let done = conn.transaction(|conn| {
             let expired: Vec<Expired> = diesel::sql_query(select)
                 .bind::<Timestamptz, _>(cutoff)
@@ -331,7 +335,18 @@ fn erase_persons(
         if done < batch {
             return Ok(total);
         }
+        pause(started, duty);
     }
+}
+
+/// Pauses after a batch that took since `started`, so that the sweep keeps the database
+/// busy `duty` percent of the time.
+fn pause(started: std::time::Instant, duty: u32) {
+    if duty >= 100 {
+        return;
+    }
+    let busy = started.elapsed();
+    std::thread::sleep(busy * (100 - duty.max(1)) / duty.max(1));
 }
 
 /// Accounts, platform admins excepted, without a login since `$1` and not warned yet.
