@@ -803,3 +803,43 @@ async fn a_closed_organization_gets_its_data_back_then_loses_all_but_the_legal_h
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[actix_web::test]
+async fn a_person_is_kept_as_long_as_their_latest_event_needs() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let (status, person) = app
+        .post(
+            "/api/persons",
+            &admin,
+            json!({"first_name": "Lena", "last_name": "Later", "email": "lena@later.example"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{person}");
+    let (status, event) = app
+        .post(
+            "/api/events",
+            &admin,
+            json!({"slug": "fair-2031", "name": "Fair 2031", "time_zone": "Europe/Paris", "starts_on": "2031-01-09", "ends_on": "2031-01-10"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{event}");
+    let (status, reg) = app
+        .post(
+            &format!("/api/events/{}/registrations", event["id"]),
+            &admin,
+            json!({"person_id": person["id"], "participant_type": "buyer"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{reg}");
+    let (_, p) = app
+        .get(&format!("/api/persons/{}", person["id"]), &admin)
+        .await;
+    let until: chrono::DateTime<chrono::Utc> = p["privacy"]["retention_until"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    // 36 months after the end of the event.
+    assert_eq!(until.date_naive().to_string(), "2034-01-10", "{p}");
+}

@@ -309,6 +309,8 @@ pub fn create(
         }
         other => other.into(),
     })?;
+    // The person is kept as long as their latest event needs.
+    rdv_db::queries::persons::extend_retention(conn, b.person_id, retention)?;
     audit_one(
         conn,
         actor,

@@ -183,7 +183,10 @@ fn main() {
     let readers = spawn_readers(stop.clone());
     std::thread::sleep(std::time::Duration::from_secs(10));
     stop.store(true, Ordering::Relaxed);
-    let baseline: Vec<(bool, f64)> = readers.into_iter().flat_map(|r| r.join().unwrap()).collect();
+    let baseline: Vec<(bool, f64)> = readers
+        .into_iter()
+        .flat_map(|r| r.join().unwrap())
+        .collect();
 
     let stop = Arc::new(AtomicBool::new(false));
     let readers = spawn_readers(stop.clone());
@@ -193,7 +196,10 @@ fn main() {
     let report = sweep::sweep(&mut conn, &settings, false, chrono::Utc::now(), |_, _| {}).unwrap();
     let sweep_s = t.elapsed().as_secs_f64();
     stop.store(true, Ordering::Relaxed);
-    let during: Vec<(bool, f64)> = readers.into_iter().flat_map(|r| r.join().unwrap()).collect();
+    let during: Vec<(bool, f64)> = readers
+        .into_iter()
+        .flat_map(|r| r.join().unwrap())
+        .collect();
     let swept = report
         .tables
         .iter()

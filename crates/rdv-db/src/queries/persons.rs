@@ -201,3 +201,16 @@ pub fn to_requalify_ids(
         .select(persons::id)
         .load(conn)?)
 }
+
+/// Keeps the person at least until `until` (the deadline of their latest registration): a
+/// person is kept as long as their last event needs.
+pub fn extend_retention(conn: &mut Conn, person: PersonId, until: DateTime<Utc>) -> DbResult<()> {
+    diesel::update(
+        persons::table
+            .filter(persons::id.eq(person))
+            .filter(persons::retention_until.lt(until)),
+    )
+    .set(persons::retention_until.eq(until))
+    .execute(conn)?;
+    Ok(())
+}
