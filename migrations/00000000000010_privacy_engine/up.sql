@@ -76,10 +76,13 @@ ALTER TABLE organizations
     ADD COLUMN closure_archive BYTEA,
     ADD CHECK ((closed_at IS NULL) = (purge_after IS NULL));
 
--- Inactive accounts are warned, then closed and erased.
+-- Inactive accounts are warned, then closed and erased. `last_login_at` is the last login or
+-- session refresh.
 ALTER TABLE user_accounts
     ADD COLUMN last_login_at        TIMESTAMPTZ,
     ADD COLUMN inactivity_warned_at TIMESTAMPTZ;
+-- An account in use before this migration counts as used when its last session began.
+UPDATE user_accounts u SET last_login_at = (SELECT max(s.created_at) FROM sessions s WHERE s.user_account_id = u.id);
 
 ALTER TABLE sessions DROP CONSTRAINT IF EXISTS sessions_revoked_reason_check;
 ALTER TABLE sessions ADD CONSTRAINT sessions_revoked_reason_check

@@ -27,6 +27,7 @@ pub fn state(settings: &Settings) -> AppState {
     )
     .unwrap();
     AppState::new(pool, settings.server.clone(), settings.auth.clone())
+        .with_privacy(settings.privacy.clone())
 }
 
 impl TestApp {

@@ -299,6 +299,34 @@ async fn restriction_hides_and_freezes_a_person_until_an_admin_lifts_it() {
         .get("/api/persons?q=supplier2@demo.example", &admin)
         .await;
     let person = list["items"][0]["id"].as_i64().unwrap();
+    // A consent record of the person: restricted with them, so that no sweep removes it.
+    let (status, w) = app
+        .post(
+            &format!("/api/persons/{person}/privacy-requests"),
+            &admin,
+            json!({"kind": "consent_withdrawal", "purpose": "newsletter", "channel": "post"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{w}");
+    let (status, _) = app
+        .post(&format!("/api/privacy-requests/{}/process", w["id"]), &admin, json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let restricted_consents = || {
+        #[derive(diesel::QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        diesel::sql_query(
+            "SELECT count(*) AS n FROM consent_records WHERE person_id = $1 AND restricted_at IS NOT NULL",
+        )
+        .bind::<diesel::sql_types::BigInt, _>(person)
+        .get_result::<N>(&mut app.conn())
+        .unwrap()
+        .n
+    };
+    assert_eq!(restricted_consents(), 0);
     let (status, r) = app
         .post(
             &format!("/api/persons/{person}/privacy-requests"),
@@ -342,6 +370,7 @@ async fn restriction_hides_and_freezes_a_person_until_an_admin_lifts_it() {
         )
         .await;
     assert_error(status, &body, 403, "forbidden");
+    assert_eq!(restricted_consents(), 1);
     let (status, lifted) = app
         .post(
             &format!("/api/persons/{person}/restriction/lift"),
@@ -350,6 +379,7 @@ async fn restriction_hides_and_freezes_a_person_until_an_admin_lifts_it() {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{lifted}");
+    assert_eq!(restricted_consents(), 0);
     let (status, body) = app
         .post(
             &format!("/api/persons/{person}/restriction/lift"),
@@ -498,10 +528,31 @@ async fn the_sweep_erases_what_expired_and_its_dry_run_changes_nothing() {
         .await;
     assert_eq!(status, StatusCode::CREATED, "{prospect}");
     let prospect = prospect["id"].as_i64().unwrap();
-    diesel::sql_query("UPDATE persons SET created_at = now() - interval '200 days' WHERE id = $1")
-        .bind::<diesel::sql_types::BigInt, _>(prospect)
-        .execute(&mut app.conn())
-        .unwrap();
+    // Another, who registered since: a participant now, kept.
+    let (status, joined) = app
+        .post(
+            "/api/persons",
+            &admin,
+            json!({"first_name": "Jo", "last_name": "Joined", "email": "jo@prospect.example", "source": "prospect"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{joined}");
+    let joined = joined["id"].as_i64().unwrap();
+    let event = app.demo_event(&admin).await;
+    let (status, reg) = app
+        .post(
+            &format!("/api/events/{event}/registrations"),
+            &admin,
+            json!({"person_id": joined, "participant_type": "buyer"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{reg}");
+    diesel::sql_query(
+        "UPDATE persons SET created_at = now() - interval '200 days' WHERE id = ANY($1)",
+    )
+    .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(vec![prospect, joined])
+    .execute(&mut app.conn())
+    .unwrap();
     // An account nobody has used for two years.
     diesel::sql_query(
         "UPDATE user_accounts SET created_at = now() - interval '2 years', last_login_at = NULL \
@@ -564,6 +615,8 @@ async fn the_sweep_erases_what_expired_and_its_dry_run_changes_nothing() {
     assert_eq!(rows("warn_inactive"), 1, "{:?}", report.tables);
     let (status, _) = app.get(&format!("/api/persons/{prospect}"), &admin).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = app.get(&format!("/api/persons/{joined}"), &admin).await;
+    assert_eq!(status, StatusCode::OK, "a registered prospect is a participant");
     assert!(outbox(&app)
         .iter()
         .any(|m| m.template == "account_inactive" && m.user_account_id.is_some()));

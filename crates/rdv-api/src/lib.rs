@@ -27,6 +27,8 @@ pub struct AppState {
     pub search: Option<std::sync::Arc<rdv_search::SearchIndex>>,
     /// How the thread keeping that index in step with the database is doing.
     pub follower: Option<std::sync::Arc<rdv_app::search::FollowerStatus>>,
+    /// The `[privacy]` settings, for the sweep's dry run.
+    pub privacy: rdv_app::privacy::PrivacySettings,
 }
 
 impl AppState {
@@ -38,7 +40,14 @@ impl AppState {
             auth,
             search: None,
             follower: None,
+            privacy: rdv_app::privacy::PrivacySettings::default(),
         }
+    }
+
+    /// Uses the platform's `[privacy]` settings rather than the defaults.
+    pub fn with_privacy(mut self, privacy: rdv_app::privacy::PrivacySettings) -> Self {
+        self.privacy = privacy;
+        self
     }
 
     /// Serves participant search from `index`, kept in step with the database by the follower

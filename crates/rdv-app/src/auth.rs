@@ -435,6 +435,8 @@ pub fn refresh(
         let Some((session, membership)) = accounts::live_session(conn, session)? else {
             return Ok(Err(invalid_refresh()));
         };
+        // A session kept alive is an account in use.
+        accounts::record_login(conn, session.user_account_id)?;
         let refresh_token = new_refresh_token();
         accounts::store_refresh_token(
             conn,

@@ -156,9 +156,13 @@ pub const REGISTRY: &[Table] = &[
             expiry: Expiry::Delete,
         },
         // Two indexed lookups: an OR across the columns would read the whole outbox.
+        // Account messages (password resets, inactivity warnings) count only for accounts
+        // that serve this person alone.
         rows: "t.id IN (SELECT o.id FROM outbox_messages o WHERE o.person_id = ANY($1) \
                UNION ALL SELECT o.id FROM outbox_messages o WHERE o.user_account_id IN (\
-               SELECT m.user_account_id FROM memberships m WHERE m.person_id = ANY($1)))",
+               SELECT m.user_account_id FROM memberships m WHERE m.person_id = ANY($1) \
+               AND NOT EXISTS (SELECT 1 FROM memberships x WHERE x.user_account_id = m.user_account_id \
+               AND (x.person_id IS NULL OR x.person_id <> ALL($1)))))",
         not_exported: &["locked_by", "locked_until", "idempotency_key"],
         erasure: Erasure::Anonymise(&[
             ("recipient", "NULL"),
@@ -197,6 +201,25 @@ pub const REGISTRY: &[Table] = &[
                 "CASE WHEN t.status IN ('pending', 'accepted') THEN 'cancelled' ELSE t.status END",
             ),
         ]),
+    },
+    Table {
+        name: "meeting_request_history",
+        owner: "meetings",
+        purpose: "show who changed a meeting request and why",
+        legal_basis: LegalBasis::Contract,
+        data: &["status changes", "the reason given"],
+        subjects: &["participants"],
+        recipients: &["the other participant of the request"],
+        retention: Retention {
+            policy: None,
+            described: "as long as the meeting request",
+            expiry: Expiry::WithParent,
+        },
+        rows: "t.request_id IN (SELECT mr.id FROM meeting_requests mr \
+               WHERE mr.requester_id IN (SELECT r.id FROM registrations r WHERE r.person_id = ANY($1)) \
+               OR mr.recipient_id IN (SELECT r.id FROM registrations r WHERE r.person_id = ANY($1)))",
+        not_exported: &[],
+        erasure: Erasure::Delete,
     },
     Table {
         name: "agenda_feeds",
@@ -271,6 +294,11 @@ pub const REGISTRY: &[Table] = &[
             clear: &[
                 ("details", "NULL"),
                 ("note", "NULL"),
+                // A rejection's outcome is its reason, in the organizer's words.
+                (
+                    "outcome",
+                    "CASE WHEN t.state = 'rejected' THEN '{}'::jsonb ELSE t.outcome END",
+                ),
                 ("archive", "NULL"),
                 ("archive_expires_at", "NULL"),
             ],

@@ -427,12 +427,9 @@ pub async fn sweep_dry_run(
     state: web::Data<AppState>,
     caller: Caller,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = caller.0;
+    let (actor, settings) = (caller.0, state.privacy.clone());
     let report = state
-        .app_conn(move |conn| {
-            let settings = rdv_app::privacy::PrivacySettings::default();
-            rdv_app::privacy::sweep::dry_run(conn, &actor, &settings)
-        })
+        .app_conn(move |conn| rdv_app::privacy::sweep::dry_run(conn, &actor, &settings))
         .await?;
     Ok(HttpResponse::Ok().json(report))
 }

@@ -146,5 +146,28 @@ pub fn erase_many(conn: &mut Conn, ids: &[PersonId]) -> AppResult<Vec<TableOutco
             legal_hold,
         });
     }
+    // A closed organization's export that names an erased person is built again without them.
+    let closed: Vec<OrgId> = diesel::sql_query(
+        "UPDATE organizations o SET closure_archive = NULL WHERE o.closure_archive IS NOT NULL \
+         AND o.id IN (SELECT p.organization_id FROM persons p WHERE p.id = ANY($1)) RETURNING o.id",
+    )
+    .bind::<Array<BigInt>, _>(&ids)
+    .load(conn)
+    .map_err(AppError::internal)?;
+    for o in closed {
+        crate::jobs::enqueue(
+            conn,
+            super::closure::EXPORT_JOB,
+            serde_json::json!({"organization": o.id}),
+            chrono::Utc::now(),
+            3,
+        )?;
+    }
     Ok(tables)
+}
+
+#[derive(QueryableByName)]
+struct OrgId {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
 }

@@ -525,7 +525,27 @@ fn set_restricted(
     ))
     .execute(conn)
     .map_err(AppError::internal)?;
-    Ok(p + r)
+    // Every other record of the person that carries the privacy columns is restricted too,
+    // so that the retention sweep keeps it (the audit log, append-only, keeps everything
+    // until its own deadline).
+    let mut others = 0;
+    for t in rdv_privacy::REGISTRY {
+        if matches!(
+            t.name,
+            "persons" | "registrations" | "audit_log" | "memberships" | "agenda_feeds" | "meeting_request_history"
+        ) {
+            continue;
+        }
+        others += diesel::sql_query(format!(
+            "UPDATE {} t SET restricted_at = $2 WHERE ({})",
+            t.name, t.rows
+        ))
+        .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(vec![person.0])
+        .bind::<diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>, _>(at)
+        .execute(conn)
+        .map_err(|e| AppError::internal(format!("restricting {}: {e}", t.name)))?;
+    }
+    Ok(p + r + others)
 }
 
 /// Lifts a person's restriction: organization admins only, the only change a restricted
@@ -636,7 +656,7 @@ pub fn run_archive_job(conn: &mut Conn, job: &Job, hours: i64) -> anyhow::Result
         return Ok(());
     }
     let started = std::time::Instant::now();
-    conn.transaction(|conn| {
+    let built = conn.transaction(|conn| {
         let (bytes, records) =
             super::archive::build(conn, request.organization_id, request.person_id)?;
         let expires = Utc::now() + Duration::hours(hours);
@@ -666,6 +686,23 @@ pub fn run_archive_job(conn: &mut Conn, job: &Job, hours: i64) -> anyhow::Result
             "access archive built"
         );
         Ok::<_, AppError>(())
-    })?;
-    Ok(())
+    });
+    match built {
+        Ok(()) => Ok(()),
+        // Rejected or answered meanwhile: nothing to store.
+        Err(AppError::NotFound(_)) => Ok(()),
+        Err(e) if job.attempts >= job.max_attempts => {
+            // The last attempt: the request ends, saying why, so that it can be asked again.
+            rows::set_state(
+                conn,
+                id,
+                RightsRequestState::Rejected,
+                None,
+                &serde_json::json!({"failed": "the archive could not be built"}),
+                Some("the archive could not be built: ask again, or contact the organizer"),
+            )?;
+            Err(anyhow::anyhow!("{e}"))
+        }
+        Err(e) => Err(anyhow::anyhow!("{e}")),
+    }
 }

@@ -191,6 +191,29 @@ pub fn sweep(
         action: "close_inactive",
         rows: closed,
     });
+    // The digests an erasure keeps for its completeness check go after 30 days: salted
+    // digests of short values (a phone number) could be reversed by trying them all.
+    let digests = if dry_run {
+        count(
+            conn,
+            "SELECT count(*) AS n FROM privacy_requests WHERE scan_digest IS NOT NULL \
+             AND handled_at < $1::timestamptz - interval '30 days'",
+            cutoff,
+        )?
+    } else {
+        diesel::sql_query(
+            "UPDATE privacy_requests SET scan_digest = NULL WHERE scan_digest IS NOT NULL \
+             AND handled_at < $1::timestamptz - interval '30 days'",
+        )
+        .bind::<Timestamptz, _>(cutoff)
+        .execute(conn)
+        .map_err(AppError::internal)? as i64
+    };
+    tables.push(SweepTable {
+        table: "privacy_requests",
+        action: "forget_scan_digests",
+        rows: digests,
+    });
     let report = SweepReport {
         dry_run,
         cutoff,
@@ -287,11 +310,14 @@ pub fn reports(conn: &mut Conn, actor: &crate::Actor) -> AppResult<Vec<rdv_db::m
     Ok(rdv_db::queries::privacy::sweeps(conn, 50)?)
 }
 
-/// Prospects recorded before `$1` who never gave a consent.
+/// Prospects recorded before `$1` who never gave a consent, registered for no event and
+/// hold no login: a prospect who became a participant follows the participants' deadlines.
 const UNANSWERED_PROSPECTS: &str = "SELECT id FROM persons p \
     WHERE p.source = 'prospect' AND p.created_at < $1 AND p.erased_at IS NULL \
     AND p.restricted_at IS NULL \
     AND NOT EXISTS (SELECT 1 FROM consent_records c WHERE c.person_id = p.id AND c.granted) \
+    AND NOT EXISTS (SELECT 1 FROM registrations r WHERE r.person_id = p.id) \
+    AND NOT EXISTS (SELECT 1 FROM memberships m WHERE m.person_id = p.id) \
     ORDER BY id LIMIT $2";
 
 /// Erases the persons `select` finds (`$1` the cutoff, `$2` the batch), a batch per
@@ -458,9 +484,12 @@ fn close_inactive(conn: &mut Conn, warned_before: DateTime<Utc>, batch: i64) -> 
                 .load(conn)
                 .map_err(AppError::internal)?;
             let ids: Vec<i64> = found.iter().map(|a| a.id).collect();
+            // The account's messages lose their address and content; queued ones are cancelled.
             diesel::sql_query(
-                "UPDATE outbox_messages SET status = 'cancelled', data = '{}'::jsonb \
-                 WHERE user_account_id = ANY($1) AND status = 'queued'",
+                "UPDATE outbox_messages SET data = '{}'::jsonb, recipient = NULL, \
+                 provider_reply = NULL, \
+                 status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END \
+                 WHERE user_account_id = ANY($1)",
             )
             .bind::<diesel::sql_types::Array<BigInt>, _>(&ids)
             .execute(conn)

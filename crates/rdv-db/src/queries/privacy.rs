@@ -119,7 +119,12 @@ pub fn store_archive(
     expires: DateTime<Utc>,
     outcome: &serde_json::Value,
 ) -> DbResult<RightsRequest> {
-    Ok(diesel::update(privacy_requests::table.find(id))
+    // Only a request still waiting for its archive takes it (not one rejected meanwhile).
+    Ok(diesel::update(
+        privacy_requests::table
+            .find(id)
+            .filter(privacy_requests::state.eq(RightsRequestState::InProgress)),
+    )
         .set((
             privacy_requests::archive.eq(bytes),
             privacy_requests::archive_expires_at.eq(expires),
