@@ -309,7 +309,11 @@ async fn restriction_hides_and_freezes_a_person_until_an_admin_lifts_it() {
         .await;
     assert_eq!(status, StatusCode::CREATED, "{w}");
     let (status, _) = app
-        .post(&format!("/api/privacy-requests/{}/process", w["id"]), &admin, json!({}))
+        .post(
+            &format!("/api/privacy-requests/{}/process", w["id"]),
+            &admin,
+            json!({}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     let restricted_consents = || {
@@ -616,7 +620,11 @@ async fn the_sweep_erases_what_expired_and_its_dry_run_changes_nothing() {
     let (status, _) = app.get(&format!("/api/persons/{prospect}"), &admin).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = app.get(&format!("/api/persons/{joined}"), &admin).await;
-    assert_eq!(status, StatusCode::OK, "a registered prospect is a participant");
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "a registered prospect is a participant"
+    );
     assert!(outbox(&app)
         .iter()
         .any(|m| m.template == "account_inactive" && m.user_account_id.is_some()));

@@ -532,7 +532,12 @@ fn set_restricted(
     for t in rdv_privacy::REGISTRY {
         if matches!(
             t.name,
-            "persons" | "registrations" | "audit_log" | "memberships" | "agenda_feeds" | "meeting_request_history"
+            "persons"
+                | "registrations"
+                | "audit_log"
+                | "memberships"
+                | "agenda_feeds"
+                | "meeting_request_history"
         ) {
             continue;
         }

@@ -125,16 +125,16 @@ pub fn store_archive(
             .find(id)
             .filter(privacy_requests::state.eq(RightsRequestState::InProgress)),
     )
-        .set((
-            privacy_requests::archive.eq(bytes),
-            privacy_requests::archive_expires_at.eq(expires),
-            privacy_requests::state.eq(RightsRequestState::Done),
-            privacy_requests::handled_at.eq(Utc::now()),
-            privacy_requests::outcome.eq(outcome),
-            privacy_requests::updated_at.eq(Utc::now()),
-        ))
-        .returning(RightsRequest::as_returning())
-        .get_result(conn)?)
+    .set((
+        privacy_requests::archive.eq(bytes),
+        privacy_requests::archive_expires_at.eq(expires),
+        privacy_requests::state.eq(RightsRequestState::Done),
+        privacy_requests::handled_at.eq(Utc::now()),
+        privacy_requests::outcome.eq(outcome),
+        privacy_requests::updated_at.eq(Utc::now()),
+    ))
+    .returning(RightsRequest::as_returning())
+    .get_result(conn)?)
 }
 
 /// The archive of request `id` of `org`, while it has not expired.
