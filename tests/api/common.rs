@@ -48,7 +48,13 @@ impl TestApp {
         actix_web::rt::spawn(rdv_api::serve(listener, actix_web::web::Data::new(state)));
         Self {
             base,
-            client: Client::new(),
+            // A test may block its thread for seconds (parsing mailboxes, dumping the
+            // database) while the server's keep-alive timer runs: an idle connection is not
+            // reused after a second, so that no request goes out on one the server is closing.
+            client: Client::builder()
+                .pool_idle_timeout(std::time::Duration::from_secs(1))
+                .build()
+                .unwrap(),
             db,
         }
     }

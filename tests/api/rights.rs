@@ -3,7 +3,7 @@
 //! dump of the database, the search index or the logs; restriction, the retention sweep, the
 //! record of processing, and the mistakes each endpoint refuses.
 
-use crate::common::{assert_error, drain, TestApp};
+use crate::common::{assert_error, job_worker, TestApp};
 use crate::notify::{mailbox, outbox, worker};
 use diesel::prelude::*;
 use reqwest::StatusCode;
@@ -53,6 +53,45 @@ async fn get_bytes(app: &TestApp, path: &str, token: &str) -> (StatusCode, Vec<u
         .await
         .unwrap();
     (r.status(), r.bytes().await.unwrap().to_vec())
+}
+
+/// The completeness check, off the server's thread (a whole `pg_dump` takes a while).
+async fn scan(
+    person: i64,
+    terms: rdv_privacy::scan::Terms,
+    erased: bool,
+    url: &str,
+    index: &std::path::Path,
+    logs: Vec<PathBuf>,
+) -> rdv_app::privacy::scan::ScanReport {
+    let (url, index) = (url.to_owned(), index.to_owned());
+    tokio::task::spawn_blocking(move || {
+        rdv_app::privacy::scan::scan(
+            rdv_domain::PersonId(person),
+            &terms,
+            erased,
+            &url,
+            Some(&index),
+            &logs,
+        )
+        .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+/// Runs the due jobs off the server's thread, so that the server keeps answering meanwhile.
+async fn drain_jobs(app: &TestApp) {
+    let w = job_worker(app);
+    let url = app.db.app_url();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = rdv_db::establish(&url).unwrap();
+        while let rdv_app::jobs::Ran::Done(_) | rdv_app::jobs::Ran::Failed { .. } =
+            w.run_once(&mut conn).unwrap()
+        {}
+    })
+    .await
+    .unwrap();
 }
 
 async fn send_all(app: &TestApp) {
@@ -106,7 +145,7 @@ async fn a_participant_gets_their_archive_then_is_erased_without_a_trace() {
     let id = access["id"].as_i64().unwrap();
     let (status, _) = get_bytes(&app, &format!("/api/privacy-requests/{id}/archive"), &buyer).await;
     assert_eq!(status, StatusCode::CONFLICT, "not built yet");
-    drain(&app);
+    drain_jobs(&app).await;
     let (status, zip) =
         get_bytes(&app, &format!("/api/privacy-requests/{id}/archive"), &buyer).await;
     assert_eq!(status, StatusCode::OK);
@@ -158,15 +197,7 @@ async fn a_participant_gets_their_archive_then_is_erased_without_a_trace() {
     let (terms, erased) =
         rdv_app::privacy::scan::terms(&mut app.conn(), rdv_domain::PersonId(person)).unwrap();
     assert!(!erased);
-    let before = rdv_app::privacy::scan::scan(
-        rdv_domain::PersonId(person),
-        &terms,
-        false,
-        &url,
-        Some(index_dir.path()),
-        &[],
-    )
-    .unwrap();
+    let before = scan(person, terms, false, &url, index_dir.path(), vec![]).await;
     assert!(
         before.traces.iter().any(|h| h.source == "database"),
         "{before:?}"
@@ -272,15 +303,15 @@ async fn a_participant_gets_their_archive_then_is_erased_without_a_trace() {
     let (terms, erased) =
         rdv_app::privacy::scan::terms(&mut app.conn(), rdv_domain::PersonId(person)).unwrap();
     assert!(erased);
-    let after = rdv_app::privacy::scan::scan(
-        rdv_domain::PersonId(person),
-        &terms,
+    let after = scan(
+        person,
+        terms,
         true,
         &url,
-        Some(index_dir.path()),
-        std::slice::from_ref(&logs),
+        index_dir.path(),
+        vec![logs.clone()],
     )
-    .unwrap();
+    .await;
     assert!(after.traces.is_empty(), "traces left: {:?}", after.traces);
     assert!(after.sources > 2, "{after:?}");
     // The log of the whole cycle named the person by id only.
@@ -799,7 +830,7 @@ async fn a_closed_organization_gets_its_data_back_then_loses_all_but_the_legal_h
     assert_error(status, &e, 409, "conflict");
 
     // The export, for the organization's admins.
-    drain(&app);
+    drain_jobs(&app).await;
     let (status, zip) = get_bytes(
         &app,
         &format!("/api/organizations/{org}/closure/export"),
@@ -829,7 +860,7 @@ async fn a_closed_organization_gets_its_data_back_then_loses_all_but_the_legal_h
     diesel::sql_query("UPDATE jobs SET run_at = now() WHERE kind = 'org.purge'")
         .execute(&mut conn)
         .unwrap();
-    drain(&app);
+    drain_jobs(&app).await;
     let (status, done) = app
         .get(&format!("/api/organizations/{org}/closure"), &root)
         .await;
