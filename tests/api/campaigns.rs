@@ -3,22 +3,10 @@
 //! mailbox, and the single solicitation a prospect may receive.
 
 use crate::common::{assert_error, TestApp};
-use crate::notify::{mail_with_id, newcomer, outbox, worker};
+use crate::notify::{mail_with_id, newcomer, outbox, send_all};
 use diesel::prelude::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-
-/// Sends every due message, off the server's thread.
-async fn send_all(app: &TestApp) {
-    let w = worker(app, None);
-    let url = app.db.app_url();
-    tokio::task::spawn_blocking(move || {
-        let mut conn = rdv_db::establish(&url).unwrap();
-        while w.run_once(&mut conn).unwrap().claimed > 0 {}
-    })
-    .await
-    .unwrap();
-}
 
 fn campaign_body(segment: Value) -> Value {
     json!({

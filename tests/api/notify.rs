@@ -21,6 +21,18 @@ pub(crate) fn worker(app: &TestApp, smtp_port: Option<u16>) -> rdv_app::notify::
         .unwrap()
 }
 
+/// Sends every due message, off the server's thread.
+pub(crate) async fn send_all(app: &TestApp) {
+    let w = worker(app, None);
+    let url = app.db.app_url();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = rdv_db::establish(&url).unwrap();
+        while w.run_once(&mut conn).unwrap().claimed > 0 {}
+    })
+    .await
+    .unwrap();
+}
+
 /// The messages the local SMTP server received for `address`, parsed, newest first.
 pub(crate) fn mailbox(address: &str) -> Vec<Value> {
     let dir = std::env::var("RDV_MAILDIR")

@@ -4,7 +4,7 @@
 //! record of processing, and the mistakes each endpoint refuses.
 
 use crate::common::{assert_error, job_worker, TestApp};
-use crate::notify::{mailbox, outbox, worker};
+use crate::notify::{mailbox, outbox, send_all};
 use diesel::prelude::*;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -89,17 +89,6 @@ async fn drain_jobs(app: &TestApp) {
         while let rdv_app::jobs::Ran::Done(_) | rdv_app::jobs::Ran::Failed { .. } =
             w.run_once(&mut conn).unwrap()
         {}
-    })
-    .await
-    .unwrap();
-}
-
-async fn send_all(app: &TestApp) {
-    let w = worker(app, None);
-    let url = app.db.app_url();
-    tokio::task::spawn_blocking(move || {
-        let mut conn = rdv_db::establish(&url).unwrap();
-        while w.run_once(&mut conn).unwrap().claimed > 0 {}
     })
     .await
     .unwrap();
