@@ -837,6 +837,21 @@ async fn a_closed_organization_gets_its_data_back_then_loses_all_but_the_legal_h
     assert!(!data["tables"]["events"].as_array().unwrap().is_empty());
     assert!(files.contains_key("csv/persons.csv") && files.contains_key("csv/meeting_slots.csv"));
     assert!(!files["data.json"].contains("password_hash"));
+    // What is written during the delay goes into an export built again on request.
+    let (status, again) = app
+        .post(
+            &format!("/api/organizations/{org}/closure/export"),
+            &admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{again}");
+    assert_eq!(again["export_ready"], false);
+    drain_jobs(&app).await;
+    let (_, ready) = app
+        .get(&format!("/api/organizations/{org}/closure"), &admin)
+        .await;
+    assert_eq!(ready["export_ready"], true, "{ready}");
 
     // The delay passes: everything goes but what the law keeps.
     let mut conn = app.conn();

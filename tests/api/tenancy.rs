@@ -172,6 +172,11 @@ async fn an_organizer_never_reaches_another_organizations_data() {
         ),
         (Method::GET, format!("/api/organizations/{o}/closure"), None),
         (
+            Method::POST,
+            format!("/api/organizations/{o}/closure/export"),
+            Some(json!({})),
+        ),
+        (
             Method::GET,
             format!("/api/organizations/{o}/closure/export"),
             None,

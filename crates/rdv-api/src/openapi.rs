@@ -115,6 +115,7 @@ use utoipa::{Modify, OpenApi};
         routes::privacy::close_organization,
         routes::privacy::closure_status,
         routes::privacy::closure_export,
+        routes::privacy::closure_rebuild,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorCode, routes::events::BreakIn)),
     modifiers(&BearerAuth, &ApiPrefix, &ErrorResponses),

@@ -36,7 +36,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(requalify_confirm)
         .service(close_organization)
         .service(closure_status)
-        .service(closure_export);
+        .service(closure_export)
+        .service(closure_rebuild);
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -731,4 +732,21 @@ pub async fn closure_export(
             format!("attachment; filename=\"organization-{}.zip\"", org.0),
         ))
         .body(bytes))
+}
+
+/// Builds the closing export again, with what was written since the closure; 202, and a
+/// worker builds it. The organization's admins and platform admins, until the data is deleted.
+#[utoipa::path(tag = "privacy", security(("bearer" = [])), params(("id" = i64, Path, description = "organization id")),
+    responses((status = 202, body = ClosureOut)))]
+#[post("/organizations/{id}/closure/export")]
+pub async fn closure_rebuild(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let (actor, org) = (caller.0, OrganizationId(id.into_inner()));
+    let c = state
+        .app_tx(move |conn| closure::rebuild(conn, &actor, org))
+        .await?;
+    Ok(HttpResponse::Accepted().json(ClosureOut::from(c)))
 }

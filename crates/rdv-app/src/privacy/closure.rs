@@ -127,6 +127,28 @@ fn may_read(actor: &Actor, org: OrganizationId) -> AppResult<()> {
     }
 }
 
+/// Builds the closing export again (what was written since the closure included): an admin
+/// of the organization or a platform admin, until the data is deleted.
+pub fn rebuild(conn: &mut Conn, actor: &Actor, org: OrganizationId) -> AppResult<Closure> {
+    may_read(actor, org)?;
+    let c = closure_of(conn, org)?;
+    if c.closed_at.is_none() || c.purged_at.is_some() {
+        return Err(AppError::not_found("closing export"));
+    }
+    diesel::sql_query("UPDATE organizations SET closure_archive = NULL WHERE id = $1")
+        .bind::<BigInt, _>(org.0)
+        .execute(conn)
+        .map_err(AppError::internal)?;
+    jobs::enqueue(
+        conn,
+        EXPORT_JOB,
+        json!({"organization": org.0}),
+        Utc::now(),
+        3,
+    )?;
+    closure_of(conn, org)
+}
+
 #[derive(QueryableByName)]
 struct Archive {
     #[diesel(sql_type = Nullable<Bytea>)]
