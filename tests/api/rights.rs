@@ -166,6 +166,15 @@ async fn a_participant_gets_their_archive_then_is_erased_without_a_trace() {
         "{log:?}"
     );
     assert!(files["csv/persons.csv"].contains(LAST));
+    // An expired link answers 409, whoever asks.
+    diesel::sql_query(
+        "UPDATE privacy_requests SET archive_expires_at = now() - interval '1 second' WHERE id = $1",
+    )
+    .bind::<diesel::sql_types::BigInt, _>(id)
+    .execute(&mut app.conn())
+    .unwrap();
+    let (status, _) = get_bytes(&app, &format!("/api/privacy-requests/{id}/archive"), &buyer).await;
+    assert_eq!(status, StatusCode::CONFLICT);
     // Nobody else downloads it: not the organizer (the person's own request), not another participant.
     let (status, _) = get_bytes(&app, &format!("/api/privacy-requests/{id}/archive"), &admin).await;
     assert_eq!(status, StatusCode::FORBIDDEN);

@@ -1194,6 +1194,19 @@ const REQUALIFY_LABEL: &[u8] = b"rdv requalification v1:";
 /// The purpose and text version a consent link records.
 pub const CONSENT_PURPOSE: &str = "marketing_email";
 pub const CONSENT_TEXT_VERSION: &str = "consent_request.v1";
+/// What the person agreed to under [`CONSENT_TEXT_VERSION`], word for word as the consent
+/// page asks it: the access archive shows it with the consent.
+pub const CONSENT_TEXT: &str = "Do you agree to receive information about this event by \
+    email? You can withdraw at any time with the unsubscribe link of every message.";
+
+/// The text a consent record's version stands for, when the platform wrote it.
+pub fn consent_text(version: &str) -> Option<&'static str> {
+    match version {
+        CONSENT_TEXT_VERSION => Some(CONSENT_TEXT),
+        "withdrawal" => Some("The person withdrew their consent to this purpose."),
+        _ => None,
+    }
+}
 
 /// Who a consent link names, when it verifies: (organization, person, first name, whether
 /// they have consented already). 404 otherwise.

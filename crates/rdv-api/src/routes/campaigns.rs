@@ -331,9 +331,9 @@ pub async fn consent_page(
         format!("<p>{name}, your consent is recorded. Thank you.</p>")
     } else {
         format!(
-            "<p>Hello {name},</p><p>Do you agree to receive information about this event by email? \
-             You can withdraw at any time with the unsubscribe link of every message.</p>\
-             <form method=\"post\" action=\"/api/consent/{link}\"><button type=\"submit\">I agree</button></form>"
+            "<p>Hello {name},</p><p>{}</p>\
+             <form method=\"post\" action=\"/api/consent/{link}\"><button type=\"submit\">I agree</button></form>",
+            rdv_app::notify::CONSENT_TEXT
         )
     }))
 }

@@ -95,7 +95,17 @@ pub fn build(
         records += found.len();
         tables.insert(t.name.to_owned(), Value::Array(found));
     }
-    let consents = rows(conn, CONSENTS, person, Some(org))?;
+    let mut consents = rows(conn, CONSENTS, person, Some(org))?;
+    // Each consent with the words the person answered, where the platform wrote them.
+    for c in &mut consents {
+        let text = c
+            .get("text_version")
+            .and_then(Value::as_str)
+            .and_then(crate::notify::consent_text);
+        if let (Value::Object(o), Some(t)) = (c, text) {
+            o.insert("text".into(), Value::String(t.to_owned()));
+        }
+    }
     let log = rows(conn, PROCESSING_LOG, person, Some(org))?;
     let data = json!({
         "person_id": person.0,
