@@ -292,13 +292,6 @@ pub async fn solicit(
     Ok(HttpResponse::Accepted().json(MessageOut::from(m)))
 }
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
 fn page(body: &str) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
@@ -322,11 +315,11 @@ pub async fn consent_page(
     use secrecy::ExposeSecret;
     let secret = state.auth.jwt_secret.expose_secret().to_owned();
     let token = token.into_inner();
-    let link = escape(&token);
+    let link = super::html_escape(&token);
     let (_, _, name, given) = state
         .app_conn(move |conn| notify::consent_subject(conn, &secret, &token))
         .await?;
-    let name = escape(&name);
+    let name = super::html_escape(&name);
     Ok(page(&if given {
         format!("<p>{name}, your consent is recorded. Thank you.</p>")
     } else {

@@ -131,11 +131,5 @@ pub async fn file(
     let f = state
         .app_tx(move |conn| exports::download(conn, &actor, id))
         .await?;
-    Ok(HttpResponse::Ok()
-        .content_type(f.content_type)
-        .insert_header((
-            "content-disposition",
-            format!("attachment; filename=\"{}\"", f.name),
-        ))
-        .body(f.bytes))
+    Ok(super::attachment(&f.content_type, &f.name, f.bytes))
 }

@@ -95,6 +95,26 @@ async fn unmatched(
     }
 }
 
+/// A file to download: its content type, and the name the browser saves it under.
+pub fn attachment(content_type: &str, name: &str, bytes: Vec<u8>) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header((
+            "content-disposition",
+            format!("attachment; filename=\"{name}\""),
+        ))
+        .body(bytes)
+}
+
+/// Text made safe inside HTML elements and quoted attributes.
+pub fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
 /// The privacy state every record with personal data carries.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PrivacyOut {

@@ -325,13 +325,11 @@ pub async fn archive(
     let bytes = state
         .app_tx(move |conn| requests::download(conn, &actor, rid))
         .await?;
-    Ok(HttpResponse::Ok()
-        .content_type("application/zip")
-        .insert_header((
-            "content-disposition",
-            format!("attachment; filename=\"personal-data-{}.zip\"", rid.0),
-        ))
-        .body(bytes))
+    Ok(super::attachment(
+        "application/zip",
+        &format!("personal-data-{}.zip", rid.0),
+        bytes,
+    ))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -514,14 +512,6 @@ pub async fn requalification_send(
     Ok(HttpResponse::Accepted().json(RequalifySent { queued }))
 }
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
-
 /// The page a requalification link opens: the person's data in a form, to confirm or
 /// correct (a GET changes nothing). No login: the signed token names the person. 404 when it
 /// does not verify or has expired.
@@ -541,20 +531,20 @@ pub async fn requalify_page(
     let field = |name: &str, label: &str, value: &str| {
         format!(
             "<p><label>{label}<br><input name=\"{name}\" value=\"{}\" maxlength=\"200\"></label></p>",
-            escape(value)
+            super::html_escape(value)
         )
     };
     let body = format!(
         "<p>Hello {},</p><p>Please check the information we hold about you, correct what is \
          wrong, and confirm.</p><form id=\"f\">{}{}{}{}{}<p>Email: {}</p>\
          <p><button type=\"submit\">Confirm</button></p></form><p id=\"r\" role=\"status\"></p>{REQUALIFY_SCRIPT}",
-        escape(&p.first_name),
+        super::html_escape(&p.first_name),
         field("first_name", "First name", &p.first_name),
         field("last_name", "Last name", &p.last_name),
         field("company", "Company", p.company.as_deref().unwrap_or_default()),
         field("job_title", "Job title", p.job_title.as_deref().unwrap_or_default()),
         field("mobile_phone", "Mobile (international format, +33...)", p.mobile_phone.as_deref().unwrap_or_default()),
-        escape(&p.email),
+        super::html_escape(&p.email),
     );
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
@@ -725,13 +715,11 @@ pub async fn closure_export(
     let bytes = state
         .app_tx(move |conn| closure::download(conn, &actor, org))
         .await?;
-    Ok(HttpResponse::Ok()
-        .content_type("application/zip")
-        .insert_header((
-            "content-disposition",
-            format!("attachment; filename=\"organization-{}.zip\"", org.0),
-        ))
-        .body(bytes))
+    Ok(super::attachment(
+        "application/zip",
+        &format!("organization-{}.zip", org.0),
+        bytes,
+    ))
 }
 
 /// Builds the closing export again, with what was written since the closure; 202, and a
