@@ -81,13 +81,7 @@ pub fn close(
     .bind::<Timestamptz, _>(purge_after)
     .execute(conn)
     .map_err(AppError::internal)?;
-    jobs::enqueue(
-        conn,
-        EXPORT_JOB,
-        json!({"organization": org.0}),
-        Utc::now(),
-        3,
-    )?;
+    enqueue_export(conn, org)?;
     jobs::enqueue(
         conn,
         PURGE_JOB,
@@ -109,6 +103,18 @@ pub fn close(
         },
     )?;
     closure_of(conn, org)
+}
+
+/// Queues the building of the organization's closing export.
+pub(crate) fn enqueue_export(conn: &mut Conn, org: OrganizationId) -> AppResult<()> {
+    jobs::enqueue(
+        conn,
+        EXPORT_JOB,
+        json!({"organization": org.0}),
+        Utc::now(),
+        3,
+    )?;
+    Ok(())
 }
 
 /// Where the closure stands: a platform admin, or an admin of the organization.
@@ -139,13 +145,7 @@ pub fn rebuild(conn: &mut Conn, actor: &Actor, org: OrganizationId) -> AppResult
         .bind::<BigInt, _>(org.0)
         .execute(conn)
         .map_err(AppError::internal)?;
-    jobs::enqueue(
-        conn,
-        EXPORT_JOB,
-        json!({"organization": org.0}),
-        Utc::now(),
-        3,
-    )?;
+    enqueue_export(conn, org)?;
     closure_of(conn, org)
 }
 
@@ -323,9 +323,8 @@ pub fn run_purge_job(conn: &mut Conn, job: &Job) -> anyhow::Result<()> {
     if after > Utc::now() {
         anyhow::bail!("the organization's delay runs until {after}");
     }
-    let report = conn.transaction(|conn| purge(conn, org))?;
+    conn.transaction(|conn| purge(conn, org))?;
     tracing::info!(organization.id = %org, "closed organization's data deleted");
-    let _ = report;
     Ok(())
 }
 

@@ -155,13 +155,7 @@ pub fn erase_many(conn: &mut Conn, ids: &[PersonId]) -> AppResult<Vec<TableOutco
     .load(conn)
     .map_err(AppError::internal)?;
     for o in closed {
-        crate::jobs::enqueue(
-            conn,
-            super::closure::EXPORT_JOB,
-            serde_json::json!({"organization": o.id}),
-            chrono::Utc::now(),
-            3,
-        )?;
+        super::closure::enqueue_export(conn, OrganizationId(o.id))?;
     }
     Ok(tables)
 }
