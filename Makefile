@@ -33,11 +33,13 @@ run: deps
 	read smtp_port maildir <<< "$$(scripts/mail.sh)"; export APP__EMAIL__SMTP_PORT=$$smtp_port; \
 	read sms_port sms_log <<< "$$(scripts/sms.sh)"; \
 	export APP__SMS__SENDSMS_URL=http://127.0.0.1:$$sms_port/cgi-bin/sendsms; \
+	paysim_port=$$(scripts/paysim.sh); export APP__SHOP__CARD_API_URL=http://127.0.0.1:$$paysim_port; \
 	$(CARGO) build -p rdv; \
 	target/debug/rdv migrate; \
 	target/debug/rdv seed-demo; \
 	echo "mail the platform sends: one file per message in $$maildir/new"; \
 	echo "SMS the platform sends, as the network received them: $$sms_log"; \
+	echo "card payments go to the payment-provider simulator at $$APP__SHOP__CARD_API_URL (docs/payment-simulator.md)"; \
 	exec target/debug/rdv serve
 
 test: deps $(VENV)/ready
@@ -46,6 +48,7 @@ test: deps $(VENV)/ready
 	export APP__EMAIL__SMTP_PORT=$$smtp_port RDV_MAILDIR=$$maildir; \
 	read sms_port sms_log <<< "$$(scripts/sms.sh)"; \
 	export APP__SMS__SENDSMS_URL=http://127.0.0.1:$$sms_port/cgi-bin/sendsms RDV_SMS_LOG=$$sms_log; \
+	paysim_port=$$(scripts/paysim.sh); export APP__SHOP__CARD_API_URL=http://127.0.0.1:$$paysim_port; \
 	scripts/drop-test-databases.sh "$$url"; \
 	if command -v cargo-nextest >/dev/null; then \
 	  $(CARGO) nextest run --workspace --no-fail-fast; \

@@ -28,6 +28,7 @@ pub fn state(settings: &Settings) -> AppState {
     .unwrap();
     AppState::new(pool, settings.server.clone(), settings.auth.clone())
         .with_privacy(settings.privacy.clone())
+        .with_shop(settings.shop.clone())
 }
 
 impl TestApp {
@@ -42,8 +43,27 @@ impl TestApp {
         Self::serve(state(&settings(&db.app_url())), db)
     }
 
+    /// The API on a fresh database holding the demo seed, telling the card provider to call
+    /// back this app's own address (webhooks, return pages).
+    pub async fn spawn_shop() -> Self {
+        let db = TestDatabase::new();
+        {
+            let mut conn = db.connect();
+            let hash = rdv_app::auth::hash_password("demo").unwrap();
+            rdv_db::seed::seed_demo(&mut conn, &hash).unwrap();
+        }
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut s = settings(&db.app_url());
+        s.shop.public_url = format!("http://{}", listener.local_addr().unwrap());
+        Self::serve_on(listener, state(&s), db)
+    }
+
     pub fn serve(state: AppState, db: TestDatabase) -> Self {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        Self::serve_on(listener, state, db)
+    }
+
+    pub fn serve_on(listener: std::net::TcpListener, state: AppState, db: TestDatabase) -> Self {
         let base = format!("http://{}", listener.local_addr().unwrap());
         actix_web::rt::spawn(rdv_api::serve(listener, actix_web::web::Data::new(state)));
         Self {

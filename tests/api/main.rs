@@ -17,5 +17,6 @@ mod rights;
 mod rules;
 mod search;
 mod security;
+mod shop;
 mod tenancy;
 mod validation;

@@ -153,3 +153,25 @@ impl FromRequest for Caller {
         })
     }
 }
+
+/// The caller when the request carries credentials, `None` when it carries none; bad
+/// credentials are refused as for [`Caller`] (a public endpoint that also serves signed-in
+/// callers).
+pub struct MaybeCaller(pub Option<rdv_app::Actor>);
+
+impl FromRequest for MaybeCaller {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        if req
+            .headers()
+            .get(actix_web::http::header::AUTHORIZATION)
+            .is_none()
+        {
+            return Box::pin(async { Ok(MaybeCaller(None)) });
+        }
+        let caller = Caller::from_request(req, payload);
+        Box::pin(async move { Ok(MaybeCaller(Some(caller.await?.0))) })
+    }
+}

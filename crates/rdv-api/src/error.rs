@@ -26,6 +26,7 @@ pub enum ErrorCode {
     Conflict,
     TooManyRequests,
     DatabaseUnavailable,
+    UpstreamUnavailable,
     Internal,
 }
 
@@ -43,6 +44,7 @@ impl ErrorCode {
             ErrorCode::Conflict => StatusCode::CONFLICT,
             ErrorCode::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::DatabaseUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::UpstreamUnavailable => StatusCode::BAD_GATEWAY,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -95,6 +97,15 @@ impl ApiError {
 
     pub fn code(&self) -> ErrorCode {
         self.code
+    }
+
+    /// Refused input as a plain 400: what a machine caller (the payment provider's webhook)
+    /// gets, rather than a form's 422.
+    pub fn as_bad_request(mut self) -> Self {
+        if self.code == ErrorCode::ValidationFailed {
+            self.code = ErrorCode::BadRequest;
+        }
+        self
     }
 
     pub fn not_found(what: &str) -> Self {
@@ -171,6 +182,10 @@ impl From<AppError> for ApiError {
             AppError::Unavailable(detail) => Self {
                 internal: Some(detail),
                 ..Self::new(ErrorCode::DatabaseUnavailable, message)
+            },
+            AppError::Upstream(detail) => Self {
+                internal: Some(detail),
+                ..Self::new(ErrorCode::UpstreamUnavailable, message)
             },
             AppError::Internal(detail) => Self::internal(detail),
         }

@@ -29,6 +29,8 @@ pub struct AppState {
     pub follower: Option<std::sync::Arc<rdv_app::search::FollowerStatus>>,
     /// The `[privacy]` settings, for the sweep's dry run.
     pub privacy: rdv_app::privacy::PrivacySettings,
+    /// The `[shop]` settings: holds, the card provider, webhooks.
+    pub shop: rdv_app::shop::ShopSettings,
 }
 
 impl AppState {
@@ -41,7 +43,14 @@ impl AppState {
             search: None,
             follower: None,
             privacy: rdv_app::privacy::PrivacySettings::default(),
+            shop: rdv_app::shop::ShopSettings::default(),
         }
+    }
+
+    /// Uses the platform's `[shop]` settings rather than the defaults.
+    pub fn with_shop(mut self, shop: rdv_app::shop::ShopSettings) -> Self {
+        self.shop = shop;
+        self
     }
 
     /// Uses the platform's `[privacy]` settings rather than the defaults.

@@ -43,6 +43,10 @@ pub enum AppError {
     /// The database cannot be reached; the detail is for the log.
     #[error("the database is unavailable")]
     Unavailable(String),
+    /// A service the platform depends on (the payment provider) failed or did not answer;
+    /// the detail is for the log.
+    #[error("the payment provider could not be reached; try again in a moment")]
+    Upstream(String),
     /// A fault inside; the detail is for the log only.
     #[error("internal error")]
     Internal(String),
@@ -107,7 +111,10 @@ impl AppError {
 
     /// True when the caller can fix it (a 4xx at the HTTP edge).
     pub fn is_callers_mistake(&self) -> bool {
-        !matches!(self, Self::Unavailable(_) | Self::Internal(_))
+        !matches!(
+            self,
+            Self::Unavailable(_) | Self::Upstream(_) | Self::Internal(_)
+        )
     }
 }
 

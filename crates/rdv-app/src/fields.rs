@@ -51,6 +51,16 @@ impl Check {
         Self::default()
     }
 
+    /// Records `r`'s error, if any, under `field`.
+    pub fn check<T, E: fmt::Display>(&mut self, field: &str, r: Result<T, E>) -> Option<T> {
+        self.0.check(field, r)
+    }
+
+    /// Whether `field` has an error already.
+    pub fn has(&self, field: &str) -> bool {
+        self.0 .0.contains_key(field)
+    }
+
     pub fn text<const MAX: usize>(&mut self, field: &str, v: &str) -> Option<String> {
         self.0
             .check(field, BoundedText::<MAX>::parse(v))

@@ -24,6 +24,7 @@ pub mod planning;
 pub mod privacy;
 pub mod registrations;
 mod restriction;
+pub mod shop;
 
 pub use actor::Actor;
 pub use error::{AppError, AppResult};

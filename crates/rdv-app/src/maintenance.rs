@@ -28,7 +28,7 @@ pub fn registry(
     let done_keep = Duration::hours(settings.done_jobs_keep_hours);
     let dead_keep = Duration::days(settings.dead_jobs_keep_days);
     let lease = Duration::seconds(settings.lease_seconds);
-    Registry::default()
+    let registry = Registry::default()
         .handle(PRUNE_SEARCH_OUTBOX, move |conn: &mut Conn, _: &Job| {
             let n = search_feed::prune_outbox(conn, outbox_keep)?;
             tracing::info!(search_outbox.pruned = n, "search outbox pruned");
@@ -94,5 +94,6 @@ pub fn registry(
         .handle(
             crate::privacy::closure::PURGE_JOB,
             crate::privacy::closure::run_purge_job,
-        )
+        );
+    crate::shop::register(registry)
 }

@@ -240,17 +240,15 @@ pub fn list(conn: &mut Conn, actor: &Actor, query: PersonQuery) -> AppResult<Lis
 
 /// Creates a person in the actor's organization, with the legal basis given (legitimate
 /// interest by default) and the event-data retention deadline.
-pub fn create(conn: &mut Conn, actor: &Actor, input: PersonInput) -> AppResult<Person> {
-    let org = actor.organizer_org()?;
-    let b = input;
-    let mut c = Check::new();
+/// A new person of `org` from `b`, each bad field recorded in `c` (the caller finishes it).
+pub(crate) fn checked_new(c: &mut Check, org: OrganizationId, b: &PersonInput) -> NewPerson {
     let source = c.word::<DataSource>("source", b.source.as_deref().unwrap_or("admin"));
     if source == Some(DataSource::System) {
         c.add("source", "must be admin, import, prospect or registration");
     }
     let new = NewPerson {
         organization_id: org,
-        civility: civility(&mut c, b.civility.as_deref()),
+        civility: civility(c, b.civility.as_deref()),
         first_name: c
             .text::<100>("first_name", &b.first_name)
             .unwrap_or_default(),
@@ -281,6 +279,13 @@ pub fn create(conn: &mut Conn, actor: &Actor, input: PersonInput) -> AppResult<P
         retention_until: RetentionPolicy::EventData.deadline(Utc::now()),
         source: source.unwrap_or(DataSource::Admin),
     };
+    new
+}
+
+pub fn create(conn: &mut Conn, actor: &Actor, input: PersonInput) -> AppResult<Person> {
+    let org = actor.organizer_org()?;
+    let mut c = Check::new();
+    let new = checked_new(&mut c, org, &input);
     c.finish()?;
     let person = persons::create(conn, &new).map_err(|e| match e {
         DbError::Conflict(_) => {

@@ -94,7 +94,7 @@ pub const MAX_LANGUAGES: usize = 10;
 pub const MAX_QUOTA: i32 = 1000;
 
 /// Sector paths as the search parses them: what is stored here is what a search can filter on.
-fn sectors(c: &mut Check, v: Vec<String>) -> Vec<String> {
+pub(crate) fn sectors(c: &mut Check, v: Vec<String>) -> Vec<String> {
     if v.len() > MAX_SECTORS {
         c.add("sectors", format!("at most {MAX_SECTORS} sectors"));
     }
@@ -107,7 +107,7 @@ fn sectors(c: &mut Check, v: Vec<String>) -> Vec<String> {
         .collect()
 }
 
-fn languages(c: &mut Check, v: Vec<String>) -> Vec<String> {
+pub(crate) fn languages(c: &mut Check, v: Vec<String>) -> Vec<String> {
     if v.len() > MAX_LANGUAGES {
         c.add("languages", format!("at most {MAX_LANGUAGES} languages"));
     }

@@ -104,6 +104,9 @@ privacy_of!(
     exports,
     outbox_messages,
     privacy_requests,
+    registration_answers,
+    orders,
+    invoices,
 );
 
 impl<T> Privacy<T> {
@@ -825,4 +828,379 @@ pub struct Sweep {
     pub finished_at: Option<DateTime<Utc>>,
     pub report: serde_json::Value,
     pub error: Option<String>,
+}
+
+// --- the shop ---
+
+/// The seller's mentions an organization's invoices carry.
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = organizations)]
+pub struct Seller {
+    pub id: OrganizationId,
+    pub name: String,
+    pub legal_name: Option<String>,
+    pub address_line1: Option<String>,
+    pub address_line2: Option<String>,
+    pub postal_code: Option<String>,
+    pub city: Option<String>,
+    pub country: Option<String>,
+    pub siren: Option<String>,
+    pub siret: Option<String>,
+    pub vat_number: Option<String>,
+    pub legal_mentions: Option<String>,
+    pub payment_days: i32,
+    pub late_penalty: String,
+}
+
+#[derive(Debug, Clone, AsChangeset)]
+#[diesel(table_name = organizations, treat_none_as_null = true)]
+pub struct SellerChange {
+    pub legal_name: Option<String>,
+    pub address_line1: Option<String>,
+    pub address_line2: Option<String>,
+    pub postal_code: Option<String>,
+    pub city: Option<String>,
+    pub country: Option<String>,
+    pub siren: Option<String>,
+    pub siret: Option<String>,
+    pub vat_number: Option<String>,
+    pub legal_mentions: Option<String>,
+    pub payment_days: i32,
+    pub late_penalty: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]
+#[diesel(table_name = consent_texts)]
+pub struct ConsentText {
+    #[diesel(skip_insertion)]
+    pub id: i64,
+    pub organization_id: OrganizationId,
+    pub purpose: String,
+    pub version: String,
+    pub text_fr: String,
+    pub text_en: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = registration_forms)]
+pub struct RegistrationForm {
+    pub id: FormId,
+    pub organization_id: OrganizationId,
+    pub event_id: EventId,
+    pub participant_type: ParticipantType,
+    pub version: i32,
+    pub definition: serde_json::Value,
+    pub created_by: Option<UserAccountId>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = registration_forms)]
+pub struct NewRegistrationForm {
+    pub organization_id: OrganizationId,
+    pub event_id: EventId,
+    pub participant_type: ParticipantType,
+    pub version: i32,
+    pub definition: serde_json::Value,
+    pub created_by: Option<UserAccountId>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = registration_answers)]
+pub struct RegistrationAnswers {
+    pub id: i64,
+    pub organization_id: OrganizationId,
+    pub event_id: EventId,
+    pub registration_id: RegistrationId,
+    pub person_id: PersonId,
+    pub form_id: FormId,
+    pub answers: serde_json::Value,
+    pub submitted_at: DateTime<Utc>,
+    #[diesel(embed)]
+    pub privacy: Privacy<registration_answers::table>,
+}
+
+#[derive(Debug, Clone, Insertable, AsChangeset)]
+#[diesel(table_name = registration_answers)]
+pub struct NewRegistrationAnswers {
+    pub organization_id: OrganizationId,
+    pub event_id: EventId,
+    pub registration_id: RegistrationId,
+    pub person_id: PersonId,
+    pub form_id: FormId,
+    pub answers: serde_json::Value,
+    pub submitted_at: DateTime<Utc>,
+    pub legal_basis: LegalBasis,
+    pub retention_until: DateTime<Utc>,
+    pub source: DataSource,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = products)]
+pub struct Product {
+    pub id: ProductId,
+    pub organization_id: OrganizationId,
+    pub event_id: EventId,
+    pub kind: ProductKind,
+    pub participant_type: Option<ParticipantType>,
+    pub code: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub vat_rate_bp: i32,
+    pub vat_exemption: Option<String>,
+    pub capacity: Option<i32>,
+    pub held: i32,
+    pub sold: i32,
+    pub meeting_quota: Option<i32>,
+    pub max_per_order: i32,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Insertable, AsChangeset)]
+#[diesel(table_name = products, treat_none_as_null = true)]
+pub struct NewProduct {
+    pub organization_id: OrganizationId,
+    pub event_id: EventId,
+    pub kind: ProductKind,
+    pub participant_type: Option<ParticipantType>,
+    pub code: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub vat_rate_bp: i32,
+    pub vat_exemption: Option<String>,
+    pub capacity: Option<i32>,
+    pub meeting_quota: Option<i32>,
+    pub max_per_order: i32,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = product_prices)]
+pub struct ProductPrice {
+    pub id: i64,
+    pub product_id: ProductId,
+    pub label: String,
+    pub price_cents: i64,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = product_prices)]
+pub struct NewProductPrice {
+    pub product_id: ProductId,
+    pub label: String,
+    pub price_cents: i64,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = vouchers)]
+pub struct Voucher {
+    pub id: VoucherId,
+    pub organization_id: OrganizationId,
+    pub event_id: EventId,
+    pub code: String,
+    pub percent_bp: Option<i32>,
+    pub amount_cents: Option<i64>,
+    pub product_id: Option<ProductId>,
+    pub max_uses: Option<i32>,
+    pub used: i32,
+    pub valid_until: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = vouchers)]
+pub struct NewVoucher {
+    pub organization_id: OrganizationId,
+    pub event_id: EventId,
+    pub code: String,
+    pub percent_bp: Option<i32>,
+    pub amount_cents: Option<i64>,
+    pub product_id: Option<ProductId>,
+    pub max_uses: Option<i32>,
+    pub valid_until: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = orders)]
+pub struct Order {
+    pub id: OrderId,
+    pub organization_id: OrganizationId,
+    pub event_id: EventId,
+    pub person_id: PersonId,
+    pub registration_id: Option<RegistrationId>,
+    pub reference: String,
+    pub idempotency_key: String,
+    pub request_digest: String,
+    pub created_by: Option<UserAccountId>,
+    pub status: OrderStatus,
+    pub hold_until: DateTime<Utc>,
+    pub voucher_id: Option<VoucherId>,
+    pub buyer: serde_json::Value,
+    pub vat_treatment: VatTreatmentKind,
+    pub pricing: serde_json::Value,
+    pub total_excl_cents: i64,
+    pub total_vat_cents: i64,
+    pub total_incl_cents: i64,
+    pub paid_cents: i64,
+    pub refunded_cents: i64,
+    pub payment_method: Option<PaymentMethod>,
+    pub cancel_reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub paid_at: Option<DateTime<Utc>>,
+    pub cancelled_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+    #[diesel(embed)]
+    pub privacy: Privacy<orders::table>,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = orders)]
+pub struct NewOrder {
+    pub organization_id: OrganizationId,
+    pub event_id: EventId,
+    pub person_id: PersonId,
+    pub registration_id: Option<RegistrationId>,
+    pub reference: String,
+    pub idempotency_key: String,
+    pub request_digest: String,
+    pub created_by: Option<UserAccountId>,
+    pub hold_until: DateTime<Utc>,
+    pub voucher_id: Option<VoucherId>,
+    pub buyer: serde_json::Value,
+    pub vat_treatment: VatTreatmentKind,
+    pub pricing: serde_json::Value,
+    pub total_excl_cents: i64,
+    pub total_vat_cents: i64,
+    pub total_incl_cents: i64,
+    pub payment_method: Option<PaymentMethod>,
+    pub legal_basis: LegalBasis,
+    pub retention_until: DateTime<Utc>,
+    pub source: DataSource,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]
+#[diesel(table_name = order_lines)]
+pub struct OrderLine {
+    #[diesel(skip_insertion)]
+    pub id: i64,
+    pub order_id: OrderId,
+    pub product_id: ProductId,
+    pub label: String,
+    pub quantity: i32,
+    pub unit_price_cents: i64,
+    pub discount_cents: i64,
+    pub net_cents: i64,
+    pub vat_rate_bp: i32,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = payments)]
+pub struct Payment {
+    pub id: PaymentId,
+    pub organization_id: OrganizationId,
+    pub order_id: OrderId,
+    pub method: PaymentMethod,
+    pub status: PaymentStatus,
+    pub amount_cents: i64,
+    pub provider_session_id: Option<String>,
+    pub provider_payment_id: Option<String>,
+    pub checkout_url: Option<String>,
+    pub bank_reference: Option<String>,
+    pub recorded_by: Option<UserAccountId>,
+    pub created_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = payments)]
+pub struct NewPayment {
+    pub organization_id: OrganizationId,
+    pub order_id: OrderId,
+    pub method: PaymentMethod,
+    pub status: PaymentStatus,
+    pub amount_cents: i64,
+    pub bank_reference: Option<String>,
+    pub recorded_by: Option<UserAccountId>,
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = refunds)]
+pub struct Refund {
+    pub id: RefundId,
+    pub organization_id: OrganizationId,
+    pub order_id: OrderId,
+    pub payment_id: Option<PaymentId>,
+    pub amount_cents: i64,
+    pub reason: String,
+    pub status: RefundStatus,
+    pub provider_refund_id: Option<String>,
+    pub requested_by: Option<UserAccountId>,
+    pub created_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = refunds)]
+pub struct NewRefund {
+    pub organization_id: OrganizationId,
+    pub order_id: OrderId,
+    pub payment_id: Option<PaymentId>,
+    pub amount_cents: i64,
+    pub reason: String,
+    pub status: RefundStatus,
+    pub requested_by: Option<UserAccountId>,
+}
+
+/// An issued invoice or credit note, without its files.
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = invoices)]
+pub struct Invoice {
+    pub id: InvoiceId,
+    pub organization_id: OrganizationId,
+    pub event_id: EventId,
+    pub order_id: OrderId,
+    pub person_id: PersonId,
+    pub kind: InvoiceKind,
+    pub year: i32,
+    pub seq: i32,
+    pub number: String,
+    pub issued_at: DateTime<Utc>,
+    pub corrects_id: Option<InvoiceId>,
+    pub refund_id: Option<RefundId>,
+    pub document: serde_json::Value,
+    pub total_excl_cents: i64,
+    pub total_vat_cents: i64,
+    pub total_incl_cents: i64,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = invoices)]
+pub struct NewInvoice {
+    pub organization_id: OrganizationId,
+    pub event_id: EventId,
+    pub order_id: OrderId,
+    pub person_id: PersonId,
+    pub kind: InvoiceKind,
+    pub year: i32,
+    pub seq: i32,
+    pub number: String,
+    pub issued_at: DateTime<Utc>,
+    pub corrects_id: Option<InvoiceId>,
+    pub refund_id: Option<RefundId>,
+    pub document: serde_json::Value,
+    pub total_excl_cents: i64,
+    pub total_vat_cents: i64,
+    pub total_incl_cents: i64,
+    pub pdf: Vec<u8>,
+    pub xml: String,
+    pub legal_basis: LegalBasis,
+    pub retention_until: DateTime<Utc>,
+    pub source: DataSource,
 }

@@ -12,6 +12,18 @@ diesel::table! {
         purge_after -> Nullable<Timestamptz>,
         purged_at -> Nullable<Timestamptz>,
         closure -> Jsonb,
+        legal_name -> Nullable<Text>,
+        address_line1 -> Nullable<Text>,
+        address_line2 -> Nullable<Text>,
+        postal_code -> Nullable<Text>,
+        city -> Nullable<Text>,
+        country -> Nullable<Text>,
+        siren -> Nullable<Text>,
+        siret -> Nullable<Text>,
+        vat_number -> Nullable<Text>,
+        legal_mentions -> Nullable<Text>,
+        payment_days -> Integer,
+        late_penalty -> Text,
     }
 }
 
@@ -544,6 +556,233 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    consent_texts (id) {
+        id -> BigInt,
+        organization_id -> BigInt,
+        purpose -> Text,
+        version -> Text,
+        text_fr -> Text,
+        text_en -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    registration_forms (id) {
+        id -> BigInt,
+        organization_id -> BigInt,
+        event_id -> BigInt,
+        participant_type -> Text,
+        version -> Integer,
+        definition -> Jsonb,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    registration_answers (id) {
+        id -> BigInt,
+        organization_id -> BigInt,
+        event_id -> BigInt,
+        registration_id -> BigInt,
+        person_id -> BigInt,
+        form_id -> BigInt,
+        answers -> Jsonb,
+        submitted_at -> Timestamptz,
+        legal_basis -> Text,
+        retention_until -> Timestamptz,
+        restricted_at -> Nullable<Timestamptz>,
+        erased_at -> Nullable<Timestamptz>,
+        source -> Text,
+        last_verified_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    products (id) {
+        id -> BigInt,
+        organization_id -> BigInt,
+        event_id -> BigInt,
+        kind -> Text,
+        participant_type -> Nullable<Text>,
+        code -> Text,
+        name -> Text,
+        description -> Nullable<Text>,
+        vat_rate_bp -> Integer,
+        vat_exemption -> Nullable<Text>,
+        capacity -> Nullable<Integer>,
+        held -> Integer,
+        sold -> Integer,
+        meeting_quota -> Nullable<Integer>,
+        max_per_order -> Integer,
+        active -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    product_prices (id) {
+        id -> BigInt,
+        product_id -> BigInt,
+        label -> Text,
+        price_cents -> BigInt,
+        starts_at -> Timestamptz,
+        ends_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    vouchers (id) {
+        id -> BigInt,
+        organization_id -> BigInt,
+        event_id -> BigInt,
+        code -> Text,
+        percent_bp -> Nullable<Integer>,
+        amount_cents -> Nullable<BigInt>,
+        product_id -> Nullable<BigInt>,
+        max_uses -> Nullable<Integer>,
+        used -> Integer,
+        valid_until -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    orders (id) {
+        id -> BigInt,
+        organization_id -> BigInt,
+        event_id -> BigInt,
+        person_id -> BigInt,
+        registration_id -> Nullable<BigInt>,
+        reference -> Text,
+        idempotency_key -> Text,
+        request_digest -> Text,
+        created_by -> Nullable<BigInt>,
+        status -> Text,
+        hold_until -> Timestamptz,
+        voucher_id -> Nullable<BigInt>,
+        buyer -> Jsonb,
+        vat_treatment -> Text,
+        pricing -> Jsonb,
+        total_excl_cents -> BigInt,
+        total_vat_cents -> BigInt,
+        total_incl_cents -> BigInt,
+        paid_cents -> BigInt,
+        refunded_cents -> BigInt,
+        payment_method -> Nullable<Text>,
+        cancel_reason -> Nullable<Text>,
+        created_at -> Timestamptz,
+        paid_at -> Nullable<Timestamptz>,
+        cancelled_at -> Nullable<Timestamptz>,
+        updated_at -> Timestamptz,
+        legal_basis -> Text,
+        retention_until -> Timestamptz,
+        restricted_at -> Nullable<Timestamptz>,
+        erased_at -> Nullable<Timestamptz>,
+        source -> Text,
+        last_verified_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    order_lines (id) {
+        id -> BigInt,
+        order_id -> BigInt,
+        product_id -> BigInt,
+        label -> Text,
+        quantity -> Integer,
+        unit_price_cents -> BigInt,
+        discount_cents -> BigInt,
+        net_cents -> BigInt,
+        vat_rate_bp -> Integer,
+    }
+}
+
+diesel::table! {
+    payments (id) {
+        id -> BigInt,
+        organization_id -> BigInt,
+        order_id -> BigInt,
+        method -> Text,
+        status -> Text,
+        amount_cents -> BigInt,
+        provider_session_id -> Nullable<Text>,
+        provider_payment_id -> Nullable<Text>,
+        checkout_url -> Nullable<Text>,
+        bank_reference -> Nullable<Text>,
+        recorded_by -> Nullable<BigInt>,
+        created_at -> Timestamptz,
+        completed_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    payment_events (provider, provider_event_id) {
+        provider -> Text,
+        provider_event_id -> Text,
+        kind -> Text,
+        order_id -> Nullable<BigInt>,
+        outcome -> Text,
+        received_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    refunds (id) {
+        id -> BigInt,
+        organization_id -> BigInt,
+        order_id -> BigInt,
+        payment_id -> Nullable<BigInt>,
+        amount_cents -> BigInt,
+        reason -> Text,
+        status -> Text,
+        provider_refund_id -> Nullable<Text>,
+        requested_by -> Nullable<BigInt>,
+        created_at -> Timestamptz,
+        completed_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    invoice_sequences (organization_id, year) {
+        organization_id -> BigInt,
+        year -> Integer,
+        last_number -> Integer,
+    }
+}
+
+diesel::table! {
+    invoices (id) {
+        id -> BigInt,
+        organization_id -> BigInt,
+        event_id -> BigInt,
+        order_id -> BigInt,
+        person_id -> BigInt,
+        kind -> Text,
+        year -> Integer,
+        seq -> Integer,
+        number -> Text,
+        issued_at -> Timestamptz,
+        corrects_id -> Nullable<BigInt>,
+        refund_id -> Nullable<BigInt>,
+        document -> Jsonb,
+        total_excl_cents -> BigInt,
+        total_vat_cents -> BigInt,
+        total_incl_cents -> BigInt,
+        pdf -> Bytea,
+        xml -> Text,
+        legal_basis -> Text,
+        retention_until -> Timestamptz,
+        restricted_at -> Nullable<Timestamptz>,
+        erased_at -> Nullable<Timestamptz>,
+        source -> Text,
+        last_verified_at -> Nullable<Timestamptz>,
+    }
+}
+
 diesel::joinable!(privacy_requests -> persons (person_id));
 diesel::joinable!(persons -> organizations (organization_id));
 diesel::joinable!(memberships -> user_accounts (user_account_id));
@@ -555,6 +794,19 @@ diesel::joinable!(registrations -> persons (person_id));
 diesel::joinable!(registrations -> events (event_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    consent_texts,
+    registration_forms,
+    registration_answers,
+    products,
+    product_prices,
+    vouchers,
+    orders,
+    order_lines,
+    payments,
+    payment_events,
+    refunds,
+    invoice_sequences,
+    invoices,
     privacy_requests,
     privacy_sweeps,
     organizations,

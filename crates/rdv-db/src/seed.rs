@@ -502,6 +502,7 @@ fn seed_in_transaction(conn: &mut Conn, password_hash: &str) -> DbResult<SeedSum
         )?;
     }
     let meeting_requests_created = seed_requests(conn, org.id, event.id, retention)?;
+    seed_shop(conn, org.id, event.id, last_day)?;
     Ok(SeedSummary {
         organization_id: org.id.0,
         event_id: event.id.0,
@@ -620,4 +621,269 @@ fn seed_requests(
             .execute(conn)?;
     }
     Ok(created)
+}
+
+/// A demo product: code, kind, participant type, name, VAT (bp), capacity, meeting quota,
+/// most per order, early-bird and standard prices.
+type DemoProduct<'a> = (
+    &'a str,
+    rdv_domain::ProductKind,
+    Option<ParticipantType>,
+    &'a str,
+    i32,
+    Option<i32>,
+    Option<i32>,
+    i32,
+    i64,
+    i64,
+);
+
+/// The demo's shop, once: the organizer's billing details, a registration form for suppliers
+/// and one for buyers, the packages (suppliers' limited to 60) and options, early-bird then
+/// standard prices, and a voucher.
+fn seed_shop(
+    conn: &mut Conn,
+    org: rdv_domain::OrganizationId,
+    event: rdv_domain::EventId,
+    last_day: NaiveDate,
+) -> DbResult<()> {
+    use crate::models::{
+        NewProduct, NewProductPrice, NewRegistrationForm, NewVoucher, SellerChange,
+    };
+    use crate::queries::shop;
+    use rdv_domain::ProductKind;
+    if shop::seller(conn, org)?.legal_name.is_none() {
+        shop::update_seller(
+            conn,
+            org,
+            &SellerChange {
+                legal_name: Some("Demo Events SAS".into()),
+                address_line1: Some("12 rue de la République".into()),
+                address_line2: None,
+                postal_code: Some("69002".into()),
+                city: Some("Lyon".into()),
+                country: Some("FR".into()),
+                siren: Some("303265045".into()),
+                siret: Some("30326504500011".into()),
+                vat_number: Some("FR40303265045".into()),
+                legal_mentions: Some("SAS au capital de 10 000 € - RCS Lyon 303 265 045".into()),
+                payment_days: 30,
+                late_penalty: "trois fois le taux d'intérêt légal".into(),
+            },
+        )?;
+    }
+    let standard = |key: &str, fr: &str, en: &str, required: bool| {
+        serde_json::json!({"key": key, "kind": {"type": "standard", "field": key},
+            "label_fr": fr, "label_en": en, "required": required})
+    };
+    let consents = [
+        serde_json::json!({"key": "terms", "kind": {"type": "consent", "purpose": "terms_of_sale",
+            "text_fr": "J'accepte les conditions générales de vente de l'événement.",
+            "text_en": "I accept the event's terms of sale.", "version": "2027-1"},
+            "label_fr": "Conditions générales de vente", "label_en": "Terms of sale", "required": true}),
+        serde_json::json!({"key": "newsletter", "kind": {"type": "consent", "purpose": "marketing_email",
+            "text_fr": "J'accepte de recevoir par email les actualités de l'organisateur.",
+            "text_en": "I agree to receive the organizer's news by email.", "version": "2027-1"},
+            "label_fr": "Actualités de l'organisateur", "label_en": "Organizer's news", "required": false}),
+    ];
+    let supplier = serde_json::json!({"fields": [
+        standard("first_name", "Prénom", "First name", true),
+        standard("last_name", "Nom", "Last name", true),
+        standard("email", "E-mail", "Email", true),
+        standard("company", "Société", "Company", true),
+        standard("mobile_phone", "Mobile", "Mobile phone", false),
+        standard("address_line1", "Adresse", "Address", false),
+        standard("postal_code", "Code postal", "Postal code", false),
+        standard("city", "Ville", "City", false),
+        standard("country", "Pays", "Country", false),
+        standard("offers", "Ce que vous proposez", "What you offer", true),
+        {"key": "stand_size", "kind": {"type": "single_choice", "options": [
+            {"value": "table", "label_fr": "Table de rendez-vous", "label_en": "Meeting table"},
+            {"value": "stand", "label_fr": "Stand de 9 m²", "label_en": "9 m² stand"}]},
+         "label_fr": "Emplacement", "label_en": "Space", "required": true},
+        {"key": "stand_wishes", "kind": {"type": "long_text", "max_length": 1000},
+         "label_fr": "Vos souhaits pour le stand", "label_en": "Your wishes for the stand",
+         "required": false, "condition": {"field": "stand_size", "equals": "stand"}},
+        {"key": "employees", "kind": {"type": "number", "min": 1, "max": 1000000, "integer": true},
+         "label_fr": "Effectif", "label_en": "Employees", "required": false},
+        consents[0].clone(),
+        consents[1].clone(),
+    ]});
+    let buyer = serde_json::json!({"fields": [
+        standard("first_name", "Prénom", "First name", true),
+        standard("last_name", "Nom", "Last name", true),
+        standard("email", "E-mail", "Email", true),
+        standard("company", "Société", "Company", true),
+        standard("needs", "Ce que vous cherchez", "What you are looking for", true),
+        {"key": "budget", "kind": {"type": "single_choice", "options": [
+            {"value": "small", "label_fr": "Moins de 50 k€", "label_en": "Under 50 k€"},
+            {"value": "large", "label_fr": "50 k€ et plus", "label_en": "50 k€ and more"}]},
+         "label_fr": "Budget annuel d'achats", "label_en": "Yearly purchasing budget", "required": false},
+        consents[0].clone(),
+        consents[1].clone(),
+    ]});
+    for (ptype, def) in [
+        (ParticipantType::Supplier, supplier),
+        (ParticipantType::Buyer, buyer),
+    ] {
+        if shop::latest_form(conn, event, ptype).is_err() {
+            shop::insert_form(
+                conn,
+                &NewRegistrationForm {
+                    organization_id: org,
+                    event_id: event,
+                    participant_type: ptype,
+                    version: 1,
+                    definition: def,
+                    created_by: None,
+                },
+            )?;
+        }
+    }
+    for (purpose, fr, en) in [
+        (
+            "terms_of_sale",
+            "J'accepte les conditions générales de vente de l'événement.",
+            "I accept the event's terms of sale.",
+        ),
+        (
+            "marketing_email",
+            "J'accepte de recevoir par email les actualités de l'organisateur.",
+            "I agree to receive the organizer's news by email.",
+        ),
+    ] {
+        shop::record_consent_text(
+            conn,
+            &crate::models::ConsentText {
+                id: 0,
+                organization_id: org,
+                purpose: purpose.into(),
+                version: "2027-1".into(),
+                text_fr: fr.into(),
+                text_en: en.into(),
+            },
+        )?;
+    }
+    if !shop::products_of_event(conn, event)?.is_empty() {
+        return Ok(());
+    }
+    let at = |y, m, d| {
+        Utc.from_utc_datetime(
+            &NaiveDate::from_ymd_opt(y, m, d)
+                .unwrap_or_default()
+                .and_time(NaiveTime::MIN),
+        )
+    };
+    let early_end = at(2027, 2, 1);
+    let sales_end = Utc.from_utc_datetime(
+        &last_day.and_time(NaiveTime::from_hms_opt(18, 0, 0).unwrap_or_default()),
+    );
+    // code, kind, participant type, name, VAT (bp), capacity, quota, max per order,
+    // early-bird and standard prices.
+    let products: [DemoProduct; 4] = [
+        (
+            "supplier-pack",
+            ProductKind::Package,
+            Some(ParticipantType::Supplier),
+            "Pack fournisseur : table de rendez-vous et 16 rendez-vous",
+            2000,
+            Some(60),
+            Some(16),
+            1,
+            120_000,
+            150_000,
+        ),
+        (
+            "buyer-pack",
+            ProductKind::Package,
+            Some(ParticipantType::Buyer),
+            "Pack acheteur : 12 rendez-vous",
+            2000,
+            None,
+            Some(12),
+            1,
+            19_000,
+            25_000,
+        ),
+        (
+            "extra-meetings",
+            ProductKind::Option,
+            None,
+            "4 rendez-vous supplémentaires",
+            2000,
+            None,
+            Some(4),
+            3,
+            20_000,
+            20_000,
+        ),
+        (
+            "lunch",
+            ProductKind::Option,
+            None,
+            "Déjeuner des deux jours",
+            1000,
+            Some(200),
+            None,
+            5,
+            5_100,
+            5_100,
+        ),
+    ];
+    let mut supplier_pack = None;
+    for (code, kind, ptype, name, vat, capacity, quota, max, early, normal) in products {
+        let p = shop::insert_product(
+            conn,
+            &NewProduct {
+                organization_id: org,
+                event_id: event,
+                kind,
+                participant_type: ptype,
+                code: code.into(),
+                name: name.into(),
+                description: None,
+                vat_rate_bp: vat,
+                vat_exemption: None,
+                capacity,
+                meeting_quota: quota,
+                max_per_order: max,
+                active: true,
+            },
+        )?;
+        if code == "supplier-pack" {
+            supplier_pack = Some(p.id);
+        }
+        let mut windows = vec![("Standard", normal, early_end, sales_end)];
+        if early != normal {
+            windows.insert(0, ("Early bird", early, at(2026, 6, 1), early_end));
+        } else {
+            windows[0].2 = at(2026, 6, 1);
+        }
+        for (label, price, from, to) in windows {
+            shop::insert_price(
+                conn,
+                &NewProductPrice {
+                    product_id: p.id,
+                    label: label.into(),
+                    price_cents: price,
+                    starts_at: from,
+                    ends_at: to,
+                },
+            )?;
+        }
+    }
+    shop::insert_voucher(
+        conn,
+        &NewVoucher {
+            organization_id: org,
+            event_id: event,
+            code: "PARTNER10".into(),
+            percent_bp: Some(1000),
+            amount_cents: None,
+            product_id: supplier_pack,
+            max_uses: Some(20),
+            valid_until: Some(sales_end),
+        },
+    )?;
+    Ok(())
 }

@@ -37,8 +37,9 @@ const PRIVACY_COLUMNS: &[&str] = &[
 ];
 
 /// Tables whose personal columns only point at persons for bookkeeping that the privacy
-/// columns of the person already govern: a membership or a login is the account's.
-const EXEMPT: &[&str] = &["memberships", "__diesel_schema_migrations"];
+/// columns of the person already govern: a membership or a login is the account's. An
+/// organization's address is a company's (the seller on its invoices), not a person's.
+const EXEMPT: &[&str] = &["memberships", "organizations", "__diesel_schema_migrations"];
 
 #[derive(QueryableByName, Debug)]
 struct Column {

@@ -125,7 +125,51 @@ fn every_vocabulary_matches_its_check_constraints() {
         allowed(&mut conn, "privacy_requests", "state"),
         words(RightsRequestState::ALL, RightsRequestState::as_str)
     );
+    use rdv_domain::{
+        InvoiceKind, OrderStatus, PaymentMethod, PaymentStatus, ProductKind, RefundStatus,
+        VatTreatmentKind,
+    };
+    assert_eq!(
+        allowed(&mut conn, "products", "kind"),
+        words(ProductKind::ALL, ProductKind::as_str)
+    );
+    assert_eq!(allowed(&mut conn, "products", "participant_type"), types);
+    assert_eq!(
+        allowed(&mut conn, "registration_forms", "participant_type"),
+        types
+    );
+    assert_eq!(
+        allowed(&mut conn, "orders", "status"),
+        words(OrderStatus::ALL, OrderStatus::as_str)
+    );
+    assert_eq!(
+        allowed(&mut conn, "orders", "payment_method"),
+        words(PaymentMethod::ALL, PaymentMethod::as_str)
+    );
+    assert_eq!(
+        allowed(&mut conn, "orders", "vat_treatment"),
+        words(VatTreatmentKind::ALL, VatTreatmentKind::as_str)
+    );
+    assert_eq!(
+        allowed(&mut conn, "payments", "method"),
+        words(PaymentMethod::ALL, PaymentMethod::as_str)
+    );
+    assert_eq!(
+        allowed(&mut conn, "payments", "status"),
+        words(PaymentStatus::ALL, PaymentStatus::as_str)
+    );
+    assert_eq!(
+        allowed(&mut conn, "refunds", "status"),
+        words(RefundStatus::ALL, RefundStatus::as_str)
+    );
+    assert_eq!(
+        allowed(&mut conn, "invoices", "kind"),
+        words(InvoiceKind::ALL, InvoiceKind::as_str)
+    );
     for table in [
+        "orders",
+        "invoices",
+        "registration_answers",
         "privacy_requests",
         "outbox_messages",
         "persons",

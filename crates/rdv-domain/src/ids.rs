@@ -73,4 +73,11 @@ id_type!(
     CampaignId,
     RightsRequestId,
     SweepId,
+    FormId,
+    ProductId,
+    VoucherId,
+    OrderId,
+    PaymentId,
+    RefundId,
+    InvoiceId,
 );

@@ -21,6 +21,7 @@ pub use text::{
 };
 pub use vocab::{
     Acceptance, AgendaChange, CampaignStatus, Channel, DeliveryStatus, EventStatus, ExportKind,
-    ExportStatus, MeetingStatus, MessageStatus, ParticipantType, PlanStatus, Priority,
-    RegistrationStatus, RequestStatus, Role,
+    ExportStatus, InvoiceKind, MeetingStatus, MessageStatus, OrderStatus, ParticipantType,
+    PaymentMethod, PaymentStatus, PlanStatus, Priority, ProductKind, RefundStatus,
+    RegistrationStatus, RequestStatus, Role, VatTreatmentKind,
 };

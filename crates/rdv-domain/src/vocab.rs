@@ -300,3 +300,70 @@ mod tests {
         );
     }
 }
+
+vocabulary!(
+    /// What the shop sells: a package (the participation of a participant type, with its
+    /// meeting quota) or an option (extra meetings, a lunch, a stand).
+    ProductKind, "product kind" {
+        Package => "package",
+        Option => "option",
+    }
+);
+
+vocabulary!(
+    /// Where an order stands: awaiting payment (its units held until `hold_until`), paid,
+    /// cancelled (by the buyer, the organizer, or its hold expiring), or refunded in part or
+    /// in whole.
+    OrderStatus, "order status" {
+        PendingPayment => "pending_payment",
+        Paid => "paid",
+        Cancelled => "cancelled",
+        Refunded => "refunded",
+        PartiallyRefunded => "partially_refunded",
+    }
+);
+
+vocabulary!(
+    /// How an order is paid: by card through the provider's hosted page, by bank transfer
+    /// (the organizer records it), or on site.
+    PaymentMethod, "payment method" {
+        Card => "card",
+        BankTransfer => "bank_transfer",
+        OnSite => "on_site",
+    }
+);
+
+vocabulary!(
+    /// Where a payment stands.
+    PaymentStatus, "payment status" {
+        Pending => "pending",
+        Succeeded => "succeeded",
+        Failed => "failed",
+        Cancelled => "cancelled",
+    }
+);
+
+vocabulary!(
+    /// Where a refund stands.
+    RefundStatus, "refund status" {
+        Pending => "pending",
+        Succeeded => "succeeded",
+        Failed => "failed",
+    }
+);
+
+vocabulary!(
+    /// An invoice, or a credit note correcting one.
+    InvoiceKind, "invoice kind" {
+        Invoice => "invoice",
+        CreditNote => "credit_note",
+    }
+);
+
+vocabulary!(
+    /// How VAT applies to an order: French VAT, or reverse charge for an EU business buyer.
+    VatTreatmentKind, "VAT treatment" {
+        Standard => "standard",
+        ReverseCharge => "reverse_charge",
+    }
+);

@@ -38,6 +38,9 @@ pub enum Expiry {
     /// The audit log is append-only for the application: its expired rows leave through the
     /// database function `privacy_purge_audit_log`, run with the owner's rights.
     PurgeAuditLog,
+    /// Invoices and credit notes cannot be deleted by the application: their expired rows
+    /// leave through the database function `privacy_purge_invoices`, with the owner's rights.
+    PurgeInvoices,
     /// The rows carry no deadline of their own: they go with the record they belong to.
     WithParent,
 }
@@ -336,6 +339,71 @@ pub const REGISTRY: &[Table] = &[
             ("languages", "'{}'"),
             ("profile_visible", "false"),
         ]),
+    },
+    // --- the shop (rdv-app shop) ---
+    Table {
+        name: "registration_answers",
+        owner: "shop",
+        purpose: "register participants through the organizer's form",
+        legal_basis: LegalBasis::Contract,
+        data: &["answers to the registration form's own questions", "form version"],
+        subjects: &["participants"],
+        recipients: &[],
+        retention: Retention {
+            policy: Some(RetentionPolicy::EventData),
+            described: "36 months after the end of the event",
+            expiry: Expiry::Delete,
+        },
+        rows: "t.person_id = ANY($1)",
+        not_exported: &[],
+        erasure: Erasure::Delete,
+    },
+    Table {
+        name: "orders",
+        owner: "shop",
+        purpose: "sell packages and options, and prove the contract",
+        legal_basis: LegalBasis::Contract,
+        data: &[
+            "buyer's name, email, company, address and VAT number",
+            "products ordered",
+            "amounts",
+            "payment state",
+        ],
+        subjects: &["participants", "their companies"],
+        recipients: &["the card payment provider (amount and order reference only)"],
+        retention: Retention {
+            policy: Some(RetentionPolicy::ContractualProof),
+            described: "5 years after the order",
+            expiry: Expiry::Delete,
+        },
+        rows: "t.person_id = ANY($1)",
+        not_exported: &["request_digest", "idempotency_key"],
+        erasure: Erasure::Hold {
+            reason: "proof of the contract (Code civil art. 2224, 5 years): the order stays as \
+                     placed, under a pseudonymous person id",
+            clear: &[],
+        },
+    },
+    Table {
+        name: "invoices",
+        owner: "shop",
+        purpose: "issue invoices and credit notes and keep them as the law requires",
+        legal_basis: LegalBasis::LegalObligation,
+        data: &["buyer's name, address and VAT number", "products, amounts and VAT"],
+        subjects: &["participants", "their companies"],
+        recipients: &["the organizer's accountants and the tax administration"],
+        retention: Retention {
+            policy: Some(RetentionPolicy::Accounting),
+            described: "10 years after issue",
+            expiry: Expiry::PurgeInvoices,
+        },
+        rows: "t.person_id = ANY($1)",
+        not_exported: &["pdf", "xml"],
+        erasure: Erasure::Hold {
+            reason: "accounting obligation (Code de commerce art. L123-22, 10 years): invoices \
+                     and credit notes are kept as issued and never changed",
+            clear: &[],
+        },
     },
     // --- accounts (rdv-app auth) ---
     Table {

@@ -276,7 +276,8 @@ fn serve(settings: Settings, args: &ServeArgs) -> anyhow::Result<()> {
     let state = actix_web::web::Data::new(
         rdv_api::AppState::new(pool, settings.server.clone(), settings.auth.clone())
             .with_search(index, Some(status))
-            .with_privacy(settings.privacy.clone()),
+            .with_privacy(settings.privacy.clone())
+            .with_shop(settings.shop.clone()),
     );
     actix_web::rt::System::new().block_on(rdv_api::serve(listener, state))?;
     Ok(())

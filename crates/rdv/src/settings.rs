@@ -14,6 +14,7 @@ use rdv_app::jobs::JobSettings;
 use rdv_app::notify::NotifySettings;
 use rdv_app::privacy::PrivacySettings;
 use rdv_app::search::SearchSettings;
+use rdv_app::shop::ShopSettings;
 use rdv_notify::{EmailSettings, SmsSettings};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -87,6 +88,7 @@ pub struct Settings {
     pub sms: SmsSettings,
     pub notify: NotifySettings,
     pub privacy: PrivacySettings,
+    pub shop: ShopSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -100,6 +102,7 @@ struct Sections {
     sms: SmsSettings,
     notify: NotifySettings,
     privacy: PrivacySettings,
+    shop: ShopSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -142,6 +145,7 @@ impl Settings {
             sms: sections.sms,
             notify: sections.notify,
             privacy: sections.privacy,
+            shop: sections.shop,
         };
         settings.check()?;
         Ok(settings)
@@ -154,6 +158,25 @@ impl Settings {
             &self.server.host,
         )?;
         self.auth.check().map_err(SettingsError::Invalid)?;
+        if self.profile == Profile::Production
+            && (self
+                .shop
+                .card_webhook_secret
+                .expose_secret()
+                .contains("rdv_local")
+                || self.shop.card_api_key.expose_secret().contains("rdv_local"))
+        {
+            return Err(SettingsError::Invalid(
+                "shop.card_api_key and shop.card_webhook_secret are the simulator's development values: set your provider's".into(),
+            ));
+        }
+        if !(1..=24 * 60).contains(&self.shop.hold_minutes)
+            || !(10..=3600).contains(&self.shop.webhook_tolerance_seconds)
+        {
+            return Err(SettingsError::Invalid(
+                "shop.hold_minutes must be between 1 and 1440, shop.webhook_tolerance_seconds between 10 and 3600".into(),
+            ));
+        }
         if self.jobs.lease_seconds <= 0 || self.jobs.max_attempts <= 0 {
             return Err(SettingsError::Invalid(
                 "jobs.lease_seconds and jobs.max_attempts must be positive".into(),

@@ -16,6 +16,7 @@ pub mod plans;
 pub mod privacy;
 pub mod registrations;
 pub mod search;
+pub mod shop;
 
 use crate::error::ApiError;
 use actix_web::web;
@@ -40,6 +41,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(messages::configure)
             .configure(campaigns::configure)
             .configure(privacy::configure)
+            .configure(shop::configure)
             .configure(me::configure)
             .configure(audit::configure),
     )

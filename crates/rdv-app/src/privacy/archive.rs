@@ -48,10 +48,14 @@ const PROCESSING_LOG: &str = "SELECT json_build_object(\
     WHERE a.person_ids @> ARRAY[$1::bigint] AND a.organization_id = $2 ORDER BY a.occurred_at, a.id";
 
 /// The person's consents, oldest first.
+/// The texts of the organization's forms come with them (`consent_texts`).
 const CONSENTS: &str = "SELECT json_build_object(\
     'purpose', c.purpose, 'text_version', c.text_version, 'granted', c.granted, \
-    'method', c.method, 'recorded_at', c.recorded_at)::text AS row \
-    FROM consent_records c WHERE c.person_id = $1 AND c.organization_id = $2 \
+    'method', c.method, 'recorded_at', c.recorded_at, \
+    'text_fr', t.text_fr, 'text_en', t.text_en)::text AS row \
+    FROM consent_records c LEFT JOIN consent_texts t ON t.organization_id = c.organization_id \
+    AND t.purpose = c.purpose AND t.version = c.text_version \
+    WHERE c.person_id = $1 AND c.organization_id = $2 \
     ORDER BY c.recorded_at, c.id";
 
 /// One CSV table: a header of every key the rows hold, text as written, the rest as JSON.
@@ -96,7 +100,8 @@ pub fn build(
         tables.insert(t.name.to_owned(), Value::Array(found));
     }
     let mut consents = rows(conn, CONSENTS, person, Some(org))?;
-    // Each consent with the words the person answered, where the platform wrote them.
+    // Each consent with the words the person answered: the form's texts (text_fr,
+    // text_en), or the platform's own where it wrote them.
     for c in &mut consents {
         let text = c
             .get("text_version")

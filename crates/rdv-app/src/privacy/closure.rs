@@ -200,7 +200,7 @@ struct Row {
 
 /// Columns no export carries: files, secrets, digests.
 const NEVER_EXPORTED: &str =
-    "'{content,archive,closure_archive,scan_digest,password_hash,token_hash}'";
+    "'{content,archive,closure_archive,scan_digest,password_hash,token_hash,pdf}'";
 
 /// Every table of the organization's data: those with an `organization_id`, and those tied
 /// to its events by `event_id`.
@@ -297,6 +297,14 @@ const DELETIONS: &[(&str, &str)] = &[
     ("exports", "DELETE FROM exports WHERE organization_id = $1"),
     ("outbox_messages", "DELETE FROM outbox_messages WHERE organization_id = $1"),
     ("campaigns", "DELETE FROM campaigns WHERE organization_id = $1"),
+    ("registration_answers", "DELETE FROM registration_answers WHERE organization_id = $1"),
+    ("registration_forms", "DELETE FROM registration_forms WHERE organization_id = $1"),
+    ("payment_events", "DELETE FROM payment_events WHERE order_id IN (SELECT id FROM orders WHERE organization_id = $1)"),
+    ("refunds", "DELETE FROM refunds WHERE organization_id = $1"),
+    ("payments", "DELETE FROM payments WHERE organization_id = $1"),
+    ("orders", "DELETE FROM orders WHERE organization_id = $1"),
+    ("vouchers", "DELETE FROM vouchers WHERE organization_id = $1"),
+    ("products", "DELETE FROM products WHERE organization_id = $1"),
     ("registrations", "DELETE FROM registrations WHERE organization_id = $1"),
     ("meeting_settings", "DELETE FROM meeting_settings WHERE organization_id = $1"),
     ("events", "DELETE FROM events WHERE organization_id = $1"),
@@ -391,6 +399,8 @@ pub fn purge(conn: &mut Conn, org: OrganizationId) -> AppResult<Value> {
             "legal_hold": "proof of consent (GDPR art. 7(1)), without client addresses"},
         "privacy_requests": {"rows": count(conn, "SELECT count(*) AS n FROM privacy_requests WHERE organization_id = $1")?,
             "legal_hold": "proof that rights requests were answered (GDPR art. 5(2) and 12)"},
+        "invoices": {"rows": count(conn, "SELECT count(*) AS n FROM invoices WHERE organization_id = $1")?,
+            "legal_hold": "accounting obligation (Code de commerce art. L123-22): invoices and credit notes, 10 years"},
         "persons": {"rows": count(conn, "SELECT count(*) AS n FROM persons WHERE organization_id = $1")?,
             "legal_hold": "anonymised: only the id the held records name"},
     });

@@ -101,6 +101,25 @@ pub fn sweep(
                     |n| progress(t.name, n),
                 )?,
             ),
+            Expiry::PurgeInvoices if dry_run => (
+                "purge",
+                count(
+                    conn,
+                    "SELECT count(*) AS n FROM invoices WHERE retention_until < $1 \
+                     AND restricted_at IS NULL",
+                    cutoff,
+                )?,
+            ),
+            Expiry::PurgeInvoices => (
+                "purge",
+                in_batches(
+                    conn,
+                    "SELECT privacy_purge_invoices($1, $2::integer) AS n",
+                    cutoff,
+                    pace,
+                    |n| progress(t.name, n),
+                )?,
+            ),
             Expiry::Anonymise | Expiry::Delete => {
                 let action = if t.retention.expiry == Expiry::Delete {
                     "delete"

@@ -6,7 +6,7 @@ use crate::{Conn, DbError, DbResult};
 use chrono::{NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use diesel::prelude::*;
-use rdv_domain::{generate_slots, DayPlan, EventId, OrganizationId};
+use rdv_domain::{generate_slots, DayPlan, EventId, EventStatus, OrganizationId};
 
 pub fn create(conn: &mut Conn, new: &NewEvent) -> DbResult<Event> {
     Ok(diesel::insert_into(events::table)
@@ -162,4 +162,14 @@ pub fn tables(conn: &mut Conn, event: EventId) -> DbResult<Vec<MeetingTable>> {
         .order(meeting_tables::number)
         .select(MeetingTable::as_select())
         .load(conn)?)
+}
+
+/// The event `id` whatever its organization: for the public pages of an open event (its
+/// registration forms and catalogue), which name no organization.
+pub fn get_public(conn: &mut Conn, id: EventId) -> DbResult<Event> {
+    Ok(events::table
+        .filter(events::id.eq(id))
+        .filter(events::status.eq(EventStatus::Open))
+        .select(Event::as_select())
+        .first(conn)?)
 }

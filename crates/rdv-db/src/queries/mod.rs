@@ -15,6 +15,7 @@ pub mod plans;
 pub mod privacy;
 pub mod registrations;
 pub mod search_feed;
+pub mod shop;
 
 /// A page of a list: at most `limit` rows after skipping `offset`.
 #[derive(Debug, Clone, Copy)]

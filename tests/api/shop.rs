@@ -1,0 +1,777 @@
+//! The shop end to end: registration through the event's form, the catalogue, orders with
+//! their idempotency and holds, card payments through the payment-provider simulator (hosted
+//! page, signed webhooks, replays, refunds), bank transfers, invoices whose Factur-X XML the
+//! `factur-x` package validates, credit notes, the accounting export, and concurrency.
+
+use crate::common::{assert_error, checker, TestApp};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+/// The simulator `make test` starts (scripts/paysim.sh), as the settings name it.
+fn paysim() -> String {
+    std::env::var("APP__SHOP__CARD_API_URL").unwrap_or_else(|_| "http://127.0.0.1:12111".into())
+}
+
+async fn paysim_call(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut req = app
+        .client
+        .request(method, format!("{}{path}", paysim()))
+        .bearer_auth("sk_test_rdv_local");
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req
+        .send()
+        .await
+        .expect("the payment simulator answers (scripts/paysim.sh)");
+    let status = resp.status();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+async fn bytes(app: &TestApp, path: &str, token: &str) -> (StatusCode, Vec<u8>) {
+    let resp = app
+        .client
+        .get(format!("{}{path}", app.base))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    (resp.status(), resp.bytes().await.unwrap().to_vec())
+}
+
+async fn put(app: &TestApp, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+    app.request(Method::PUT, path, Some(token), Some(body))
+        .await
+}
+
+fn supplier_answers(email: &str) -> Value {
+    json!({
+        "first_name": "Chloé", "last_name": "Martin", "email": email,
+        "company": "Usinage Martin SARL", "mobile_phone": "+33612345678",
+        "address_line1": "4 quai Rambaud", "postal_code": "69002", "city": "Lyon", "country": "FR",
+        "offers": "Usinage 5 axes, petites séries",
+        "stand_size": "stand", "stand_wishes": "Near the entrance", "employees": 42,
+        "terms": true, "newsletter": false
+    })
+}
+
+/// A product on sale now, for tests that need windows around the present.
+fn product(
+    code: &str,
+    kind: &str,
+    ptype: Option<&str>,
+    price: i64,
+    vat: &str,
+    capacity: Option<i32>,
+) -> Value {
+    let now = chrono::Utc::now();
+    let mut p = json!({
+        "kind": kind, "code": code, "name": format!("Product {code}"), "vat_rate": vat,
+        "capacity": capacity, "meeting_quota": 10,
+        "prices": [{"label": "Standard", "price_cents": price,
+            "starts_at": now - chrono::Duration::days(1), "ends_at": now + chrono::Duration::days(30)}]
+    });
+    if let Some(t) = ptype {
+        p["participant_type"] = json!(t);
+    }
+    p
+}
+
+async fn demo_product(app: &TestApp, token: &str, event: i64, code: &str) -> i64 {
+    let (_, products) = app
+        .get(&format!("/api/events/{event}/products"), token)
+        .await;
+    products
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["code"] == code)
+        .unwrap_or_else(|| panic!("no {code} in {products}"))["id"]
+        .as_i64()
+        .unwrap()
+}
+
+#[actix_web::test]
+async fn a_supplier_registers_orders_pays_by_card_and_gets_a_valid_factur_x_invoice() {
+    let app = TestApp::spawn_shop().await;
+    let admin = app.admin().await;
+    let event = app.demo_event(&admin).await;
+
+    // Anyone reads the supplier form of the open event.
+    let (status, form) = app
+        .request(
+            Method::GET,
+            &format!("/api/events/{event}/registration-forms/supplier"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{form}");
+    assert_eq!(form["version"], 1);
+
+    // Bad answers: each named, nothing written.
+    let (_, before) = app.get("/api/persons?per_page=1", &admin).await;
+    let mut bad = supplier_answers("not-an-email");
+    bad["stand_size"] = json!("castle");
+    bad["employees"] = json!("many");
+    bad["terms"] = json!(false);
+    bad["unknown"] = json!("x");
+    bad.as_object_mut().unwrap().remove("company");
+    let path = format!("/api/events/{event}/registration-forms/supplier/submissions");
+    let (status, body) = app
+        .request(Method::POST, &path, None, Some(json!({"answers": bad})))
+        .await;
+    let fields = assert_error(status, &body, 422, "validation_failed");
+    for key in ["stand_size", "employees", "terms", "unknown", "company"] {
+        assert!(fields.get(key).is_some(), "{key} not named: {body}");
+    }
+    // The platform's own rules name the standard fields.
+    let mut bad_email = supplier_answers("not-an-email");
+    bad_email["mobile_phone"] = json!("12");
+    let (status, body) = app
+        .request(
+            Method::POST,
+            &path,
+            None,
+            Some(json!({"answers": bad_email})),
+        )
+        .await;
+    let fields = assert_error(status, &body, 422, "validation_failed");
+    assert!(
+        fields.get("email").is_some() && fields.get("mobile_phone").is_some(),
+        "{body}"
+    );
+    let (_, after) = app.get("/api/persons?per_page=1", &admin).await;
+    assert_eq!(
+        before["total"], after["total"],
+        "a refused submission wrote nothing"
+    );
+
+    // A good one registers the supplier, pending validation.
+    let (status, sub) = app
+        .request(
+            Method::POST,
+            &path,
+            None,
+            Some(json!({"answers": supplier_answers("chloe@usinage-martin.example")})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{sub}");
+    let person = sub["person_id"].as_i64().unwrap();
+    // The same email again, unauthenticated: a conflict, not a silent overwrite.
+    let (status, body) = app
+        .request(
+            Method::POST,
+            &path,
+            None,
+            Some(json!({"answers": supplier_answers("CHLOE@usinage-martin.example")})),
+        )
+        .await;
+    assert_error(status, &body, 409, "conflict");
+
+    // The form changes; the answers keep the version they were given under.
+    let mut def = form["definition"].clone();
+    def["fields"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|f| f["key"] != "employees");
+    let (status, v2) = put(
+        &app,
+        &format!("/api/events/{event}/registration-forms/supplier"),
+        &admin,
+        def.clone(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{v2}");
+    assert_eq!(v2["version"], 2);
+    // Changing a consent text without a new version is refused.
+    let mut changed = def.clone();
+    for f in changed["fields"].as_array_mut().unwrap() {
+        if f["key"] == "terms" {
+            f["kind"]["text_en"] = json!("Other words.");
+        }
+    }
+    let (status, body) = put(
+        &app,
+        &format!("/api/events/{event}/registration-forms/supplier"),
+        &admin,
+        changed,
+    )
+    .await;
+    let fields = assert_error(status, &body, 422, "validation_failed");
+    assert!(
+        fields
+            .as_object()
+            .unwrap()
+            .keys()
+            .any(|k| k.ends_with("kind.version")),
+        "{body}"
+    );
+    let (_, answers) = app
+        .get(&format!("/api/events/{event}/registration-answers"), &admin)
+        .await;
+    let mine = answers["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["person_id"] == person)
+        .unwrap();
+    assert_eq!(mine["form_id"], form["id"], "{mine}");
+    assert_eq!(mine["answers"]["employees"], 42);
+    assert_eq!(mine["answers"]["stand_size"], "stand");
+    let (status, csv) = bytes(
+        &app,
+        &format!("/api/events/{event}/registration-answers/export"),
+        &admin,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let csv = String::from_utf8(csv).unwrap();
+    assert!(
+        csv.contains("Near the entrance") && csv.contains("stand_wishes"),
+        "{csv}"
+    );
+
+    // An organizer orders the supplier package with two lunches and a partner voucher.
+    let pack = demo_product(&app, &admin, event, "supplier-pack").await;
+    let lunch = demo_product(&app, &admin, event, "lunch").await;
+    let order_path = format!("/api/events/{event}/orders");
+    let order_body = json!({
+        "idempotency_key": "order-chloe-0001", "person_id": person, "voucher": "partner10",
+        "items": [{"product_id": pack}, {"product_id": lunch, "quantity": 2}],
+        "buyer": {"business": true, "company": "Usinage Martin SARL"}
+    });
+    let (status, order) = app.post(&order_path, &admin, order_body.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{order}");
+    assert_eq!(order["status"], "pending_payment");
+    // 1,200.00 € at 20 % and 2 × 51.00 € at 10 %, less 10 %: 1,080.00 + 91.80 excl. VAT;
+    // VAT 216.00 + 9.18.
+    assert_eq!(order["total_excl_cents"], 117_180, "{order}");
+    assert_eq!(order["total_vat_cents"], 22_518, "{order}");
+    assert_eq!(order["total_incl_cents"], 139_698, "{order}");
+    // The same submission again: the same order, nothing more held.
+    let (status, again) = app.post(&order_path, &admin, order_body.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(again["id"], order["id"]);
+    let mut other = order_body.clone();
+    other["items"] = json!([{"product_id": pack}]);
+    let (status, body) = app.post(&order_path, &admin, other).await;
+    assert_error(status, &body, 409, "conflict");
+    let order_id = order["id"].as_i64().unwrap();
+
+    // Card: the hosted page, paid by the customer; the simulator calls the webhook.
+    let (status, co) = app
+        .post(
+            &format!("/api/orders/{order_id}/checkout"),
+            &admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{co}");
+    let url = co["checkout_url"].as_str().unwrap().to_owned();
+    let page = reqwest::get(&url).await.unwrap().text().await.unwrap();
+    assert!(
+        page.contains("1396.98") || page.contains("1 396,98") || page.contains("1396,98"),
+        "{page}"
+    );
+    let no_redirect = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let paid = no_redirect
+        .post(&url)
+        .form(&[("outcome", "succeeded")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(paid.status(), StatusCode::SEE_OTHER);
+    let back = paid.headers()["location"].to_str().unwrap().to_owned();
+    assert!(back.starts_with(&app.base), "{back}");
+    let (_, order) = app.get(&format!("/api/orders/{order_id}"), &admin).await;
+    assert_eq!(order["status"], "paid", "{order}");
+    assert_eq!(order["paid_cents"], 139_698);
+    assert_eq!(order["invoices"].as_array().unwrap().len(), 1, "{order}");
+    let invoice = order["invoices"][0].clone();
+    let year = chrono::Utc::now().format("%Y").to_string();
+    assert_eq!(invoice["number"], format!("{year}-000001"));
+    // The package's meeting quota reached the registration.
+    let (_, reg) = app
+        .get(
+            &format!("/api/registrations/{}", sub["registration_id"]),
+            &admin,
+        )
+        .await;
+    assert_eq!(reg["meeting_quota"], 16, "{reg}");
+
+    // The PDF carries the Factur-X XML, which validates against the EN 16931 schema.
+    let (status, pdf) = bytes(
+        &app,
+        &format!("/api/invoices/{}/pdf", invoice["id"]),
+        &admin,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let fx = checker("facturx_check.py", &pdf);
+    assert_eq!(fx["valid"], true, "{fx}");
+    assert_eq!(fx["level"], "en16931", "{fx}");
+    assert_eq!(fx["number"], invoice["number"]);
+    let text = fx["pages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect::<String>();
+    for mention in [
+        "303 265 045",
+        "FR40303265045",
+        "Usinage Martin SARL",
+        "40",
+        "intérêt légal",
+    ] {
+        assert!(
+            text.contains(mention) || text.replace(' ', "").contains(&mention.replace(' ', "")),
+            "{mention} missing from the PDF: {text}"
+        );
+    }
+
+    // The webhook replayed ten times: paid once, one invoice.
+    let (_, events) = paysim_call(&app, Method::GET, "/v1/events", None).await;
+    let event_id = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|e| e["type"] == "checkout.session.completed")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for _ in 0..10 {
+        let (status, body) = paysim_call(
+            &app,
+            Method::POST,
+            &format!("/v1/events/{event_id}/resend"),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["webhook_status"], 200, "{body}");
+    }
+    let (_, order) = app.get(&format!("/api/orders/{order_id}"), &admin).await;
+    assert_eq!(order["paid_cents"], 139_698);
+    assert_eq!(order["invoices"].as_array().unwrap().len(), 1);
+
+    // A forged or stale call: 400, nothing changed.
+    let body = json!({"id": "evt_forged", "type": "refund.succeeded", "created": 0, "data": {}})
+        .to_string();
+    for signature in [
+        "t=1,v1=00",
+        &rdv_shop::webhook::sign(
+            b"wrong secret",
+            chrono::Utc::now().timestamp(),
+            body.as_bytes(),
+        ),
+        &rdv_shop::webhook::sign(
+            b"whsec_rdv_local_simulator_secret",
+            chrono::Utc::now().timestamp() - 3600,
+            body.as_bytes(),
+        ),
+    ] {
+        let resp = app
+            .client
+            .post(format!("{}/api/payments/webhook", app.base))
+            .header("Paysim-Signature", signature)
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    }
+
+    // A partial refund through the provider: a credit note referring to the invoice.
+    let (status, body) = app
+        .post(
+            &format!("/api/orders/{order_id}/refunds"),
+            &admin,
+            json!({"amount_cents": 200_000, "reason": "too much"}),
+        )
+        .await;
+    let fields = assert_error(status, &body, 422, "validation_failed");
+    assert!(fields.get("amount_cents").is_some());
+    let (status, order) = app
+        .post(
+            &format!("/api/orders/{order_id}/refunds"),
+            &admin,
+            json!({"amount_cents": 11_220, "reason": "lunches cancelled"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{order}");
+    assert_eq!(order["status"], "partially_refunded");
+    assert_eq!(order["refunded_cents"], 11_220);
+    let credit = order["invoices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["kind"] == "credit_note")
+        .unwrap()
+        .clone();
+    assert_eq!(credit["corrects_id"], invoice["id"]);
+    assert_eq!(credit["total_incl_cents"], 11_220);
+    assert_eq!(credit["number"], format!("{year}-000002"));
+    let (_, pdf) = bytes(&app, &format!("/api/invoices/{}/pdf", credit["id"]), &admin).await;
+    let fx = checker("facturx_check.py", &pdf);
+    assert_eq!(fx["valid"], true, "{fx}");
+    assert_eq!(fx["type_code"], "381", "{fx}");
+
+    // The accounting export: one CSV line per document and rate, and a balanced FEC.
+    let today = chrono::Utc::now().date_naive();
+    let (status, csv) = bytes(
+        &app,
+        &format!("/api/invoices/ledger?from={today}&to={today}&delimiter=%3B"),
+        &admin,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let csv = String::from_utf8(csv).unwrap();
+    assert_eq!(csv.lines().count(), 5, "{csv}");
+    let (status, fec) = bytes(
+        &app,
+        &format!("/api/invoices/ledger?from={today}&to={today}&format=fec"),
+        &admin,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let fec = String::from_utf8(fec).unwrap();
+    assert!(
+        fec.starts_with("JournalCode|JournalLib|EcritureNum"),
+        "{fec}"
+    );
+}
+
+#[actix_web::test]
+async fn the_last_places_are_never_oversold_and_invoice_numbers_have_no_gap() {
+    let app = TestApp::spawn_shop().await;
+    let admin = app.admin().await;
+    let event = app.demo_event(&admin).await;
+    let (status, pack) = app
+        .post(
+            &format!("/api/events/{event}/products"),
+            &admin,
+            product(
+                "last-places",
+                "package",
+                Some("buyer"),
+                10_000,
+                "20",
+                Some(5),
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{pack}");
+    // Twelve registered buyers race for five places.
+    let (_, regs) = app
+        .get(
+            &format!("/api/events/{event}/registrations?participant_type=buyer&per_page=12"),
+            &admin,
+        )
+        .await;
+    let persons: Vec<i64> = regs["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r["person"]["id"]
+                .as_i64()
+                .unwrap_or_else(|| r["person_id"].as_i64().unwrap())
+        })
+        .collect();
+    assert_eq!(persons.len(), 12, "{regs}");
+    let orders = futures_util::future::join_all(persons.iter().map(|p| {
+        let app = &app;
+        let admin = admin.clone();
+        let body = json!({"idempotency_key": format!("race-{p}-0000"), "person_id": p, "items": [{"product_id": pack["id"]}]});
+        async move { app.post(&format!("/api/events/{event}/orders"), &admin, body).await }
+    }))
+    .await;
+    let placed: Vec<&Value> = orders
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::CREATED)
+        .map(|(_, b)| b)
+        .collect();
+    assert_eq!(placed.len(), 5, "{orders:?}");
+    for (s, b) in &orders {
+        if *s != StatusCode::CREATED {
+            assert_error(*s, b, 409, "conflict");
+        }
+    }
+    // They all pay at once, on site; every invoice number follows the last.
+    let paid = futures_util::future::join_all(placed.iter().map(|o| {
+        let app = &app;
+        let admin = admin.clone();
+        let total = o["total_incl_cents"].clone();
+        let id = o["id"].as_i64().unwrap();
+        async move {
+            app.post(
+                &format!("/api/orders/{id}/payments"),
+                &admin,
+                json!({"method": "on_site", "amount_cents": total}),
+            )
+            .await
+        }
+    }))
+    .await;
+    let mut numbers: Vec<String> = paid
+        .iter()
+        .map(|(s, b)| {
+            assert_eq!(*s, StatusCode::OK, "{b}");
+            b["invoices"][0]["number"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    numbers.sort();
+    let year = chrono::Utc::now().format("%Y").to_string();
+    assert_eq!(
+        numbers,
+        (1..=5)
+            .map(|n| format!("{year}-{n:06}"))
+            .collect::<Vec<_>>()
+    );
+    let (_, products) = app
+        .get(&format!("/api/events/{event}/products"), &admin)
+        .await;
+    let p = products
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == pack["id"])
+        .unwrap();
+    assert_eq!(p["available"], 0, "{p}");
+}
+
+#[actix_web::test]
+async fn bad_orders_vouchers_and_windows_are_refused_and_holds_expire() {
+    let app = TestApp::spawn_shop().await;
+    let admin = app.admin().await;
+    let event = app.demo_event(&admin).await;
+    let (_, regs) = app
+        .get(
+            &format!("/api/events/{event}/registrations?participant_type=buyer&per_page=3"),
+            &admin,
+        )
+        .await;
+    let buyers: Vec<i64> = regs["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r["person"]["id"]
+                .as_i64()
+                .unwrap_or_else(|| r["person_id"].as_i64().unwrap())
+        })
+        .collect();
+    let (_, option) = app
+        .post(
+            &format!("/api/events/{event}/products"),
+            &admin,
+            product("opt-a", "option", None, 5_000, "20", Some(1)),
+        )
+        .await;
+    let now = chrono::Utc::now();
+    let mut later = product("later", "option", None, 5_000, "20", None);
+    later["prices"][0]["starts_at"] = json!(now + chrono::Duration::days(10));
+    later["prices"][0]["ends_at"] = json!(now + chrono::Duration::days(20));
+    let (status, later) = app
+        .post(&format!("/api/events/{event}/products"), &admin, later)
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{later}");
+
+    // A product: bad rate, 0 % without its mention, overlapping windows.
+    let mut bad = product("bad", "option", None, -5, "19.6", None);
+    let window = bad["prices"][0].clone();
+    bad["prices"].as_array_mut().unwrap().push(window);
+    let (status, body) = app
+        .post(&format!("/api/events/{event}/products"), &admin, bad)
+        .await;
+    let fields = assert_error(status, &body, 422, "validation_failed");
+    for key in ["vat_rate", "prices[0].price_cents", "prices[1].starts_at"] {
+        assert!(fields.get(key).is_some(), "{key}: {body}");
+    }
+    let (status, body) = app
+        .post(
+            &format!("/api/events/{event}/products"),
+            &admin,
+            product("zero", "option", None, 5, "0", None),
+        )
+        .await;
+    let fields = assert_error(status, &body, 422, "validation_failed");
+    assert!(fields.get("vat_exemption").is_some(), "{body}");
+
+    let order = |key: &str, person: i64, items: Value, voucher: Option<&str>| json!({"idempotency_key": key, "person_id": person, "items": items, "voucher": voucher});
+    let path = format!("/api/events/{event}/orders");
+    // Outside its window, a quantity out of range, an unknown product.
+    let (status, body) = app.post(&path, &admin, order("bad-order-1", buyers[0], json!([{"product_id": later["id"]}, {"product_id": option["id"], "quantity": 7}, {"product_id": 999999}]), None)).await;
+    let fields = assert_error(status, &body, 422, "validation_failed");
+    assert!(
+        fields["items[0].product_id"]
+            .as_str()
+            .unwrap()
+            .contains("not on sale yet"),
+        "{body}"
+    );
+    assert!(
+        fields.get("items[1].quantity").is_some() && fields.get("items[2].product_id").is_some(),
+        "{body}"
+    );
+
+    // Vouchers: used up, then expired.
+    let (status, v) = app
+        .post(
+            &format!("/api/events/{event}/vouchers"),
+            &admin,
+            json!({"code": "once", "amount_cents": 1000, "max_uses": 1}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    let (status, first) = app
+        .post(
+            &path,
+            &admin,
+            order(
+                "voucher-1-ok",
+                buyers[0],
+                json!([{"product_id": option["id"]}]),
+                Some("ONCE"),
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    assert_eq!(first["total_excl_cents"], 4_000);
+    let (status, body) = app
+        .post(
+            &path,
+            &admin,
+            order(
+                "voucher-2-no",
+                buyers[1],
+                json!([{"product_id": later["id"]}]),
+                Some("once"),
+            ),
+        )
+        .await;
+    assert!(status.is_client_error(), "{body}");
+    let (status, body) = app
+        .post(
+            &path,
+            &admin,
+            order(
+                "unknown-v-1",
+                buyers[1],
+                json!([{"product_id": option["id"]}]),
+                Some("NOPE"),
+            ),
+        )
+        .await;
+    let fields = assert_error(status, &body, 422, "validation_failed");
+    assert!(fields.get("voucher").is_some(), "{body}");
+
+    // The option's only unit is held by the first order: sold out for the next.
+    let (status, body) = app
+        .post(
+            &path,
+            &admin,
+            order(
+                "sold-out-01",
+                buyers[1],
+                json!([{"product_id": option["id"]}]),
+                None,
+            ),
+        )
+        .await;
+    assert_error(status, &body, 409, "conflict");
+    // The hold runs out: the expiry job cancels the order and gives the unit and the voucher
+    // use back.
+    {
+        use diesel::prelude::*;
+        let mut conn = app.db.connect();
+        diesel::sql_query("UPDATE orders SET hold_until = now() - interval '1 minute'")
+            .execute(&mut conn)
+            .unwrap();
+        let n = rdv_app::shop::orders::expire_holds(&mut conn, chrono::Utc::now()).unwrap();
+        assert_eq!(n, 1);
+    }
+    let (_, cancelled) = app
+        .get(&format!("/api/orders/{}", first["id"]), &admin)
+        .await;
+    assert_eq!(cancelled["status"], "cancelled");
+    let (status, second) = app
+        .post(
+            &path,
+            &admin,
+            order(
+                "after-expiry",
+                buyers[1],
+                json!([{"product_id": option["id"]}]),
+                Some("ONCE"),
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{second}");
+
+    // A payment recorded by hand must be the total; card payments come from the provider.
+    let id = second["id"].as_i64().unwrap();
+    let (status, body) = app
+        .post(
+            &format!("/api/orders/{id}/payments"),
+            &admin,
+            json!({"method": "bank_transfer", "amount_cents": 1}),
+        )
+        .await;
+    assert_error(status, &body, 422, "validation_failed");
+    // Bank transfer: the invoice on demand, then the statement matched by reference.
+    let (status, inv) = app
+        .post(&format!("/api/orders/{id}/invoice"), &admin, json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{inv}");
+    let (_, pdf) = bytes(&app, &format!("/api/invoices/{}/pdf", inv["id"]), &admin).await;
+    let fx = checker("facturx_check.py", &pdf);
+    assert_eq!(fx["valid"], true, "{fx}");
+    assert_eq!(fx["totals"]["DuePayableAmount"], "48.00", "{fx}");
+    let label = format!(
+        "VIR SEPA ACME {} MERCI",
+        second["reference"].as_str().unwrap()
+    );
+    let (status, rec) = app.post(&format!("/api/events/{event}/bank-statements"), &admin,
+        json!({"lines": [{"label": label, "amount_cents": second["total_incl_cents"]}, {"label": "unrelated", "amount_cents": 5}]})).await;
+    assert_eq!(status, StatusCode::OK, "{rec}");
+    assert_eq!(rec[0]["outcome"], "paid", "{rec}");
+    assert_eq!(rec[1]["reference"], Value::Null);
+    let (_, paid) = app.get(&format!("/api/orders/{id}"), &admin).await;
+    assert_eq!(paid["status"], "paid");
+    assert_eq!(
+        paid["invoices"].as_array().unwrap().len(),
+        1,
+        "the invoice issued on demand is the order's only one"
+    );
+    // A refund of a transfer is recorded, with its credit note; the invoice itself never changes.
+    let (status, refunded) = app
+        .post(
+            &format!("/api/orders/{id}/refunds"),
+            &admin,
+            json!({"amount_cents": paid["paid_cents"], "reason": "cancelled"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{refunded}");
+    assert_eq!(refunded["status"], "refunded");
+    {
+        use diesel::prelude::*;
+        let mut conn = app.db.connect();
+        let changed =
+            diesel::sql_query("UPDATE invoices SET total_incl_cents = 0").execute(&mut conn);
+        assert!(changed.is_err(), "an issued invoice cannot change");
+    }
+}
