@@ -4,7 +4,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 VENV := target/checkers-venv
 
-.PHONY: help deps db run test build lint openapi conformance bench-planner bench-search bench-meetings bench-notify bench-privacy
+.PHONY: help deps db run test build lint openapi conformance bench-planner bench-search bench-meetings bench-notify bench-privacy bench-shop
 
 help:
 	@echo "make run            start PostgreSQL if needed, migrate, seed the demo, serve on 127.0.0.1:8080"
@@ -17,6 +17,7 @@ help:
 	@echo "make bench-meetings meetings benchmark (2,000 participants in PostgreSQL) -> target/bench/meetings.json"
 	@echo "make bench-notify   notification benchmark (100,000 emails, SIGKILLed workers, 10,000 SMS) -> target/bench/notify.json"
 	@echo "make bench-privacy  privacy benchmark (archive, erasure, retention sweep on 100,000 persons) -> target/bench/privacy.json"
+	@echo "make bench-shop     shop benchmark (200 buyers for the last 50 places, 10,000 webhooks) -> target/bench/shop.json"
 
 deps:
 	@scripts/deps.sh
@@ -95,3 +96,8 @@ bench-notify: deps
 bench-privacy: deps
 	@set -e; url=$$(scripts/db.sh); export DATABASE_URL=$$url; \
 	$(CARGO) bench -p rdv --bench privacy
+
+bench-shop: deps
+	@set -e; url=$$(scripts/db.sh); export DATABASE_URL=$$url; \
+	paysim_port=$$(scripts/paysim.sh); export APP__SHOP__CARD_API_URL=http://127.0.0.1:$$paysim_port; \
+	$(CARGO) bench -p rdv --bench shop

@@ -181,7 +181,7 @@ CREATE INDEX order_lines_order ON order_lines (order_id);
 CREATE TABLE payments (
     id                  BIGSERIAL PRIMARY KEY,
     organization_id     BIGINT NOT NULL REFERENCES organizations(id),
-    order_id            BIGINT NOT NULL REFERENCES orders(id),
+    order_id            BIGINT NOT NULL REFERENCES orders(id) ON DELETE CASCADE,
     method              TEXT NOT NULL CHECK (method IN ('card', 'bank_transfer', 'on_site')),
     status              TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'succeeded', 'failed', 'cancelled')),
     amount_cents        BIGINT NOT NULL CHECK (amount_cents > 0),
@@ -204,7 +204,7 @@ CREATE TABLE payment_events (
     -- The provider's id of the event (not one of the platform's events).
     provider_event_id TEXT NOT NULL,
     kind         TEXT NOT NULL,
-    order_id     BIGINT REFERENCES orders(id),
+    order_id     BIGINT REFERENCES orders(id) ON DELETE SET NULL,
     outcome      TEXT NOT NULL,
     received_at  TIMESTAMPTZ NOT NULL DEFAULT now(),
     PRIMARY KEY (provider, provider_event_id)
@@ -213,8 +213,8 @@ CREATE TABLE payment_events (
 CREATE TABLE refunds (
     id                 BIGSERIAL PRIMARY KEY,
     organization_id    BIGINT NOT NULL REFERENCES organizations(id),
-    order_id           BIGINT NOT NULL REFERENCES orders(id),
-    payment_id         BIGINT REFERENCES payments(id),
+    order_id           BIGINT NOT NULL REFERENCES orders(id) ON DELETE CASCADE,
+    payment_id         BIGINT REFERENCES payments(id) ON DELETE CASCADE,
     amount_cents       BIGINT NOT NULL CHECK (amount_cents > 0),
     reason             TEXT NOT NULL,
     status             TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'succeeded', 'failed')),
@@ -293,7 +293,7 @@ CREATE FUNCTION privacy_purge_invoices(cutoff TIMESTAMPTZ, max_rows INTEGER) RET
             WHERE i.retention_until < least(cutoff, now()) AND i.restricted_at IS NULL
               AND NOT EXISTS (SELECT 1 FROM invoices c WHERE c.corrects_id = i.id
                               AND (c.retention_until >= least(cutoff, now()) OR c.restricted_at IS NOT NULL))
-            ORDER BY i.kind DESC, i.id LIMIT max_rows)
+            ORDER BY i.kind, i.id LIMIT max_rows)
         RETURNING 1)
     SELECT count(*) FROM gone
 $$;

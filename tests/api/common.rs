@@ -234,7 +234,7 @@ pub async fn request_partners(app: &TestApp, token: &str, event: i64) -> (Value,
 /// A worker of the platform's job kinds, run here one job at a time.
 pub fn job_worker(app: &TestApp) -> rdv_app::jobs::Worker {
     let s = settings(&app.db.app_url());
-    let registry = rdv_app::maintenance::registry(&s.auth, &s.jobs, &s.privacy);
+    let registry = rdv_app::maintenance::registry(&s.auth, &s.jobs, &s.privacy, &s.shop);
     rdv_app::jobs::Worker::new("test-worker", registry, s.jobs)
 }
 

@@ -249,11 +249,12 @@ async fn a_supplier_registers_orders_pays_by_card_and_gets_a_valid_factur_x_invo
     let (status, order) = app.post(&order_path, &admin, order_body.clone()).await;
     assert_eq!(status, StatusCode::CREATED, "{order}");
     assert_eq!(order["status"], "pending_payment");
-    // 1,200.00 € at 20 % and 2 × 51.00 € at 10 %, less 10 %: 1,080.00 + 91.80 excl. VAT;
-    // VAT 216.00 + 9.18.
-    assert_eq!(order["total_excl_cents"], 117_180, "{order}");
-    assert_eq!(order["total_vat_cents"], 22_518, "{order}");
-    assert_eq!(order["total_incl_cents"], 139_698, "{order}");
+    // 1,200.00 € at 20 % less the partner voucher's 10 % (it applies to the package only),
+    // and 2 × 51.00 € at 10 %: 1,080.00 + 102.00 excl. VAT; VAT 216.00 + 10.20.
+    assert_eq!(order["total_excl_cents"], 118_200, "{order}");
+    assert_eq!(order["total_vat_cents"], 22_620, "{order}");
+    assert_eq!(order["total_incl_cents"], 140_820, "{order}");
+    assert_eq!(order["lines"][1]["discount_cents"], 0, "{order}");
     // The same submission again: the same order, nothing more held.
     let (status, again) = app.post(&order_path, &admin, order_body.clone()).await;
     assert_eq!(status, StatusCode::OK, "{again}");
@@ -275,10 +276,7 @@ async fn a_supplier_registers_orders_pays_by_card_and_gets_a_valid_factur_x_invo
     assert_eq!(status, StatusCode::OK, "{co}");
     let url = co["checkout_url"].as_str().unwrap().to_owned();
     let page = reqwest::get(&url).await.unwrap().text().await.unwrap();
-    assert!(
-        page.contains("1396.98") || page.contains("1 396,98") || page.contains("1396,98"),
-        "{page}"
-    );
+    assert!(page.contains("1408.20"), "{page}");
     let no_redirect = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -294,7 +292,7 @@ async fn a_supplier_registers_orders_pays_by_card_and_gets_a_valid_factur_x_invo
     assert!(back.starts_with(&app.base), "{back}");
     let (_, order) = app.get(&format!("/api/orders/{order_id}"), &admin).await;
     assert_eq!(order["status"], "paid", "{order}");
-    assert_eq!(order["paid_cents"], 139_698);
+    assert_eq!(order["paid_cents"], 140_820);
     assert_eq!(order["invoices"].as_array().unwrap().len(), 1, "{order}");
     let invoice = order["invoices"][0].clone();
     let year = chrono::Utc::now().format("%Y").to_string();
@@ -363,7 +361,7 @@ async fn a_supplier_registers_orders_pays_by_card_and_gets_a_valid_factur_x_invo
         assert_eq!(body["webhook_status"], 200, "{body}");
     }
     let (_, order) = app.get(&format!("/api/orders/{order_id}"), &admin).await;
-    assert_eq!(order["paid_cents"], 139_698);
+    assert_eq!(order["paid_cents"], 140_820);
     assert_eq!(order["invoices"].as_array().unwrap().len(), 1);
 
     // A forged or stale call: 400, nothing changed.
@@ -774,4 +772,311 @@ async fn bad_orders_vouchers_and_windows_are_refused_and_holds_expire() {
             diesel::sql_query("UPDATE invoices SET total_incl_cents = 0").execute(&mut conn);
         assert!(changed.is_err(), "an issued invoice cannot change");
     }
+}
+
+#[actix_web::test]
+async fn another_organization_and_other_participants_never_reach_an_order_and_invoices_outlive_an_erasure(
+) {
+    let app = TestApp::spawn_shop().await;
+    let admin = app.admin().await;
+    let event = app.demo_event(&admin).await;
+    // buyer1 (a participant) orders the buyer package for themselves and pays on site.
+    let buyer = app.login("buyer1@demo.example", "demo").await;
+    let pack = demo_product(&app, &admin, event, "buyer-pack").await;
+    let (status, order) = app
+        .post(
+            &format!("/api/events/{event}/orders"),
+            &buyer,
+            json!({"idempotency_key": "buyer1-own-order", "items": [{"product_id": pack}],
+                "buyer": {"address_line1": "1 place Bellecour", "postal_code": "69002", "city": "Lyon", "country": "FR"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{order}");
+    let id = order["id"].as_i64().unwrap();
+    let person = order["person_id"].as_i64().unwrap();
+    // A participant orders only for themselves, and cannot record a payment or refund.
+    let (status, body) = app
+        .post(&format!("/api/events/{event}/orders"), &buyer,
+            json!({"idempotency_key": "buyer1-for-other", "person_id": person + 1, "items": [{"product_id": pack}]}))
+        .await;
+    assert_error(status, &body, 422, "validation_failed");
+    let (status, body) = app
+        .post(
+            &format!("/api/orders/{id}/payments"),
+            &buyer,
+            json!({"method": "on_site", "amount_cents": order["total_incl_cents"]}),
+        )
+        .await;
+    assert_error(status, &body, 403, "forbidden");
+    let (status, paid) = app
+        .post(
+            &format!("/api/orders/{id}/payments"),
+            &admin,
+            json!({"method": "on_site", "amount_cents": order["total_incl_cents"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{paid}");
+    let invoice = paid["invoices"][0]["id"].as_i64().unwrap();
+    let (status, mine) = app
+        .get(&format!("/api/me/events/{event}/orders"), &buyer)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(mine[0]["id"], id);
+    let (status, _) = bytes(&app, &format!("/api/invoices/{invoice}/pdf"), &buyer).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the buyer downloads their own invoice"
+    );
+
+    // Another organization's admin sees none of it.
+    let root = app.login("root@demo.example", "demo").await;
+    let (_, org) = app
+        .post(
+            "/api/organizations",
+            &root,
+            json!({"slug": "rival", "name": "Rival Fairs"}),
+        )
+        .await;
+    let (status, _) = app
+        .post(&format!("/api/organizations/{}/members", org["id"]), &root,
+            json!({"email": "boss@rival.example", "password": "long enough secret", "role": "org_admin"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let rival = app.login("boss@rival.example", "long enough secret").await;
+    let probes: Vec<(Method, String, Option<Value>)> = vec![
+        (Method::GET, format!("/api/orders/{id}"), None),
+        (
+            Method::POST,
+            format!("/api/orders/{id}/cancel"),
+            Some(json!({})),
+        ),
+        (Method::POST, format!("/api/orders/{id}/checkout"), None),
+        (
+            Method::POST,
+            format!("/api/orders/{id}/payments"),
+            Some(json!({"method": "on_site", "amount_cents": 1})),
+        ),
+        (
+            Method::POST,
+            format!("/api/orders/{id}/refunds"),
+            Some(json!({"amount_cents": 1, "reason": "x"})),
+        ),
+        (Method::POST, format!("/api/orders/{id}/invoice"), None),
+        (Method::GET, format!("/api/invoices/{invoice}/pdf"), None),
+        (Method::GET, format!("/api/invoices/{invoice}/xml"), None),
+        (Method::GET, format!("/api/events/{event}/orders"), None),
+        (
+            Method::GET,
+            format!("/api/events/{event}/registration-answers"),
+            None,
+        ),
+        (
+            Method::GET,
+            format!("/api/events/{event}/registration-answers/export"),
+            None,
+        ),
+        (
+            Method::GET,
+            format!("/api/events/{event}/registration-forms"),
+            None,
+        ),
+        (
+            Method::PUT,
+            format!("/api/events/{event}/registration-forms/buyer"),
+            Some(json!({"fields": []})),
+        ),
+        (Method::GET, format!("/api/events/{event}/vouchers"), None),
+        (
+            Method::POST,
+            format!("/api/events/{event}/vouchers"),
+            Some(json!({"code": "STEAL", "percent": 50})),
+        ),
+        (
+            Method::POST,
+            format!("/api/events/{event}/products"),
+            Some(product("steal", "option", None, 1, "20", None)),
+        ),
+        (
+            Method::PUT,
+            format!("/api/events/{event}/products/{pack}"),
+            Some(product("steal", "option", None, 1, "20", None)),
+        ),
+        (
+            Method::POST,
+            format!("/api/events/{event}/bank-statements"),
+            Some(json!({"lines": []})),
+        ),
+        (
+            Method::GET,
+            format!("/api/organizations/{}/billing", 1),
+            None,
+        ),
+    ];
+    for (method, path, body) in probes {
+        let (status, answer) = app.request(method.clone(), &path, Some(&rival), body).await;
+        assert!(
+            status == StatusCode::NOT_FOUND
+                || (status == StatusCode::UNPROCESSABLE_ENTITY
+                    && path.ends_with("registration-forms/buyer")),
+            "{method} {path}: {status} {answer}"
+        );
+        assert!(
+            !answer.to_string().contains("Bellecour"),
+            "{path} leaked: {answer}"
+        );
+    }
+    let (_, ledger) = bytes(
+        &app,
+        "/api/invoices/ledger?from=2026-01-01&to=2026-12-31",
+        &rival,
+    )
+    .await;
+    assert!(
+        !String::from_utf8_lossy(&ledger).contains("invoice,"),
+        "the rival's ledger is its own"
+    );
+
+    // The buyer is erased: the invoice stays, as issued, under its legal hold.
+    let (status, asked) = app
+        .post(
+            &format!("/api/persons/{person}/privacy-requests"),
+            &admin,
+            json!({"kind": "erasure", "channel": "email"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{asked}");
+    let (status, done) = app
+        .post(
+            &format!("/api/privacy-requests/{}/process", asked["id"]),
+            &admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    let tables = done["outcome"]["tables"].as_array().unwrap();
+    let action = |t: &str| tables.iter().find(|o| o["table"] == t).unwrap()["action"].clone();
+    assert_eq!(action("invoices"), "held");
+    assert_eq!(action("orders"), "held");
+    let (status, pdf) = bytes(&app, &format!("/api/invoices/{invoice}/pdf"), &admin).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(checker("facturx_check.py", &pdf)["valid"], true);
+}
+
+#[actix_web::test]
+async fn a_card_payment_made_after_the_hold_ran_out_revives_the_order_or_is_refunded() {
+    let app = TestApp::spawn_shop().await;
+    let admin = app.admin().await;
+    let event = app.demo_event(&admin).await;
+    let (_, regs) = app
+        .get(
+            &format!("/api/events/{event}/registrations?participant_type=buyer&per_page=2"),
+            &admin,
+        )
+        .await;
+    let buyers: Vec<i64> = regs["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r["person"]["id"]
+                .as_i64()
+                .unwrap_or_else(|| r["person_id"].as_i64().unwrap())
+        })
+        .collect();
+    let (_, last) = app
+        .post(
+            &format!("/api/events/{event}/products"),
+            &admin,
+            product("last-one", "option", None, 3_000, "20", Some(1)),
+        )
+        .await;
+    let no_redirect = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let expire = |app: &TestApp| {
+        use diesel::prelude::*;
+        let mut conn = app.db.connect();
+        diesel::sql_query("UPDATE orders SET hold_until = now() - interval '1 minute' WHERE status = 'pending_payment'")
+            .execute(&mut conn)
+            .unwrap();
+        rdv_app::shop::orders::expire_holds(&mut conn, chrono::Utc::now()).unwrap()
+    };
+    let order_and_page = |key: &'static str, person: i64| {
+        let (app, admin) = (&app, admin.clone());
+        let item = last["id"].clone();
+        async move {
+            let (status, order) = app
+                .post(&format!("/api/events/{event}/orders"), &admin,
+                    json!({"idempotency_key": key, "person_id": person, "items": [{"product_id": item}]}))
+                .await;
+            assert_eq!(status, StatusCode::CREATED, "{order}");
+            let id = order["id"].as_i64().unwrap();
+            let (_, co) = app
+                .post(&format!("/api/orders/{id}/checkout"), &admin, json!({}))
+                .await;
+            (id, co["checkout_url"].as_str().unwrap().to_owned())
+        }
+    };
+
+    // The buyer stays on the provider's page past the hold; the unit is still there: paid.
+    let (first, url) = order_and_page("late-but-lucky", buyers[0]).await;
+    assert_eq!(expire(&app), 1);
+    let paid = no_redirect
+        .post(&url)
+        .form(&[("outcome", "succeeded")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(paid.status(), StatusCode::SEE_OTHER);
+    let (_, order) = app.get(&format!("/api/orders/{first}"), &admin).await;
+    assert_eq!(order["status"], "paid", "{order}");
+    assert_eq!(order["invoices"].as_array().unwrap().len(), 1);
+
+    // Refunded in whole, the unit goes back on sale; the next buyer is late too, and this
+    // time someone else took the unit: the money goes back by itself.
+    let (status, _) = app
+        .post(
+            &format!("/api/orders/{first}/refunds"),
+            &admin,
+            json!({"amount_cents": 3_600, "reason": "changed plans"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (second, url) = order_and_page("late-and-unlucky", buyers[1]).await;
+    assert_eq!(expire(&app), 1);
+    let (status, _) = app
+        .post(&format!("/api/events/{event}/orders"), &admin,
+            json!({"idempotency_key": "took-the-unit", "person_id": buyers[0], "items": [{"product_id": last["id"]}]}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let paid = no_redirect
+        .post(&url)
+        .form(&[("outcome", "succeeded")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(paid.status(), StatusCode::SEE_OTHER);
+    crate::common::drain(&app);
+    let (_, order) = app.get(&format!("/api/orders/{second}"), &admin).await;
+    assert_eq!(order["status"], "cancelled", "{order}");
+    assert_eq!(order["invoices"].as_array().unwrap().len(), 0);
+    let payment = &order["payments"][0];
+    assert_eq!(payment["status"], "succeeded", "{order}");
+    assert_eq!(order["refunds"][0]["status"], "succeeded", "{order}");
+    assert_eq!(order["refunds"][0]["amount_cents"], payment["amount_cents"]);
+    let (_, products) = app
+        .get(&format!("/api/events/{event}/products"), &admin)
+        .await;
+    let p = products
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == last["id"])
+        .unwrap();
+    assert_eq!(
+        p["available"], 0,
+        "one unit, held by the order that took it: {p}"
+    );
 }

@@ -20,6 +20,7 @@ pub fn registry(
     auth: &AuthSettings,
     settings: &JobSettings,
     privacy: &crate::privacy::PrivacySettings,
+    shop: &crate::shop::ShopSettings,
 ) -> Registry {
     let archive_hours = privacy.archive_hours;
     let sweep_settings = privacy.clone();
@@ -95,5 +96,5 @@ pub fn registry(
             crate::privacy::closure::PURGE_JOB,
             crate::privacy::closure::run_purge_job,
         );
-    crate::shop::register(registry)
+    crate::shop::register(registry, shop.clone())
 }

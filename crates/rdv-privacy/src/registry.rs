@@ -379,9 +379,13 @@ pub const REGISTRY: &[Table] = &[
         rows: "t.person_id = ANY($1)",
         not_exported: &["request_digest", "idempotency_key"],
         erasure: Erasure::Hold {
-            reason: "proof of the contract (Code civil art. 2224, 5 years): the order stays as \
-                     placed, under a pseudonymous person id",
-            clear: &[],
+            reason: "proof of the contract (Code civil art. 2224, 5 years): the order's lines, \
+                     amounts and payments stay under a pseudonymous person id; the buyer's name \
+                     and address are cleared (the invoices keep what the law requires)",
+            clear: &[
+                ("buyer", "jsonb_build_object('erased', true)"),
+                ("erased_at", "coalesce(t.erased_at, now())"),
+            ],
         },
     },
     Table {

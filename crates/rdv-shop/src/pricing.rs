@@ -99,9 +99,12 @@ pub enum PricingError {
 }
 
 /// Prices `items` with an optional voucher under `treatment` (the rule in the module's doc).
+/// A voucher valid for one product only (`scope`) reduces that product's lines only: its
+/// percentage and its cap are taken on their gross amount.
 pub fn price(
     items: &[Item],
     discount: Option<Discount>,
+    scope: Option<i64>,
     treatment: VatTreatment,
 ) -> Result<Priced, PricingError> {
     if items.is_empty() {
@@ -130,22 +133,32 @@ pub fn price(
     if gross_total > MAX_AMOUNT {
         return Err(PricingError::Total);
     }
+    // The lines the voucher applies to: all, or the one product's.
+    let weights: Vec<Cents> = items
+        .iter()
+        .zip(&gross)
+        .map(|(item, g)| match scope {
+            Some(p) if p != item.product_id => 0,
+            _ => *g,
+        })
+        .collect();
+    let discounted: Cents = weights.iter().sum();
     let discount_total = match discount {
         None => 0,
         Some(Discount::Percent(bp)) => {
             if !(1..=10_000).contains(&bp) {
                 return Err(PricingError::Percent);
             }
-            div_round_half_away(gross_total * bp, 10_000)
+            div_round_half_away(discounted * bp, 10_000)
         }
         Some(Discount::Amount(cents)) => {
             if cents <= 0 {
                 return Err(PricingError::Amount);
             }
-            cents.min(gross_total)
+            cents.min(discounted)
         }
     };
-    let shares = share(discount_total, &gross);
+    let shares = share(discount_total, &weights);
 
     let mut lines = Vec::with_capacity(items.len());
     for ((item, gross), discount) in items.iter().zip(&gross).zip(&shares) {
@@ -299,7 +312,7 @@ mod tests {
             item(2, 1, 63, VatRate::Standard),
             item(3, 1, 63, VatRate::Standard),
         ];
-        let p = price(&items, None, VatTreatment::Standard).unwrap();
+        let p = price(&items, None, None, VatTreatment::Standard).unwrap();
         assert_eq!(p.total_excl_cents, 189);
         assert_eq!(p.total_vat_cents, 38);
         assert_eq!(p.total_incl_cents, 227);
@@ -313,7 +326,7 @@ mod tests {
             item(1, 1, 120_000, VatRate::Standard),
             item(2, 2, 2_550, VatRate::Intermediate),
         ];
-        let p = price(&items, None, VatTreatment::Standard).unwrap();
+        let p = price(&items, None, None, VatTreatment::Standard).unwrap();
         assert_eq!(p.total_excl_cents, 125_100);
         assert_eq!(p.vat[0].rate, VatRate::Standard);
         assert_eq!(p.vat[0].vat_cents, 24_000);
@@ -331,6 +344,7 @@ mod tests {
         let p = price(
             &items,
             Some(Discount::Percent(1500)),
+            None,
             VatTreatment::Standard,
         )
         .unwrap();
@@ -344,11 +358,41 @@ mod tests {
     }
 
     #[test]
+    fn a_voucher_for_one_product_reduces_that_product_only() {
+        // 50 % off a 50.00 € workshop, in an order with a 1,000.00 € package: 25.00 € off.
+        let items = [
+            item(1, 1, 100_000, VatRate::Standard),
+            item(2, 1, 5_000, VatRate::Standard),
+        ];
+        let p = price(
+            &items,
+            Some(Discount::Percent(5000)),
+            Some(2),
+            VatTreatment::Standard,
+        )
+        .unwrap();
+        assert_eq!(p.discount_cents, 2_500);
+        assert_eq!(p.lines[0].discount_cents, 0);
+        assert_eq!(p.lines[1].discount_cents, 2_500);
+        // An amount is capped at that product's gross.
+        let p = price(
+            &items,
+            Some(Discount::Amount(9_000)),
+            Some(2),
+            VatTreatment::Standard,
+        )
+        .unwrap();
+        assert_eq!(p.discount_cents, 5_000);
+        assert_eq!(p.lines[0].net_cents, 100_000);
+    }
+
+    #[test]
     fn an_amount_voucher_never_makes_an_order_negative() {
         let items = [item(1, 1, 5_000, VatRate::Standard)];
         let p = price(
             &items,
             Some(Discount::Amount(9_999)),
+            None,
             VatTreatment::Standard,
         )
         .unwrap();
@@ -362,7 +406,7 @@ mod tests {
             item(1, 1, 120_000, VatRate::Standard),
             item(2, 1, 2_550, VatRate::Intermediate),
         ];
-        let p = price(&items, None, VatTreatment::ReverseCharge).unwrap();
+        let p = price(&items, None, None, VatTreatment::ReverseCharge).unwrap();
         assert_eq!(p.total_vat_cents, 0);
         assert_eq!(p.vat.len(), 1);
         assert_eq!(p.vat[0].category, VatCategory::ReverseCharge);
@@ -375,28 +419,28 @@ mod tests {
     #[test]
     fn bad_orders_are_refused() {
         assert_eq!(
-            price(&[], None, VatTreatment::Standard),
+            price(&[], None, None, VatTreatment::Standard),
             Err(PricingError::Empty)
         );
         let zero = [item(1, 0, 100, VatRate::Standard)];
         assert_eq!(
-            price(&zero, None, VatTreatment::Standard),
+            price(&zero, None, None, VatTreatment::Standard),
             Err(PricingError::Quantity { line: 0 })
         );
         let neg = [item(1, 1, -1, VatRate::Standard)];
         assert_eq!(
-            price(&neg, None, VatTreatment::Standard),
+            price(&neg, None, None, VatTreatment::Standard),
             Err(PricingError::Price { line: 0 })
         );
         let huge = [item(1, 1000, MAX_AMOUNT, VatRate::Standard)];
         assert_eq!(
-            price(&huge, None, VatTreatment::Standard),
+            price(&huge, None, None, VatTreatment::Standard),
             Err(PricingError::Total)
         );
         let mut exempt = item(1, 1, 100, VatRate::Zero);
         exempt.exemption = None;
         assert_eq!(
-            price(&[exempt], None, VatTreatment::Standard),
+            price(&[exempt], None, None, VatTreatment::Standard),
             Err(PricingError::Exemption { line: 0 })
         );
         let one = [item(1, 1, 100, VatRate::Standard)];
@@ -404,12 +448,18 @@ mod tests {
             price(
                 &one,
                 Some(Discount::Percent(10_001)),
+                None,
                 VatTreatment::Standard
             ),
             Err(PricingError::Percent)
         );
         assert_eq!(
-            price(&one, Some(Discount::Amount(0)), VatTreatment::Standard),
+            price(
+                &one,
+                Some(Discount::Amount(0)),
+                None,
+                VatTreatment::Standard
+            ),
             Err(PricingError::Amount)
         );
     }
@@ -420,7 +470,7 @@ mod tests {
             item(1, 1, 120_000, VatRate::Standard),
             item(2, 2, 2_550, VatRate::Intermediate),
         ];
-        let p = price(&items, None, VatTreatment::Standard).unwrap();
+        let p = price(&items, None, None, VatTreatment::Standard).unwrap();
         let whole = credit_breakdown(&p.vat, p.total_incl_cents);
         assert_eq!(whole, p.vat);
         let part = credit_breakdown(&p.vat, 10_000);
@@ -444,7 +494,7 @@ mod tests {
                 .map(|(i, (q, u, r))| item(i as i64, *q, *u, VatRate::ALL[*r]))
                 .collect();
             let discount = percent.map(Discount::Percent).or(amount.map(Discount::Amount));
-            let p = price(&items, discount, VatTreatment::Standard).unwrap();
+            let p = price(&items, discount, None, VatTreatment::Standard).unwrap();
             let nets: Cents = p.lines.iter().map(|l| l.net_cents).sum();
             prop_assert_eq!(nets, p.total_excl_cents);
             prop_assert_eq!(p.gross_cents - p.discount_cents, p.total_excl_cents);

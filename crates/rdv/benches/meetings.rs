@@ -215,8 +215,12 @@ fn main() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config");
         rdv::settings::Settings::load(&dir, "test").unwrap()
     };
-    let registry =
-        rdv_app::maintenance::registry(&settings.auth, &settings.jobs, &settings.privacy);
+    let registry = rdv_app::maintenance::registry(
+        &settings.auth,
+        &settings.jobs,
+        &settings.privacy,
+        &settings.shop,
+    );
     let worker = rdv_app::jobs::Worker::new("bench", registry, settings.jobs.clone());
     let run_limit = 75;
     let run = planning::start(

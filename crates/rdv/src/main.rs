@@ -229,7 +229,12 @@ fn seed_demo(settings: &Settings) -> anyhow::Result<()> {
 fn worker(settings: &Settings, label: &str) -> jobs::Worker {
     jobs::Worker::new(
         jobs::Worker::default_name(label),
-        maintenance::registry(&settings.auth, &settings.jobs, &settings.privacy),
+        maintenance::registry(
+            &settings.auth,
+            &settings.jobs,
+            &settings.privacy,
+            &settings.shop,
+        ),
         settings.jobs.clone(),
     )
 }

@@ -1234,7 +1234,7 @@ pub async fn bank_statement(
         })
         .collect();
     let out = state
-        .app_tx(move |conn| payments::reconcile(conn, &actor, event, lines))
+        .app_conn(move |conn| payments::reconcile(conn, &actor, event, lines))
         .await?;
     Ok(HttpResponse::Ok().json(
         out.into_iter()
@@ -1296,7 +1296,7 @@ pub struct ReturnQuery {
 pub async fn payment_return(q: web::Query<ReturnQuery>) -> HttpResponse {
     let paid = q.outcome.as_deref() == Some("paid");
     let (title, text) = if paid {
-        ("Paiement reçu / Payment received", "Merci ! Votre commande est payée ; votre facture vous attend dans votre espace. Thank you: your order is paid and its invoice is in your account.")
+        ("Paiement transmis / Payment sent", "Merci ! Le prestataire de paiement nous confirme votre paiement : votre commande et sa facture apparaissent dans votre espace dès réception. Thank you: the payment provider is confirming your payment; your order and its invoice show in your account once it arrives.")
     } else {
         ("Paiement non effectué / Payment not made", "Votre commande attend toujours son paiement : vous pouvez réessayer tant qu'elle est réservée. Your order still awaits payment: you may try again while it is held.")
     };

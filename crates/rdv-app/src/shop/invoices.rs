@@ -64,15 +64,29 @@ fn issue(
     let (seller, seller_party) = super::seller::party(conn, order.organization_id)?;
     let ev = events::get(conn, order.organization_id, order.event_id)
         .map_err(|e| AppError::from_db("event", e))?;
-    let buyer = stored_buyer(order)?;
-    let now = Utc::now();
-    let today = now.with_timezone(&Paris).date_naive();
-    let year = today
+    // A credit note names the buyer as its invoice did (the order's copy may have been
+    // erased since); an invoice, as the order recorded them.
+    let buyer = match corrects {
+        Some(invoice) => {
+            let doc: InvoiceDocument =
+                serde_json::from_value(invoice.document.clone()).map_err(AppError::internal)?;
+            (doc.buyer, doc.buyer_is_business)
+        }
+        None => {
+            let b = stored_buyer(order)?;
+            (buyer_party(&b), b.business)
+        }
+    };
+    let year = Utc::now()
+        .with_timezone(&Paris)
         .format("%Y")
         .to_string()
         .parse::<i32>()
         .map_err(AppError::internal)?;
     let seq = shop::next_invoice_number(conn, order.organization_id, year)?;
+    // The date after the number: issue dates follow the numbers' order.
+    let now = Utc::now();
+    let today = now.with_timezone(&Paris).date_naive();
     let number = format!("{year}-{seq:06}");
     let total_excl: i64 = lines.iter().map(|l| l.net_cents).sum();
     let total_vat: i64 = vat.iter().map(|b| b.vat_cents).sum();
@@ -109,8 +123,8 @@ fn issue(
         sale_date: order.created_at.with_timezone(&Paris).date_naive(),
         currency: "EUR".into(),
         seller: seller_party,
-        buyer: buyer_party(&buyer),
-        buyer_is_business: buyer.business,
+        buyer: buyer.0,
+        buyer_is_business: buyer.1,
         order_reference: order.reference.clone(),
         event_name: ev.name.clone(),
         lines,
@@ -222,7 +236,7 @@ pub fn issue_on_demand(
     id: rdv_domain::OrderId,
 ) -> AppResult<Invoice> {
     actor.organizer_org()?;
-    let order = super::orders::visible(conn, actor, id, true)?;
+    let order = super::orders::changeable(conn, actor, id)?;
     match order.status {
         OrderStatus::PendingPayment | OrderStatus::Paid | OrderStatus::PartiallyRefunded => {}
         other => {
@@ -231,22 +245,39 @@ pub fn issue_on_demand(
             )))
         }
     }
-    issue_for_order(conn, &order)
+    let invoice = issue_for_order(conn, &order)?;
+    // The units stay held until the transfer's due date: the buyer pays against the invoice.
+    if order.status == OrderStatus::PendingPayment {
+        let (seller, _) = super::seller::party(conn, order.organization_id)?;
+        shop::extend_hold(
+            conn,
+            order.id,
+            Utc::now() + Duration::days(seller.payment_days.max(1) as i64),
+        )?;
+    }
+    Ok(invoice)
 }
 
 /// The credit note of a refund of `refund.amount_cents` (including VAT), shared among the
 /// invoice's VAT rates in proportion.
-pub(crate) fn credit_note(conn: &mut Conn, order: &Order, refund: &Refund) -> AppResult<Invoice> {
+pub(crate) fn credit_note(
+    conn: &mut Conn,
+    order: &Order,
+    amount_cents: i64,
+    reason: &str,
+    refund: Option<&Refund>,
+) -> AppResult<Invoice> {
     let invoice = issue_for_order(conn, order)?;
-    let priced = stored_pricing(order)?;
-    let vat = credit_breakdown(&priced.vat, refund.amount_cents);
+    let doc: InvoiceDocument =
+        serde_json::from_value(invoice.document.clone()).map_err(AppError::internal)?;
+    let vat = credit_breakdown(&doc.vat, amount_cents);
     let lines = vat
         .iter()
         .map(|b| InvoiceLine {
             label: format!(
-                "Remboursement de la commande {} ({}) - TVA {} %",
+                "Avoir sur la commande {} ({}) - TVA {} %",
                 order.reference,
-                refund.reason,
+                reason,
                 b.rate.as_str().replace('.', ",")
             ),
             quantity: 1,
@@ -257,17 +288,41 @@ pub(crate) fn credit_note(conn: &mut Conn, order: &Order, refund: &Refund) -> Ap
             vat_category: b.category,
         })
         .collect();
-    let total: i64 = vat.iter().map(|b| b.base_cents + b.vat_cents).sum();
+    // What the buyer paid of it comes back by the refund; a cancelled invoice was not paid.
+    let paid = if refund.is_some() {
+        vat.iter().map(|b| b.base_cents + b.vat_cents).sum()
+    } else {
+        0
+    };
     issue(
         conn,
         order,
         DocumentKind::CreditNote,
         lines,
         vat,
-        total,
+        paid,
         Some(&invoice),
-        Some(refund),
+        refund,
     )
+}
+
+/// Cancels the invoice of an order cancelled before it was paid (an invoice issued on demand
+/// for a transfer that never came): a credit note for the whole invoice.
+pub(crate) fn cancel_invoice(conn: &mut Conn, order: &Order) -> AppResult<Option<Invoice>> {
+    let documents = shop::invoices_of_order(conn, order.id)?;
+    let Some(invoice) = documents.iter().find(|i| i.kind == InvoiceKind::Invoice) else {
+        return Ok(None);
+    };
+    let credited: i64 = documents
+        .iter()
+        .filter(|i| i.kind == InvoiceKind::CreditNote)
+        .map(|i| i.total_incl_cents)
+        .sum();
+    let left = invoice.total_incl_cents - credited;
+    if left <= 0 {
+        return Ok(None);
+    }
+    credit_note(conn, order, left, "commande annulée", None).map(Some)
 }
 
 /// An invoice's PDF (with its Factur-X XML inside) and the XML alone: the organizers, or the
@@ -328,6 +383,10 @@ pub fn ledger(
     if (to - from).num_days() > 366 {
         return Err(AppError::field("to", "a period is at most a year"));
     }
+    let after = to
+        .succ_opt()
+        .filter(|d| d.format("%Y").to_string().len() == 4)
+        .ok_or_else(|| AppError::field("to", "must be a day of years 1000 to 9998"))?;
     let start = |d: NaiveDate| -> AppResult<DateTime<Utc>> {
         Paris
             .from_local_datetime(
@@ -338,7 +397,7 @@ pub fn ledger(
             .map(|t| t.with_timezone(&Utc))
             .ok_or_else(|| AppError::internal("no midnight that day"))
     };
-    let docs = shop::invoices_issued(conn, org, start(from)?, start(to + Duration::days(1))?)?;
+    let docs = shop::invoices_issued(conn, org, start(from)?, start(after)?)?;
     let mut ledger = Vec::with_capacity(docs.len());
     for d in &docs {
         let doc: InvoiceDocument =

@@ -51,9 +51,12 @@ impl Default for ShopSettings {
 
 /// The job that cancels orders whose hold ran out and gives their units back.
 pub const EXPIRE_JOB: &str = "shop.expire_holds";
+/// The job that gives back a card payment made after its order was cancelled, when the
+/// order's units have been sold since.
+pub const REFUND_LATE_JOB: &str = "shop.refund_late_payment";
 
 /// The shop's jobs, for the workers' registry.
-pub fn register(registry: Registry) -> Registry {
+pub fn register(registry: Registry, settings: ShopSettings) -> Registry {
     registry
         .handle(EXPIRE_JOB, |conn: &mut Conn, _: &rdv_db::models::Job| {
             let n = orders::expire_holds(conn, chrono::Utc::now())?;
@@ -63,4 +66,10 @@ pub fn register(registry: Registry) -> Registry {
             Ok(())
         })
         .every(EXPIRE_JOB, Duration::minutes(1))
+        .handle(
+            REFUND_LATE_JOB,
+            move |conn: &mut Conn, job: &rdv_db::models::Job| {
+                payments::refund_late_payment(conn, &settings, job)
+            },
+        )
 }

@@ -270,10 +270,11 @@ pub fn place(
         .map(|v| v.trim().to_uppercase())
         .filter(|v| !v.is_empty());
     let request_digest = digest(person.id, &input.items, &voucher_code, &input.buyer);
-    // Requests with the same key wait for each other here: the second finds the first's order.
-    diesel::sql_query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+    // A person's orders for an event take their turn here: a repeated key finds the first
+    // order, and two packages cannot both pass the one-package check.
+    diesel::sql_query("SELECT pg_advisory_xact_lock($1, $2)")
         .bind::<diesel::sql_types::Integer, _>((person.id.0 % i32::MAX as i64) as i32)
-        .bind::<diesel::sql_types::Text, _>(&key)
+        .bind::<diesel::sql_types::Integer, _>((event.0 % i32::MAX as i64) as i32)
         .execute(conn)
         .map_err(AppError::internal)?;
     if let Some(existing) = shop::order_by_key(conn, person.id, &key)? {
@@ -292,6 +293,15 @@ pub fn place(
         .ok_or_else(|| {
             AppError::conflict("the person is not registered to the event: register through the event's form first")
         })?;
+    if !matches!(
+        registration.status,
+        rdv_domain::RegistrationStatus::Pending | rdv_domain::RegistrationStatus::Validated
+    ) {
+        return Err(AppError::conflict(format!(
+            "the person's registration is {}: nothing can be sold for it",
+            registration.status
+        )));
+    }
 
     let mut c = Check::new();
     let buyer = snapshot(&mut c, &person, &input.buyer);
@@ -416,7 +426,8 @@ pub fn place(
             (None, None) => Discount::Amount(0),
         });
     let vat_treatment = treatment(&buyer);
-    let priced = pricing::price(&items, discount, vat_treatment)
+    let scope = voucher.as_ref().and_then(|v| v.product_id).map(|p| p.0);
+    let priced = pricing::price(&items, discount, scope, vat_treatment)
         .map_err(|e| AppError::field("items", e.to_string()))?;
 
     // The units: one conditional UPDATE per product, in id order so concurrent orders of
@@ -494,7 +505,17 @@ pub fn place(
 /// The order `id`: its buyer (a participant) or the organizers.
 pub fn get(conn: &mut Conn, actor: &Actor, id: OrderId) -> AppResult<OrderView> {
     let order = visible(conn, actor, id, false)?;
+    if actor.role.is_organizer() {
+        audit_order(conn, Some(actor), &order, "order.read")?;
+    }
     view(conn, order)
+}
+
+/// The order if the actor may change it: visible, and not under restriction.
+pub(crate) fn changeable(conn: &mut Conn, actor: &Actor, id: OrderId) -> AppResult<Order> {
+    let order = visible(conn, actor, id, true)?;
+    crate::restriction::ensure_changeable(order.privacy.restricted_at, "order")?;
+    Ok(order)
 }
 
 /// The order if the actor may see it (participants: their own), locked when `lock`.
@@ -503,6 +524,10 @@ pub(crate) fn visible(conn: &mut Conn, actor: &Actor, id: OrderId, lock: bool) -
         .organization
         .ok_or_else(|| AppError::not_found("order"))?;
     let order = shop::order(conn, org, id, lock).map_err(|e| AppError::from_db("order", e))?;
+    if order.privacy.erased_at.is_some() && actor.role != Role::OrgAdmin {
+        return Err(AppError::not_found("order"));
+    }
+    crate::restriction::ensure_visible(actor, order.privacy.restricted_at, "order")?;
     match actor.role {
         Role::Participant if actor.person != Some(order.person_id) => {
             Err(AppError::not_found("order"))
@@ -522,7 +547,15 @@ pub fn list(
 ) -> AppResult<crate::paging::Listed<Order>> {
     let org = actor.organizer_org()?;
     events::get(conn, org, event).map_err(|e| AppError::from_db("event", e))?;
-    let found = shop::orders_of_event(conn, org, event, status, None, page.page)?;
+    let found = shop::orders_of_event(
+        conn,
+        org,
+        event,
+        status,
+        None,
+        crate::restriction::sees_restricted(actor),
+        page.page,
+    )?;
     if !found.items.is_empty() {
         audit::record(
             conn,
@@ -548,6 +581,7 @@ pub fn mine(conn: &mut Conn, actor: &Actor, event: EventId) -> AppResult<Vec<Ord
         event,
         None,
         Some(person),
+        true,
         rdv_db::queries::Page {
             limit: 100,
             offset: 0,
@@ -557,18 +591,24 @@ pub fn mine(conn: &mut Conn, actor: &Actor, event: EventId) -> AppResult<Vec<Ord
 }
 
 /// Gives back what an unpaid order holds: its units and its voucher use.
+/// Gives back what an unpaid order holds: its card sessions, its voucher use and its units,
+/// in the platform's lock order (order, payments, voucher, products by id); an invoice
+/// issued on demand is cancelled by a credit note.
 fn release(conn: &mut Conn, order: &Order) -> AppResult<()> {
-    for line in shop::lines_of(conn, order.id)? {
-        shop::release_units(conn, line.product_id, line.quantity)?;
-    }
-    if let Some(v) = order.voucher_id {
-        shop::release_voucher(conn, v)?;
-    }
     for p in shop::payments_of(conn, order.id)? {
         if p.status == rdv_domain::PaymentStatus::Pending {
             shop::finish_payment(conn, p.id, rdv_domain::PaymentStatus::Cancelled, None)?;
         }
     }
+    if let Some(v) = order.voucher_id {
+        shop::release_voucher(conn, v)?;
+    }
+    let mut lines = shop::lines_of(conn, order.id)?;
+    lines.sort_by_key(|l| l.product_id);
+    for line in lines {
+        shop::release_units(conn, line.product_id, line.quantity)?;
+    }
+    invoices::cancel_invoice(conn, order)?;
     Ok(())
 }
 
@@ -580,7 +620,7 @@ pub fn cancel(
     id: OrderId,
     reason: Option<String>,
 ) -> AppResult<OrderView> {
-    let order = visible(conn, actor, id, true)?;
+    let order = changeable(conn, actor, id)?;
     if order.status != OrderStatus::PendingPayment {
         return Err(AppError::conflict(format!(
             "only an order awaiting payment can be cancelled; this one is {} (a paid order is refunded)",
@@ -638,14 +678,21 @@ pub(crate) fn settle(
     method: PaymentMethod,
     amount: i64,
 ) -> AppResult<Order> {
-    let lines = shop::lines_of(conn, order.id)?;
+    let mut lines = shop::lines_of(conn, order.id)?;
+    lines.sort_by_key(|l| l.product_id);
     match order.status {
         OrderStatus::PendingPayment => {}
         OrderStatus::Cancelled => {
-            // A late payment: take the units again if they are still there.
-            let mut sorted = lines.clone();
-            sorted.sort_by_key(|l| l.product_id);
-            for l in &sorted {
+            // A late payment: take the voucher use and the units again if they are still
+            // there (the caller's savepoint undoes what was taken when they are not).
+            if let Some(v) = order.voucher_id {
+                if !shop::use_voucher(conn, v, Utc::now())? {
+                    return Err(AppError::conflict(
+                        "the order was cancelled when its hold ran out and its voucher has been used up since",
+                    ));
+                }
+            }
+            for l in &lines {
                 if !shop::hold_units(conn, l.product_id, l.quantity)? {
                     return Err(AppError::conflict(
                         "the order was cancelled when its hold ran out and its units have been sold since",
@@ -662,19 +709,8 @@ pub(crate) fn settle(
     }
     let order = shop::mark_paid(conn, order.id, method, amount)?;
     if let Some(reg) = order.registration_id {
-        let ids: Vec<ProductId> = lines.iter().map(|l| l.product_id).collect();
-        let products = shop::products_by_id(conn, &ids)?;
-        let quota: i32 = lines
-            .iter()
-            .filter_map(|l| {
-                products
-                    .iter()
-                    .find(|p| p.id == l.product_id)
-                    .and_then(|p| p.meeting_quota)
-                    .map(|q| q * l.quantity)
-            })
-            .sum();
-        if products.iter().any(|p| p.meeting_quota.is_some()) {
+        // The quota is what every paid order of the registration grants, this one included.
+        if let Some(quota) = shop::paid_quota(conn, reg)? {
             shop::set_registration_quota(conn, reg, quota)?;
         }
     }

@@ -87,7 +87,10 @@ impl<'a> Provider<'a> {
 fn upstream(what: &str, r: Refusal) -> AppError {
     match r {
         Refusal::Refused(code, message) => {
-            AppError::internal(format!("{what}: the provider refused ({code}): {message}"))
+            tracing::warn!(provider.error = %code, "{what}: the provider refused: {message}");
+            AppError::conflict(format!(
+                "the payment provider refused the {what}: {message}"
+            ))
         }
         Refusal::Down(detail) => AppError::Upstream(format!("{what}: {detail}")),
     }
@@ -109,7 +112,7 @@ pub fn start_card(
     id: OrderId,
 ) -> AppResult<Checkout> {
     let (payment, order) = conn.transaction(|conn| -> AppResult<(Payment, Order)> {
-        let order = orders::visible(conn, actor, id, true)?;
+        let order = orders::changeable(conn, actor, id)?;
         if order.status != OrderStatus::PendingPayment {
             return Err(AppError::conflict(format!(
                 "the order is {}: there is nothing to pay",
@@ -209,6 +212,7 @@ struct EventData {
     payment_id: Option<String>,
     amount: Option<i64>,
     refund_id: Option<String>,
+    refund_amount: Option<i64>,
 }
 
 /// What a webhook call did.
@@ -267,17 +271,28 @@ fn apply(conn: &mut Conn, event: &ProviderEvent) -> AppResult<(Option<OrderId>, 
     let session = event.data.session_id.as_deref().unwrap_or("");
     match event.kind.as_str() {
         "checkout.session.completed" | "checkout.session.failed" | "checkout.session.cancelled" => {
-            let Ok(payment) = shop::payment_by_session(conn, session, true) else {
+            // The order first, then its payment: the lock order of cancel and expiry too.
+            let Ok(found) = shop::payment_by_session(conn, session, false) else {
                 return Ok((None, "unknown session: ignored".into()));
             };
-            let order = shop::order(conn, payment.organization_id, payment.order_id, true)?;
-            if payment.status != PaymentStatus::Pending {
-                return Ok((
-                    Some(order.id),
-                    format!("payment already {}", payment.status),
-                ));
+            let order = shop::order(conn, found.organization_id, found.order_id, true)?;
+            let payment = shop::payment_by_session(conn, session, true)?;
+            let completed = event.kind == "checkout.session.completed";
+            match payment.status {
+                PaymentStatus::Succeeded => {
+                    return Ok((Some(order.id), "payment already succeeded".into()))
+                }
+                // A session the platform gave up on (its order cancelled or expired) can still
+                // be paid at the provider: that money is handled below, never dropped.
+                PaymentStatus::Cancelled | PaymentStatus::Failed if !completed => {
+                    return Ok((
+                        Some(order.id),
+                        format!("payment already {}", payment.status),
+                    ))
+                }
+                _ => {}
             }
-            if event.kind != "checkout.session.completed" {
+            if !completed {
                 let status = if event.kind == "checkout.session.failed" {
                     PaymentStatus::Failed
                 } else {
@@ -299,13 +314,24 @@ fn apply(conn: &mut Conn, event: &ProviderEvent) -> AppResult<(Option<OrderId>, 
                 PaymentStatus::Succeeded,
                 event.data.payment_id.as_deref(),
             )?;
-            match settle(conn, None, order, PaymentMethod::Card, payment.amount_cents) {
+            // In a savepoint: a late payment whose units were sold since leaves nothing
+            // half-taken, and the money goes back to the buyer through a job.
+            match conn.transaction(|conn| {
+                settle(conn, None, order, PaymentMethod::Card, payment.amount_cents)
+            }) {
                 Ok(o) => Ok((Some(o.id), "order paid".into())),
                 Err(AppError::Conflict { message, .. }) => {
-                    tracing::warn!(payment.id = %payment.id, "{message}");
+                    tracing::warn!(payment.id = %payment.id, "{message}: refunding the payment");
+                    crate::jobs::enqueue(
+                        conn,
+                        super::REFUND_LATE_JOB,
+                        json!({"payment": payment.id.0}),
+                        Utc::now(),
+                        5,
+                    )?;
                     Ok((
                         Some(payment.order_id),
-                        format!("payment received but {message}: refund it"),
+                        format!("payment received but {message}: refunded"),
                     ))
                 }
                 Err(e) => Err(e),
@@ -313,9 +339,34 @@ fn apply(conn: &mut Conn, event: &ProviderEvent) -> AppResult<(Option<OrderId>, 
         }
         "refund.succeeded" => {
             let id = event.data.refund_id.as_deref().unwrap_or("");
-            match shop::refund_by_provider_id(conn, id)? {
-                Some(r) => Ok((Some(r.order_id), format!("refund {}", r.status))),
-                None => Ok((None, "refund not yet recorded: its call records it".into())),
+            if let Some(r) = shop::refund_by_provider_id(conn, id)? {
+                return Ok((Some(r.order_id), format!("refund {}", r.status)));
+            }
+            // A refund whose call got no answer: the provider's word completes it.
+            let Some(payment) = event
+                .data
+                .payment_id
+                .as_deref()
+                .and_then(|p| shop::payment_by_provider_id(conn, p).ok())
+            else {
+                return Ok((None, "refund of an unknown payment: ignored".into()));
+            };
+            let order = shop::order(conn, payment.organization_id, payment.order_id, true)?;
+            let pending = shop::refunds_of(conn, order.id)?.into_iter().find(|r| {
+                r.status == RefundStatus::Pending
+                    && Some(r.amount_cents) == event.data.refund_amount
+            });
+            match pending {
+                Some(r)
+                    if matches!(
+                        order.status,
+                        OrderStatus::Paid | OrderStatus::PartiallyRefunded
+                    ) =>
+                {
+                    complete_refund(conn, None, order, &r, Some(id))?;
+                    Ok((Some(payment.order_id), "pending refund completed".into()))
+                }
+                _ => Ok((Some(payment.order_id), "refund recorded by its call".into())),
             }
         }
         other => Ok((None, format!("event type {other} ignored"))),
@@ -333,7 +384,7 @@ pub fn record(
     bank_reference: Option<String>,
 ) -> AppResult<OrderView> {
     actor.organizer_org()?;
-    let order = orders::visible(conn, actor, id, true)?;
+    let order = orders::changeable(conn, actor, id)?;
     if method == PaymentMethod::Card {
         return Err(AppError::field(
             "method",
@@ -348,6 +399,15 @@ pub fn record(
             "the order is already {}",
             order.status
         )));
+    }
+    if shop::payments_of(conn, order.id)?
+        .iter()
+        .any(|p| p.method == PaymentMethod::Card && p.status == PaymentStatus::Pending)
+        && order.status == OrderStatus::PendingPayment
+    {
+        return Err(AppError::conflict(
+            "a card payment of this order is under way: cancel it at the provider, or wait for it, before recording another",
+        ));
     }
     if amount_cents != order.total_incl_cents {
         return Err(AppError::field(
@@ -374,7 +434,7 @@ pub fn record(
             completed_at: Some(Utc::now()),
         },
     )?;
-    let order = settle(conn, Some(actor), order, method, amount_cents)?;
+    let order = conn.transaction(|conn| settle(conn, Some(actor), order, method, amount_cents))?;
     view(conn, order)
 }
 
@@ -422,41 +482,55 @@ pub fn reconcile(
             });
             continue;
         };
-        let order = match shop::order_by_reference(conn, &reference, true) {
-            Ok(o) if o.organization_id == org && o.event_id == event => o,
-            _ => {
+        // One transaction per line: a long statement never holds the invoice sequence or
+        // the products while the next lines are read.
+        let matched = conn.transaction(|conn| -> AppResult<Result<(OrderId, String), String>> {
+            let order = match shop::order_by_reference(conn, org, &reference, true) {
+                Ok(o) if o.event_id == event => o,
+                _ => return Ok(Err("no order of this event has this reference".into())),
+            };
+            let id = order.id;
+            if !matches!(
+                order.status,
+                OrderStatus::PendingPayment | OrderStatus::Cancelled
+            ) {
+                return Ok(Ok((id, format!("the order is already {}", order.status))));
+            }
+            if l.amount_cents != order.total_incl_cents {
+                return Ok(Ok((
+                    id,
+                    format!(
+                        "the amount differs from the order's total, {} cents",
+                        order.total_incl_cents
+                    ),
+                )));
+            }
+            let label: String = l.label.chars().take(200).collect();
+            match conn.transaction(|conn| {
+                record(
+                    conn,
+                    actor,
+                    id,
+                    PaymentMethod::BankTransfer,
+                    l.amount_cents,
+                    Some(label),
+                )
+            }) {
+                Ok(_) => Ok(Ok((id, "paid".into()))),
+                Err(AppError::Conflict { message, .. }) => Ok(Ok((id, message))),
+                Err(e) => Err(e),
+            }
+        })?;
+        let (id, outcome) = match matched {
+            Ok(found) => found,
+            Err(outcome) => {
                 out.push(Reconciled {
                     line: i,
                     reference: Some(reference),
                     order_id: None,
-                    outcome: "no order of this event has this reference".into(),
+                    outcome,
                 });
                 continue;
-            }
-        };
-        let id = order.id;
-        let outcome = if !matches!(
-            order.status,
-            OrderStatus::PendingPayment | OrderStatus::Cancelled
-        ) {
-            format!("the order is already {}", order.status)
-        } else if l.amount_cents != order.total_incl_cents {
-            format!(
-                "the amount differs from the order's total, {} cents",
-                order.total_incl_cents
-            )
-        } else {
-            match record(
-                conn,
-                actor,
-                id,
-                PaymentMethod::BankTransfer,
-                l.amount_cents,
-                Some(l.label.chars().take(200).collect()),
-            ) {
-                Ok(_) => "paid".into(),
-                Err(AppError::Conflict { message, .. }) => message,
-                Err(e) => return Err(e),
             }
         };
         out.push(Reconciled {
@@ -466,6 +540,12 @@ pub fn reconcile(
             outcome,
         });
     }
+    let mut persons = Vec::new();
+    for id in out.iter().filter_map(|r| r.order_id) {
+        if let Ok(o) = shop::order(conn, org, id, false) {
+            persons.push(o.person_id);
+        }
+    }
     audit::record(
         conn,
         actor,
@@ -473,7 +553,7 @@ pub fn reconcile(
             action: "payment.reconcile",
             subject_type: "order",
             subject_ids: out.iter().filter_map(|r| r.order_id.map(|o| o.0)).collect(),
-            person_ids: vec![],
+            person_ids: audit::person_ids(persons),
             fields: vec![],
         },
     )?;
@@ -501,7 +581,7 @@ pub fn refund(
     c.finish()?;
     let reason = reason.unwrap_or_default();
     let (refund, card_payment) = conn.transaction(|conn| {
-        let order = orders::visible(conn, actor, id, true)?;
+        let order = orders::changeable(conn, actor, id)?;
         if !matches!(order.status, OrderStatus::Paid | OrderStatus::PartiallyRefunded) {
             return Err(AppError::conflict(format!(
                 "only a paid order can be refunded; this one is {}",
@@ -536,7 +616,7 @@ pub fn refund(
             },
         )?;
         if card.is_none() {
-            complete_refund(conn, actor, order, &refund, None)?;
+            complete_refund(conn, Some(actor), order, &refund, None)?;
         }
         Ok((refund, card))
     })?;
@@ -559,9 +639,12 @@ pub fn refund(
                 let provider_id = r["id"].as_str().map(str::to_owned);
                 conn.transaction(|conn| {
                     let order = orders::visible(conn, actor, id, true)?;
-                    complete_refund(conn, actor, order, &refund, provider_id.as_deref())
+                    complete_refund(conn, Some(actor), order, &refund, provider_id.as_deref())
                 })?;
             }
+            // No answer: the provider may have refunded. The refund stays pending (its amount
+            // cannot be refunded twice) until the provider's refund webhook completes it.
+            Err(r @ Refusal::Down(_)) => return Err(upstream("refund", r)),
             Err(r) => {
                 conn.transaction(|conn| {
                     shop::finish_refund(conn, refund.id, RefundStatus::Failed, None)
@@ -581,11 +664,16 @@ pub fn refund(
 
 fn complete_refund(
     conn: &mut Conn,
-    actor: &Actor,
+    actor: Option<&Actor>,
     order: Order,
     refund: &rdv_db::models::Refund,
     provider_id: Option<&str>,
 ) -> AppResult<()> {
+    // Completed once: by the call's answer or by the provider's webhook, whichever comes
+    // first (the caller holds the order's lock, so they take turns here).
+    if shop::refund_for_update(conn, refund.id)?.status != RefundStatus::Pending {
+        return Ok(());
+    }
     let refund = shop::finish_refund(conn, refund.id, RefundStatus::Succeeded, provider_id)?;
     let whole = order.refunded_cents + refund.amount_cents >= order.paid_cents;
     let status = if whole {
@@ -599,16 +687,81 @@ fn complete_refund(
             shop::unsell_units(conn, l.product_id, l.quantity)?;
         }
     }
-    super::invoices::credit_note(conn, &order, &refund)?;
-    audit::record(
+    super::invoices::credit_note(
         conn,
-        actor,
-        Audit {
-            action: "order.refund",
-            subject_type: "order",
-            subject_ids: vec![order.id.0],
-            person_ids: vec![order.person_id.0],
-            fields: vec!["status"],
-        },
-    )
+        &order,
+        refund.amount_cents,
+        &refund.reason,
+        Some(&refund),
+    )?;
+    let entry = Audit {
+        action: "order.refund",
+        subject_type: "order",
+        subject_ids: vec![order.id.0],
+        person_ids: vec![order.person_id.0],
+        fields: vec!["status"],
+    };
+    match actor {
+        Some(a) => audit::record(conn, a, entry),
+        None => audit::record_as(conn, Some(order.organization_id), None, None, entry),
+    }
+}
+
+/// The `shop.refund_late_payment` job: a card payment completed at the provider after its
+/// order was cancelled and its units sold since goes back to the buyer in full. No credit
+/// note: the order was never invoiced. A retry sends the same idempotency key, so the
+/// provider refunds once.
+pub fn refund_late_payment(
+    conn: &mut Conn,
+    settings: &ShopSettings,
+    job: &rdv_db::models::Job,
+) -> anyhow::Result<()> {
+    let id = job
+        .payload
+        .get("payment")
+        .and_then(Value::as_i64)
+        .map(rdv_domain::PaymentId)
+        .ok_or_else(|| anyhow::anyhow!("job payload names no payment"))?;
+    let payment = shop::payment(conn, id)?;
+    if shop::refunds_of(conn, payment.order_id)?
+        .iter()
+        .any(|r| r.payment_id == Some(id) && r.status == RefundStatus::Succeeded)
+    {
+        return Ok(());
+    }
+    let answer = Provider::new(settings)
+        .post(
+            "/v1/refunds",
+            &format!(
+                "late-{}-{}",
+                payment.id,
+                payment.created_at.timestamp_micros()
+            ),
+            json!({"payment_id": payment.provider_payment_id, "amount": payment.amount_cents,
+                "reason": "paid after the order was cancelled"}),
+        )
+        .map_err(|r| anyhow::anyhow!("{}", upstream("refund", r)))?;
+    conn.transaction(|conn| -> AppResult<()> {
+        let refund = shop::insert_refund(
+            conn,
+            &NewRefund {
+                organization_id: payment.organization_id,
+                order_id: payment.order_id,
+                payment_id: Some(payment.id),
+                amount_cents: payment.amount_cents,
+                reason: "paid after the order was cancelled".into(),
+                status: RefundStatus::Pending,
+                requested_by: None,
+            },
+        )?;
+        shop::finish_refund(
+            conn,
+            refund.id,
+            RefundStatus::Succeeded,
+            answer["id"].as_str(),
+        )?;
+        Ok(())
+    })?;
+    tracing::info!(payment.id = %payment.id, "late payment refunded");
+    Ok(())
 }

@@ -36,6 +36,11 @@ pub fn update_seller(
 /// Stores a consent text under its version; the same version with another text is a
 /// conflict (a version never changes once people consented to it).
 pub fn record_consent_text(conn: &mut Conn, text: &ConsentText) -> DbResult<()> {
+    // Insert first: of two writers of one version, the second then reads the first's words.
+    diesel::insert_into(consent_texts::table)
+        .values(text)
+        .on_conflict_do_nothing()
+        .execute(conn)?;
     let existing: Option<ConsentText> = consent_texts::table
         .filter(consent_texts::organization_id.eq(text.organization_id))
         .filter(consent_texts::purpose.eq(&text.purpose))
@@ -353,8 +358,14 @@ pub fn order(conn: &mut Conn, org: OrganizationId, id: OrderId, lock: bool) -> D
     })
 }
 
-pub fn order_by_reference(conn: &mut Conn, reference: &str, lock: bool) -> DbResult<Order> {
+pub fn order_by_reference(
+    conn: &mut Conn,
+    org: OrganizationId,
+    reference: &str,
+    lock: bool,
+) -> DbResult<Order> {
     let q = orders::table
+        .filter(orders::organization_id.eq(org))
         .filter(orders::reference.eq(reference))
         .select(Order::as_select());
     Ok(if lock {
@@ -371,13 +382,18 @@ pub fn orders_of_event(
     event: EventId,
     status: Option<OrderStatus>,
     person: Option<PersonId>,
+    include_restricted: bool,
     page: Page,
 ) -> DbResult<Paged<Order>> {
     let filtered = || {
         let mut q = orders::table
             .filter(orders::organization_id.eq(org))
             .filter(orders::event_id.eq(event))
+            .filter(orders::erased_at.is_null())
             .into_boxed();
+        if !include_restricted {
+            q = q.filter(orders::restricted_at.is_null());
+        }
         if let Some(s) = status {
             q = q.filter(orders::status.eq(s));
         }
@@ -769,4 +785,39 @@ pub fn record_consent(
     .bind::<diesel::sql_types::Timestamptz, _>(retention_until)
     .execute(conn)?;
     Ok(())
+}
+
+pub fn payment_by_provider_id(conn: &mut Conn, provider_payment: &str) -> DbResult<Payment> {
+    Ok(payments::table
+        .filter(payments::provider_payment_id.eq(provider_payment))
+        .select(Payment::as_select())
+        .first(conn)?)
+}
+
+/// The meeting quota the registration's paid orders grant together (units of each product
+/// with a quota, times that quota); `None` when none of its products grants one.
+pub fn paid_quota(conn: &mut Conn, registration: RegistrationId) -> DbResult<Option<i32>> {
+    #[derive(QueryableByName)]
+    struct Quota {
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+        quota: Option<i64>,
+    }
+    let q: Quota = diesel::sql_query(
+        "SELECT sum(l.quantity * p.meeting_quota)::bigint AS quota FROM orders o \
+         JOIN order_lines l ON l.order_id = o.id JOIN products p ON p.id = l.product_id \
+         WHERE o.registration_id = $1 AND o.status IN ('paid', 'partially_refunded') \
+         AND p.meeting_quota IS NOT NULL",
+    )
+    .bind::<diesel::sql_types::BigInt, _>(registration.0)
+    .get_result(conn)?;
+    Ok(q.quota.map(|n| n.min(i32::MAX as i64) as i32))
+}
+
+/// The refund `id`, locked for the caller's transaction.
+pub fn refund_for_update(conn: &mut Conn, id: RefundId) -> DbResult<Refund> {
+    Ok(refunds::table
+        .find(id)
+        .for_update()
+        .select(Refund::as_select())
+        .first(conn)?)
 }
