@@ -163,6 +163,39 @@ async fn a_supplier_registers_orders_pays_by_card_and_gets_a_valid_factur_x_invo
         .await;
     assert_eq!(status, StatusCode::CREATED, "{sub}");
     let person = sub["person_id"].as_i64().unwrap();
+    // Each consent shown is recorded with its text's version, given or not.
+    {
+        use diesel::prelude::*;
+        #[derive(QueryableByName)]
+        struct Consent {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            purpose: String,
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            text_version: String,
+            #[diesel(sql_type = diesel::sql_types::Bool)]
+            granted: bool,
+        }
+        let mut conn = app.db.connect();
+        let rows: Vec<Consent> = diesel::sql_query(
+            "SELECT c.purpose, c.text_version, c.granted FROM consent_records c \
+             JOIN consent_texts t ON t.organization_id = c.organization_id AND t.purpose = c.purpose \
+             AND t.version = c.text_version WHERE c.person_id = $1 ORDER BY c.purpose",
+        )
+        .bind::<diesel::sql_types::BigInt, _>(person)
+        .load(&mut conn)
+        .unwrap();
+        let seen: Vec<(String, String, bool)> = rows
+            .into_iter()
+            .map(|r| (r.purpose, r.text_version, r.granted))
+            .collect();
+        assert_eq!(
+            seen,
+            vec![
+                ("marketing_email".to_owned(), "2027-1".to_owned(), false),
+                ("terms_of_sale".to_owned(), "2027-1".to_owned(), true)
+            ]
+        );
+    }
     // The same email again, unauthenticated: a conflict, not a silent overwrite.
     let (status, body) = app
         .request(
@@ -338,17 +371,25 @@ async fn a_supplier_registers_orders_pays_by_card_and_gets_a_valid_factur_x_invo
     }
 
     // The webhook replayed ten times: paid once, one invoice.
-    let (_, events) = paysim_call(&app, Method::GET, "/v1/events", None).await;
-    let event_id = events["events"]
-        .as_array()
+    // The provider's event that paid this order, as the platform recorded it (the simulator
+    // serves every test at once).
+    let event_id = {
+        use diesel::prelude::*;
+        #[derive(QueryableByName)]
+        struct Event {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            provider_event_id: String,
+        }
+        let mut conn = app.db.connect();
+        diesel::sql_query(
+            "SELECT provider_event_id FROM payment_events WHERE order_id = $1 \
+             AND kind = 'checkout.session.completed'",
+        )
+        .bind::<diesel::sql_types::BigInt, _>(order_id)
+        .get_result::<Event>(&mut conn)
         .unwrap()
-        .iter()
-        .rev()
-        .find(|e| e["type"] == "checkout.session.completed")
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .provider_event_id
+    };
     for _ in 0..10 {
         let (status, body) = paysim_call(
             &app,
@@ -1079,4 +1120,63 @@ async fn a_card_payment_made_after_the_hold_ran_out_revives_the_order_or_is_refu
         p["available"], 0,
         "one unit, held by the order that took it: {p}"
     );
+}
+
+#[actix_web::test]
+async fn an_invoice_issued_for_a_transfer_holds_the_units_until_due_and_a_cancellation_credits_it()
+{
+    let app = TestApp::spawn_shop().await;
+    let admin = app.admin().await;
+    let event = app.demo_event(&admin).await;
+    let (_, regs) = app
+        .get(
+            &format!("/api/events/{event}/registrations?participant_type=supplier&per_page=1"),
+            &admin,
+        )
+        .await;
+    let person = regs["items"][0]["person"]["id"]
+        .as_i64()
+        .unwrap_or_else(|| regs["items"][0]["person_id"].as_i64().unwrap());
+    let pack = demo_product(&app, &admin, event, "supplier-pack").await;
+    let (status, order) = app
+        .post(&format!("/api/events/{event}/orders"), &admin,
+            json!({"idempotency_key": "transfer-then-nothing", "person_id": person, "items": [{"product_id": pack}],
+                "buyer": {"address_line1": "2 rue Neuve", "postal_code": "69001", "city": "Lyon", "country": "FR"}}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{order}");
+    let id = order["id"].as_i64().unwrap();
+    let (status, invoice) = app
+        .post(&format!("/api/orders/{id}/invoice"), &admin, json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{invoice}");
+    let (_, held) = app.get(&format!("/api/orders/{id}"), &admin).await;
+    let until: chrono::DateTime<chrono::Utc> =
+        held["hold_until"].as_str().unwrap().parse().unwrap();
+    assert!(
+        until > chrono::Utc::now() + chrono::Duration::days(29),
+        "held until the transfer is due: {until}"
+    );
+    // The transfer never comes: the order expires and its invoice is credited in full.
+    {
+        use diesel::prelude::*;
+        let mut conn = app.db.connect();
+        diesel::sql_query("UPDATE orders SET hold_until = now() - interval '1 minute'")
+            .execute(&mut conn)
+            .unwrap();
+        assert_eq!(
+            rdv_app::shop::orders::expire_holds(&mut conn, chrono::Utc::now()).unwrap(),
+            1
+        );
+    }
+    let (_, cancelled) = app.get(&format!("/api/orders/{id}"), &admin).await;
+    assert_eq!(cancelled["status"], "cancelled");
+    let docs = cancelled["invoices"].as_array().unwrap();
+    assert_eq!(docs.len(), 2, "{cancelled}");
+    let credit = docs.iter().find(|d| d["kind"] == "credit_note").unwrap();
+    assert_eq!(credit["corrects_id"], invoice["id"]);
+    assert_eq!(credit["total_incl_cents"], invoice["total_incl_cents"]);
+    let (_, pdf) = bytes(&app, &format!("/api/invoices/{}/pdf", credit["id"]), &admin).await;
+    let fx = checker("facturx_check.py", &pdf);
+    assert_eq!(fx["valid"], true, "{fx}");
+    assert_eq!(fx["totals"]["DuePayableAmount"], "0.00", "{fx}");
 }

@@ -99,10 +99,14 @@ fn issue(
         today
     };
     let payment_terms = match kind {
-        DocumentKind::CreditNote => format!(
+        DocumentKind::CreditNote if refund.is_some() => format!(
             "Remboursement de {} {}",
             euros_fr(total_incl),
             method_fr(order.payment_method)
+        ),
+        DocumentKind::CreditNote => format!(
+            "Annule la facture {} : aucun paiement n'est dû",
+            corrects.map(|i| i.number.as_str()).unwrap_or("")
         ),
         DocumentKind::Invoice if due_cents == 0 => format!(
             "Payée {} le {}, référence {}",
@@ -288,12 +292,9 @@ pub(crate) fn credit_note(
             vat_category: b.category,
         })
         .collect();
-    // What the buyer paid of it comes back by the refund; a cancelled invoice was not paid.
-    let paid = if refund.is_some() {
-        vat.iter().map(|b| b.base_cents + b.vat_cents).sum()
-    } else {
-        0
-    };
+    // Settled in full: by the refund, or by cancelling what the invoice asked (nothing is
+    // due either way).
+    let paid = vat.iter().map(|b| b.base_cents + b.vat_cents).sum();
     issue(
         conn,
         order,
