@@ -96,6 +96,38 @@ async fn demo_product(app: &TestApp, token: &str, event: i64, code: &str) -> i64
         .unwrap()
 }
 
+/// The person ids of the first `n` registrations of a participant type in the event.
+async fn registered(app: &TestApp, token: &str, event: i64, ptype: &str, n: usize) -> Vec<i64> {
+    let (_, regs) = app
+        .get(
+            &format!("/api/events/{event}/registrations?participant_type={ptype}&per_page={n}"),
+            token,
+        )
+        .await;
+    regs["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r["person"]["id"]
+                .as_i64()
+                .unwrap_or_else(|| r["person_id"].as_i64().unwrap())
+        })
+        .collect()
+}
+
+/// Runs every order's hold out, then the expiry job; how many orders it cancelled.
+fn expire_holds_now(app: &TestApp) -> usize {
+    use diesel::prelude::*;
+    let mut conn = app.db.connect();
+    diesel::sql_query(
+        "UPDATE orders SET hold_until = now() - interval '1 minute' WHERE status = 'pending_payment'",
+    )
+    .execute(&mut conn)
+    .unwrap();
+    rdv_app::shop::orders::expire_holds(&mut conn, chrono::Utc::now()).unwrap()
+}
+
 #[actix_web::test]
 async fn a_supplier_registers_orders_pays_by_card_and_gets_a_valid_factur_x_invoice() {
     let app = TestApp::spawn_shop().await;
@@ -514,23 +546,8 @@ async fn the_last_places_are_never_oversold_and_invoice_numbers_have_no_gap() {
         .await;
     assert_eq!(status, StatusCode::CREATED, "{pack}");
     // Twelve registered buyers race for five places.
-    let (_, regs) = app
-        .get(
-            &format!("/api/events/{event}/registrations?participant_type=buyer&per_page=12"),
-            &admin,
-        )
-        .await;
-    let persons: Vec<i64> = regs["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            r["person"]["id"]
-                .as_i64()
-                .unwrap_or_else(|| r["person_id"].as_i64().unwrap())
-        })
-        .collect();
-    assert_eq!(persons.len(), 12, "{regs}");
+    let persons = registered(&app, &admin, event, "buyer", 12).await;
+    assert_eq!(persons.len(), 12, "{persons:?}");
     let orders = futures_util::future::join_all(persons.iter().map(|p| {
         let app = &app;
         let admin = admin.clone();
@@ -597,22 +614,7 @@ async fn bad_orders_vouchers_and_windows_are_refused_and_holds_expire() {
     let app = TestApp::spawn_shop().await;
     let admin = app.admin().await;
     let event = app.demo_event(&admin).await;
-    let (_, regs) = app
-        .get(
-            &format!("/api/events/{event}/registrations?participant_type=buyer&per_page=3"),
-            &admin,
-        )
-        .await;
-    let buyers: Vec<i64> = regs["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            r["person"]["id"]
-                .as_i64()
-                .unwrap_or_else(|| r["person_id"].as_i64().unwrap())
-        })
-        .collect();
+    let buyers = registered(&app, &admin, event, "buyer", 3).await;
     let (_, option) = app
         .post(
             &format!("/api/events/{event}/products"),
@@ -734,15 +736,7 @@ async fn bad_orders_vouchers_and_windows_are_refused_and_holds_expire() {
     assert_error(status, &body, 409, "conflict");
     // The hold runs out: the expiry job cancels the order and gives the unit and the voucher
     // use back.
-    {
-        use diesel::prelude::*;
-        let mut conn = app.db.connect();
-        diesel::sql_query("UPDATE orders SET hold_until = now() - interval '1 minute'")
-            .execute(&mut conn)
-            .unwrap();
-        let n = rdv_app::shop::orders::expire_holds(&mut conn, chrono::Utc::now()).unwrap();
-        assert_eq!(n, 1);
-    }
+    assert_eq!(expire_holds_now(&app), 1);
     let (_, cancelled) = app
         .get(&format!("/api/orders/{}", first["id"]), &admin)
         .await;
@@ -1009,22 +1003,7 @@ async fn a_card_payment_made_after_the_hold_ran_out_revives_the_order_or_is_refu
     let app = TestApp::spawn_shop().await;
     let admin = app.admin().await;
     let event = app.demo_event(&admin).await;
-    let (_, regs) = app
-        .get(
-            &format!("/api/events/{event}/registrations?participant_type=buyer&per_page=2"),
-            &admin,
-        )
-        .await;
-    let buyers: Vec<i64> = regs["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            r["person"]["id"]
-                .as_i64()
-                .unwrap_or_else(|| r["person_id"].as_i64().unwrap())
-        })
-        .collect();
+    let buyers = registered(&app, &admin, event, "buyer", 2).await;
     let (_, last) = app
         .post(
             &format!("/api/events/{event}/products"),
@@ -1036,14 +1015,6 @@ async fn a_card_payment_made_after_the_hold_ran_out_revives_the_order_or_is_refu
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let expire = |app: &TestApp| {
-        use diesel::prelude::*;
-        let mut conn = app.db.connect();
-        diesel::sql_query("UPDATE orders SET hold_until = now() - interval '1 minute' WHERE status = 'pending_payment'")
-            .execute(&mut conn)
-            .unwrap();
-        rdv_app::shop::orders::expire_holds(&mut conn, chrono::Utc::now()).unwrap()
-    };
     let order_and_page = |key: &'static str, person: i64| {
         let (app, admin) = (&app, admin.clone());
         let item = last["id"].clone();
@@ -1063,7 +1034,7 @@ async fn a_card_payment_made_after_the_hold_ran_out_revives_the_order_or_is_refu
 
     // The buyer stays on the provider's page past the hold; the unit is still there: paid.
     let (first, url) = order_and_page("late-but-lucky", buyers[0]).await;
-    assert_eq!(expire(&app), 1);
+    assert_eq!(expire_holds_now(&app), 1);
     let paid = no_redirect
         .post(&url)
         .form(&[("outcome", "succeeded")])
@@ -1086,7 +1057,7 @@ async fn a_card_payment_made_after_the_hold_ran_out_revives_the_order_or_is_refu
         .await;
     assert_eq!(status, StatusCode::OK);
     let (second, url) = order_and_page("late-and-unlucky", buyers[1]).await;
-    assert_eq!(expire(&app), 1);
+    assert_eq!(expire_holds_now(&app), 1);
     let (status, _) = app
         .post(&format!("/api/events/{event}/orders"), &admin,
             json!({"idempotency_key": "took-the-unit", "person_id": buyers[0], "items": [{"product_id": last["id"]}]}))
@@ -1128,15 +1099,7 @@ async fn an_invoice_issued_for_a_transfer_holds_the_units_until_due_and_a_cancel
     let app = TestApp::spawn_shop().await;
     let admin = app.admin().await;
     let event = app.demo_event(&admin).await;
-    let (_, regs) = app
-        .get(
-            &format!("/api/events/{event}/registrations?participant_type=supplier&per_page=1"),
-            &admin,
-        )
-        .await;
-    let person = regs["items"][0]["person"]["id"]
-        .as_i64()
-        .unwrap_or_else(|| regs["items"][0]["person_id"].as_i64().unwrap());
+    let person = registered(&app, &admin, event, "supplier", 1).await[0];
     let pack = demo_product(&app, &admin, event, "supplier-pack").await;
     let (status, order) = app
         .post(&format!("/api/events/{event}/orders"), &admin,
@@ -1157,17 +1120,7 @@ async fn an_invoice_issued_for_a_transfer_holds_the_units_until_due_and_a_cancel
         "held until the transfer is due: {until}"
     );
     // The transfer never comes: the order expires and its invoice is credited in full.
-    {
-        use diesel::prelude::*;
-        let mut conn = app.db.connect();
-        diesel::sql_query("UPDATE orders SET hold_until = now() - interval '1 minute'")
-            .execute(&mut conn)
-            .unwrap();
-        assert_eq!(
-            rdv_app::shop::orders::expire_holds(&mut conn, chrono::Utc::now()).unwrap(),
-            1
-        );
-    }
+    assert_eq!(expire_holds_now(&app), 1);
     let (_, cancelled) = app.get(&format!("/api/orders/{id}"), &admin).await;
     assert_eq!(cancelled["status"], "cancelled");
     let docs = cancelled["invoices"].as_array().unwrap();

@@ -471,6 +471,7 @@ pub fn reconcile(
     }
     let re = regex::Regex::new(r"RDV-[A-HJ-NP-Z2-9]{10}").map_err(AppError::internal)?;
     let mut out = Vec::with_capacity(lines.len());
+    let mut persons = Vec::new();
     for (i, l) in lines.into_iter().enumerate() {
         let label = l.label.to_uppercase();
         let Some(reference) = re.find(&label).map(|m| m.as_str().to_owned()) else {
@@ -484,67 +485,55 @@ pub fn reconcile(
         };
         // One transaction per line: a long statement never holds the invoice sequence or
         // the products while the next lines are read.
-        let matched = conn.transaction(|conn| -> AppResult<Result<(OrderId, String), String>> {
-            let order = match shop::order_by_reference(conn, org, &reference, true) {
-                Ok(o) if o.event_id == event => o,
-                _ => return Ok(Err("no order of this event has this reference".into())),
-            };
-            let id = order.id;
-            if !matches!(
-                order.status,
-                OrderStatus::PendingPayment | OrderStatus::Cancelled
-            ) {
-                return Ok(Ok((id, format!("the order is already {}", order.status))));
-            }
-            if l.amount_cents != order.total_incl_cents {
-                return Ok(Ok((
-                    id,
-                    format!(
-                        "the amount differs from the order's total, {} cents",
-                        order.total_incl_cents
-                    ),
-                )));
-            }
-            let label: String = l.label.chars().take(200).collect();
-            match conn.transaction(|conn| {
-                record(
-                    conn,
-                    actor,
-                    id,
-                    PaymentMethod::BankTransfer,
-                    l.amount_cents,
-                    Some(label),
-                )
-            }) {
-                Ok(_) => Ok(Ok((id, "paid".into()))),
-                Err(AppError::Conflict { message, .. }) => Ok(Ok((id, message))),
-                Err(e) => Err(e),
-            }
-        })?;
-        let (id, outcome) = match matched {
-            Ok(found) => found,
-            Err(outcome) => {
-                out.push(Reconciled {
-                    line: i,
-                    reference: Some(reference),
-                    order_id: None,
-                    outcome,
-                });
-                continue;
-            }
-        };
+        // The order matched (with its person, for the audit row) and what became of the line.
+        let (matched, outcome) = conn.transaction(
+            |conn| -> AppResult<(Option<(OrderId, rdv_domain::PersonId)>, String)> {
+                let order = match shop::order_by_reference(conn, org, &reference, true) {
+                    Ok(o) if o.event_id == event => o,
+                    _ => return Ok((None, "no order of this event has this reference".into())),
+                };
+                let found = Some((order.id, order.person_id));
+                if !matches!(
+                    order.status,
+                    OrderStatus::PendingPayment | OrderStatus::Cancelled
+                ) {
+                    return Ok((found, format!("the order is already {}", order.status)));
+                }
+                if l.amount_cents != order.total_incl_cents {
+                    return Ok((
+                        found,
+                        format!(
+                            "the amount differs from the order's total, {} cents",
+                            order.total_incl_cents
+                        ),
+                    ));
+                }
+                let label: String = l.label.chars().take(200).collect();
+                match conn.transaction(|conn| {
+                    record(
+                        conn,
+                        actor,
+                        order.id,
+                        PaymentMethod::BankTransfer,
+                        l.amount_cents,
+                        Some(label),
+                    )
+                }) {
+                    Ok(_) => Ok((found, "paid".into())),
+                    Err(AppError::Conflict { message, .. }) => Ok((found, message)),
+                    Err(e) => Err(e),
+                }
+            },
+        )?;
+        if let Some((_, person)) = matched {
+            persons.push(person);
+        }
         out.push(Reconciled {
             line: i,
             reference: Some(reference),
-            order_id: Some(id),
+            order_id: matched.map(|(id, _)| id),
             outcome,
         });
-    }
-    let mut persons = Vec::new();
-    for id in out.iter().filter_map(|r| r.order_id) {
-        if let Ok(o) = shop::order(conn, org, id, false) {
-            persons.push(o.person_id);
-        }
     }
     audit::record(
         conn,

@@ -49,15 +49,10 @@ pub fn record_consent_text(conn: &mut Conn, text: &ConsentText) -> DbResult<()> 
         .first(conn)
         .optional()?;
     match existing {
-        Some(e) if e.text_fr == text.text_fr && e.text_en == text.text_en => Ok(()),
-        Some(_) => Err(DbError::Conflict("consent_texts_version".into())),
-        None => {
-            diesel::insert_into(consent_texts::table)
-                .values(text)
-                .on_conflict_do_nothing()
-                .execute(conn)?;
-            Ok(())
+        Some(e) if e.text_fr != text.text_fr || e.text_en != text.text_en => {
+            Err(DbError::Conflict("consent_texts_version".into()))
         }
+        _ => Ok(()),
     }
 }
 
