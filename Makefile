@@ -4,7 +4,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 VENV := target/checkers-venv
 
-.PHONY: help deps db run test build lint openapi conformance bench-planner bench-search bench-meetings bench-notify bench-privacy bench-shop
+.PHONY: help deps db run test build lint openapi conformance bench-planner bench-search bench-meetings bench-notify bench-privacy bench-shop bench-io
 
 help:
 	@echo "make run            start PostgreSQL if needed, migrate, seed the demo, serve on 127.0.0.1:8080"
@@ -18,6 +18,7 @@ help:
 	@echo "make bench-notify   notification benchmark (100,000 emails, SIGKILLed workers, 10,000 SMS) -> target/bench/notify.json"
 	@echo "make bench-privacy  privacy benchmark (archive, erasure, retention sweep on 100,000 persons) -> target/bench/privacy.json"
 	@echo "make bench-shop     shop benchmark (200 buyers for the last 50 places, 10,000 webhooks) -> target/bench/shop.json"
+	@echo "make bench-io       import and export of 100,000 persons (CSV, XLSX, against COPY) -> target/bench/io.json"
 
 deps:
 	@scripts/deps.sh
@@ -96,6 +97,10 @@ bench-notify: deps
 bench-privacy: deps
 	@set -e; url=$$(scripts/db.sh); export DATABASE_URL=$$url; \
 	$(CARGO) bench -p rdv --bench privacy
+
+bench-io: deps
+	@set -e; url=$$(scripts/db.sh); export DATABASE_URL=$$url; \
+	$(CARGO) bench -p rdv --bench io
 
 bench-shop: deps
 	@set -e; url=$$(scripts/db.sh); export DATABASE_URL=$$url; \

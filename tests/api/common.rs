@@ -29,6 +29,7 @@ pub fn state(settings: &Settings) -> AppState {
     AppState::new(pool, settings.server.clone(), settings.auth.clone())
         .with_privacy(settings.privacy.clone())
         .with_shop(settings.shop.clone())
+        .with_imports(settings.imports.clone())
 }
 
 impl TestApp {
@@ -234,7 +235,8 @@ pub async fn request_partners(app: &TestApp, token: &str, event: i64) -> (Value,
 /// A worker of the platform's job kinds, run here one job at a time.
 pub fn job_worker(app: &TestApp) -> rdv_app::jobs::Worker {
     let s = settings(&app.db.app_url());
-    let registry = rdv_app::maintenance::registry(&s.auth, &s.jobs, &s.privacy, &s.shop);
+    let registry =
+        rdv_app::maintenance::registry(&s.auth, &s.jobs, &s.privacy, &s.shop, &s.imports);
     rdv_app::jobs::Worker::new("test-worker", registry, s.jobs)
 }
 

@@ -9,6 +9,7 @@ mod auth;
 mod calendar;
 mod campaigns;
 mod docs_page;
+mod imports;
 mod meetings;
 mod notify;
 mod openapi;

@@ -31,6 +31,8 @@ pub struct AppState {
     pub privacy: rdv_app::privacy::PrivacySettings,
     /// The `[shop]` settings: holds, the card provider, webhooks.
     pub shop: rdv_app::shop::ShopSettings,
+    /// The `[imports]` settings: the largest file, the most rows.
+    pub imports: rdv_app::imports::ImportSettings,
 }
 
 impl AppState {
@@ -44,7 +46,14 @@ impl AppState {
             follower: None,
             privacy: rdv_app::privacy::PrivacySettings::default(),
             shop: rdv_app::shop::ShopSettings::default(),
+            imports: rdv_app::imports::ImportSettings::default(),
         }
+    }
+
+    /// Uses the platform's `[imports]` settings rather than the defaults.
+    pub fn with_imports(mut self, imports: rdv_app::imports::ImportSettings) -> Self {
+        self.imports = imports;
+        self
     }
 
     /// Uses the platform's `[shop]` settings rather than the defaults.

@@ -31,6 +31,11 @@ impl FieldErrors {
         self.0.is_empty()
     }
 
+    /// Each bad field and what is wrong with it.
+    pub fn into_map(self) -> BTreeMap<String, String> {
+        self.0
+    }
+
     pub fn finish(self) -> Result<(), AppError> {
         if self.0.is_empty() {
             return Ok(());

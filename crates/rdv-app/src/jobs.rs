@@ -180,6 +180,20 @@ impl Worker {
         let Some(job) = jobs::claim(conn, &self.name, &kinds, lease)? else {
             return Ok(Ran::Idle);
         };
+        self.execute(conn, job)
+    }
+
+    /// Claims and runs the job `id` if it is due and no other worker holds it (the command
+    /// line runs the job it queued, unless a worker took it first).
+    pub fn run_job(&self, conn: &mut Conn, id: JobId) -> AppResult<Ran> {
+        let lease = Duration::seconds(self.settings.lease_seconds);
+        let Some(job) = jobs::claim_id(conn, &self.name, id, lease)? else {
+            return Ok(Ran::Idle);
+        };
+        self.execute(conn, job)
+    }
+
+    fn execute(&self, conn: &mut Conn, job: Job) -> AppResult<Ran> {
         let Some(handler) = self.registry.handlers.get(job.kind.as_str()).cloned() else {
             return Err(AppError::internal(format!(
                 "no handler for job kind {}",

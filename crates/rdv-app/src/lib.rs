@@ -12,6 +12,7 @@ pub mod events;
 pub mod exports;
 pub mod fields;
 pub mod ics;
+pub mod imports;
 pub mod me;
 pub mod meetings;
 pub mod notify;

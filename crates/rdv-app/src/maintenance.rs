@@ -21,7 +21,9 @@ pub fn registry(
     settings: &JobSettings,
     privacy: &crate::privacy::PrivacySettings,
     shop: &crate::shop::ShopSettings,
+    imports: &crate::imports::ImportSettings,
 ) -> Registry {
+    let (check_settings, run_settings) = (imports.clone(), imports.clone());
     let archive_hours = privacy.archive_hours;
     let sweep_settings = privacy.clone();
     let outbox_keep = Duration::hours(settings.search_outbox_keep_hours);
@@ -68,6 +70,24 @@ pub fn registry(
             Ok(())
         })
         .every(crate::exports::PRUNE_JOB, Duration::hours(1))
+        .handle(
+            crate::imports::CHECK_JOB,
+            move |conn: &mut Conn, job: &Job| {
+                crate::imports::run_job(conn, job, lease, &check_settings)
+            },
+        )
+        .handle(
+            crate::imports::RUN_JOB,
+            move |conn: &mut Conn, job: &Job| {
+                crate::imports::run_job(conn, job, lease, &run_settings)
+            },
+        )
+        .handle(crate::imports::PRUNE_JOB, |conn: &mut Conn, _: &Job| {
+            let n = crate::imports::prune(conn)?;
+            tracing::info!(imports.pruned = n, "expired imports deleted");
+            Ok(())
+        })
+        .every(crate::imports::PRUNE_JOB, Duration::hours(1))
         .handle(crate::notify::REMINDERS_JOB, |conn: &mut Conn, _: &Job| {
             crate::notify::queue_reminders(conn, chrono::Utc::now())?;
             Ok(())

@@ -102,6 +102,7 @@ privacy_of!(
     user_accounts,
     meeting_requests,
     exports,
+    imports,
     outbox_messages,
     privacy_requests,
     registration_answers,
@@ -168,6 +169,17 @@ pub struct NewPerson {
     pub legal_basis: LegalBasis,
     pub retention_until: DateTime<Utc>,
     pub source: DataSource,
+}
+
+/// A new person with the opt-outs an import brings along.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = persons)]
+pub struct NewPersonWithOptOuts {
+    #[diesel(embed)]
+    pub person: NewPerson,
+    pub optout_marketing_email_at: Option<DateTime<Utc>>,
+    pub optout_sms_at: Option<DateTime<Utc>>,
+    pub optout_phone_prospecting_at: Option<DateTime<Utc>>,
 }
 
 /// A partial update: `None` leaves a column alone, `Some(None)` clears it.
@@ -652,7 +664,7 @@ pub struct AgendaChangeRow {
 pub struct Export {
     pub id: ExportId,
     pub organization_id: OrganizationId,
-    pub event_id: EventId,
+    pub event_id: Option<EventId>,
     pub kind: ExportKind,
     pub status: ExportStatus,
     pub requested_by: Option<UserAccountId>,
@@ -666,18 +678,82 @@ pub struct Export {
     pub privacy: Privacy<exports::table>,
     pub created_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// Format, separator, columns and filters of a spreadsheet export.
+    pub options: serde_json::Value,
 }
 
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = exports)]
 pub struct NewExport {
     pub organization_id: OrganizationId,
-    pub event_id: EventId,
+    pub event_id: Option<EventId>,
     pub kind: ExportKind,
+    pub options: serde_json::Value,
     pub requested_by: Option<UserAccountId>,
     pub legal_basis: LegalBasis,
     pub retention_until: DateTime<Utc>,
     pub source: DataSource,
+}
+
+/// An import as listed: everything but the file itself.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = imports)]
+#[diesel(check_for_backend(diesel::pg::Pg))]
+pub struct Import {
+    pub id: ImportId,
+    pub organization_id: OrganizationId,
+    pub event_id: Option<EventId>,
+    pub kind: ImportKind,
+    pub status: ImportStatus,
+    pub requested_by: Option<UserAccountId>,
+    pub job_id: Option<JobId>,
+    pub file_name: String,
+    pub size_bytes: i64,
+    pub detected: serde_json::Value,
+    pub headers: Vec<String>,
+    pub mapping: serde_json::Value,
+    pub options: serde_json::Value,
+    pub writes: bool,
+    pub progress: serde_json::Value,
+    pub error: Option<String>,
+    #[diesel(embed)]
+    pub privacy: Privacy<imports::table>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = imports)]
+pub struct NewImport<'a> {
+    pub organization_id: OrganizationId,
+    pub event_id: Option<EventId>,
+    pub kind: ImportKind,
+    pub requested_by: Option<UserAccountId>,
+    pub file_name: &'a str,
+    pub size_bytes: i64,
+    pub content: &'a [u8],
+    pub detected: serde_json::Value,
+    pub headers: Vec<String>,
+    pub mapping: serde_json::Value,
+    pub options: serde_json::Value,
+    pub legal_basis: LegalBasis,
+    pub retention_until: DateTime<Utc>,
+    pub source: DataSource,
+}
+
+/// Why a row of an import's last pass was skipped or rejected.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = import_problems)]
+#[diesel(check_for_backend(diesel::pg::Pg))]
+pub struct ImportProblem {
+    pub import_id: ImportId,
+    pub row_index: i32,
+    pub line: i64,
+    pub decision: String,
+    pub column_name: Option<String>,
+    pub reason: String,
+    pub seq: i32,
 }
 
 /// A message of the outbox.

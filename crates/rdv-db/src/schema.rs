@@ -425,7 +425,7 @@ diesel::table! {
     exports (id) {
         id -> BigInt,
         organization_id -> BigInt,
-        event_id -> BigInt,
+        event_id -> Nullable<BigInt>,
         kind -> Text,
         status -> Text,
         requested_by -> Nullable<BigInt>,
@@ -445,6 +445,52 @@ diesel::table! {
         last_verified_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         finished_at -> Nullable<Timestamptz>,
+        options -> Jsonb,
+    }
+}
+
+diesel::table! {
+    imports (id) {
+        id -> BigInt,
+        organization_id -> BigInt,
+        event_id -> Nullable<BigInt>,
+        kind -> Text,
+        status -> Text,
+        requested_by -> Nullable<BigInt>,
+        job_id -> Nullable<BigInt>,
+        file_name -> Text,
+        size_bytes -> BigInt,
+        content -> Bytea,
+        detected -> Jsonb,
+        headers -> Array<Text>,
+        mapping -> Jsonb,
+        options -> Jsonb,
+        writes -> Bool,
+        progress -> Jsonb,
+        decisions -> Nullable<Text>,
+        error -> Nullable<Text>,
+        person_ids -> Array<BigInt>,
+        legal_basis -> Text,
+        retention_until -> Timestamptz,
+        restricted_at -> Nullable<Timestamptz>,
+        erased_at -> Nullable<Timestamptz>,
+        source -> Text,
+        last_verified_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        finished_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    import_problems (import_id, row_index, seq) {
+        import_id -> BigInt,
+        row_index -> Integer,
+        line -> BigInt,
+        decision -> Text,
+        column_name -> Nullable<Text>,
+        reason -> Text,
+        seq -> Integer,
     }
 }
 
@@ -794,6 +840,8 @@ diesel::joinable!(registrations -> persons (person_id));
 diesel::joinable!(registrations -> events (event_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    imports,
+    import_problems,
     consent_texts,
     registration_forms,
     registration_answers,

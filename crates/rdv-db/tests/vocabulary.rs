@@ -95,6 +95,15 @@ fn every_vocabulary_matches_its_check_constraints() {
         allowed(&mut conn, "exports", "status"),
         words(ExportStatus::ALL, ExportStatus::as_str)
     );
+    use rdv_domain::{ImportKind, ImportStatus};
+    assert_eq!(
+        allowed(&mut conn, "imports", "kind"),
+        words(ImportKind::ALL, ImportKind::as_str)
+    );
+    assert_eq!(
+        allowed(&mut conn, "imports", "status"),
+        words(ImportStatus::ALL, ImportStatus::as_str)
+    );
     use rdv_domain::{CampaignStatus, Channel, DeliveryStatus, MessageStatus};
     assert_eq!(
         allowed(&mut conn, "outbox_messages", "channel"),
@@ -179,6 +188,7 @@ fn every_vocabulary_matches_its_check_constraints() {
         "audit_log",
         "meeting_requests",
         "exports",
+        "imports",
     ] {
         assert_eq!(allowed(&mut conn, table, "legal_basis"), bases, "{table}");
         assert_eq!(allowed(&mut conn, table, "source"), sources, "{table}");

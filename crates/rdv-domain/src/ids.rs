@@ -69,6 +69,7 @@ id_type!(
     MeetingId,
     AgendaVersionId,
     ExportId,
+    ImportId,
     OutboxMessageId,
     CampaignId,
     RightsRequestId,

@@ -21,7 +21,7 @@ pub use text::{
 };
 pub use vocab::{
     Acceptance, AgendaChange, CampaignStatus, Channel, DeliveryStatus, EventStatus, ExportKind,
-    ExportStatus, InvoiceKind, MeetingStatus, MessageStatus, OrderStatus, ParticipantType,
-    PaymentMethod, PaymentStatus, PlanStatus, Priority, ProductKind, RefundStatus,
+    ExportStatus, ImportKind, ImportStatus, InvoiceKind, MeetingStatus, MessageStatus, OrderStatus,
+    ParticipantType, PaymentMethod, PaymentStatus, PlanStatus, Priority, ProductKind, RefundStatus,
     RegistrationStatus, RequestStatus, Role, VatTreatmentKind,
 };

@@ -212,9 +212,87 @@ impl PhoneNumber {
         Ok(Self(format!("+{digits}")))
     }
 
+    /// Like [`PhoneNumber::parse`], but a national number (`06 12 34 56 78`) is read as a
+    /// number of `country`: its trunk prefix (`0`, where the country has one) gives way to
+    /// the country's calling code. A country this table does not know leaves national
+    /// numbers refused, as `parse` does.
+    pub fn parse_national(input: &str, country: CountryCode) -> Result<Self, ValueError> {
+        let s = input.trim();
+        if s.starts_with('+') || s.starts_with("00") {
+            return Self::parse(input);
+        }
+        let Some((code, trunk)) = calling_code(country) else {
+            return Self::parse(input);
+        };
+        if input.chars().count() > Self::FORMAT.max_chars {
+            return Self::parse(input);
+        }
+        let digits: String = s.chars().filter(char::is_ascii_digit).collect();
+        let allowed = |c: char| c.is_ascii_digit() || " .-()/".contains(c);
+        if digits.is_empty() || !s.chars().all(allowed) {
+            return Self::parse(input);
+        }
+        let national = match trunk {
+            Some(t) => match digits.strip_prefix(t) {
+                Some(rest) => rest,
+                // Without its trunk prefix the number is not a national one as written.
+                None => return Self::parse(input),
+            },
+            None => digits.as_str(),
+        };
+        Self::parse(&format!("+{code}{national}"))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// The calling code of a country and its trunk prefix (dialled before national numbers, and
+/// dropped after the calling code), for the countries whose participants usually come to
+/// French events. Italy keeps its leading 0 after the calling code: no trunk prefix.
+fn calling_code(country: CountryCode) -> Option<(&'static str, Option<&'static str>)> {
+    const ZERO: Option<&str> = Some("0");
+    Some(match country.as_str() {
+        "FR" | "MC" => (
+            if country.as_str() == "FR" {
+                "33"
+            } else {
+                "377"
+            },
+            ZERO,
+        ),
+        "RE" | "YT" => ("262", ZERO),
+        "GP" | "MF" | "BL" => ("590", ZERO),
+        "MQ" => ("596", ZERO),
+        "GF" => ("594", ZERO),
+        "BE" => ("32", ZERO),
+        "CH" => ("41", ZERO),
+        "LU" => ("352", None),
+        "DE" => ("49", ZERO),
+        "AT" => ("43", ZERO),
+        "NL" => ("31", ZERO),
+        "GB" => ("44", ZERO),
+        "IE" => ("353", ZERO),
+        "ES" => ("34", None),
+        "PT" => ("351", None),
+        "IT" => ("39", None),
+        "PL" => ("48", None),
+        "SE" => ("46", ZERO),
+        "FI" => ("358", ZERO),
+        "DK" => ("45", None),
+        "NO" => ("47", None),
+        "GR" => ("30", None),
+        "CZ" => ("420", None),
+        "RO" => ("40", ZERO),
+        "MA" => ("212", ZERO),
+        "DZ" => ("213", ZERO),
+        "TN" => ("216", None),
+        "SN" => ("221", None),
+        "CI" => ("225", None),
+        "CA" | "US" => ("1", Some("1")),
+        _ => return None,
+    })
 }
 
 /// An ISO 3166-1 alpha-2 country code, uppercased.
@@ -527,6 +605,43 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn national_numbers_take_the_default_country() {
+        let fr = CountryCode::parse("FR").unwrap();
+        assert_eq!(
+            PhoneNumber::parse_national("06 12 34 56 78", fr)
+                .unwrap()
+                .as_str(),
+            "+33612345678"
+        );
+        assert_eq!(
+            PhoneNumber::parse_national("+32 470 12 34 56", fr)
+                .unwrap()
+                .as_str(),
+            "+32470123456"
+        );
+        assert_eq!(
+            PhoneNumber::parse_national("0033 6 12 34 56 78", fr)
+                .unwrap()
+                .as_str(),
+            "+33612345678"
+        );
+        let it = CountryCode::parse("IT").unwrap();
+        assert_eq!(
+            PhoneNumber::parse_national("06 1234 5678", it)
+                .unwrap()
+                .as_str(),
+            "+390612345678"
+        );
+        // No trunk prefix where France wants one: refused as written.
+        assert!(PhoneNumber::parse_national("612345678", fr).is_err());
+        assert!(PhoneNumber::parse_national("06 12 ab", fr).is_err());
+        assert!(PhoneNumber::parse_national("", fr).is_err());
+        // An unknown country leaves national numbers refused.
+        let zz = CountryCode::parse("KZ").unwrap();
+        assert!(PhoneNumber::parse_national("0612345678", zz).is_err());
     }
 
     proptest! {

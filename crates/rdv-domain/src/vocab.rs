@@ -243,6 +243,36 @@ vocabulary!(
     /// What an export builds.
     ExportKind, "export kind" {
         AgendasPdf => "agendas_pdf",
+        Participants => "participants",
+        MeetingRequests => "meeting_requests",
+        Meetings => "meetings",
+        Tables => "tables",
+        Orders => "orders",
+        Invoices => "invoices",
+        Audit => "audit",
+    }
+);
+
+vocabulary!(
+    /// What an import brings in.
+    ImportKind, "import kind" {
+        Persons => "persons",
+        Prospects => "prospects",
+        MeetingRequests => "meeting_requests",
+        Tables => "tables",
+    }
+);
+
+vocabulary!(
+    /// Where an import stands: uploaded, its dry run running or done, its real run running,
+    /// done or failed.
+    ImportStatus, "import status" {
+        Uploaded => "uploaded",
+        Checking => "checking",
+        Checked => "checked",
+        Running => "running",
+        Done => "done",
+        Failed => "failed",
     }
 );
 

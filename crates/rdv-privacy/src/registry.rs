@@ -140,6 +140,24 @@ pub const REGISTRY: &[Table] = &[
         not_exported: &["content", "person_ids", "progress"],
         erasure: Erasure::Delete,
     },
+    // --- imports (rdv-app imports) ---
+    Table {
+        name: "imports",
+        owner: "imports",
+        purpose: "spreadsheets an organizer uploads to register participants, prospects, meeting requests or tables",
+        legal_basis: LegalBasis::Contract,
+        data: &["names", "emails", "phone numbers", "companies", "what the file's columns hold"],
+        subjects: &["participants", "prospects"],
+        recipients: &["the organizer who uploaded the file"],
+        retention: Retention {
+            policy: None,
+            described: "7 days after the upload, with its report",
+            expiry: Expiry::Delete,
+        },
+        rows: "t.person_ids && $1",
+        not_exported: &["content", "person_ids", "progress", "decisions", "detected", "headers", "mapping", "options"],
+        erasure: Erasure::Delete,
+    },
     // --- notifications (rdv-app notify, campaigns) ---
     Table {
         name: "outbox_messages",

@@ -220,6 +220,7 @@ fn main() {
         &settings.jobs,
         &settings.privacy,
         &settings.shop,
+        &settings.imports,
     );
     let worker = rdv_app::jobs::Worker::new("bench", registry, settings.jobs.clone());
     let run_limit = 75;

@@ -1,5 +1,5 @@
 //! The rdv command: `serve`, `worker`, `notify-worker`, `migrate`, `seed-demo`, `openapi`, the search index
-//! commands, and the planner's `plan`.
+//! commands, `import` and `export`, and the planner's `plan`.
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
+mod io;
 mod plan;
 
 #[derive(Parser)]
@@ -84,6 +85,12 @@ enum Command {
     /// Check that an erased person left no trace: search a dump of the database, the search
     /// index and the given logs for their name, email and phone numbers.
     PrivacyScan(ScanArgs),
+    /// Import a spreadsheet (persons, prospects, meeting requests or tables), with a progress
+    /// bar: a dry run with --dry-run, then the real run.
+    Import(io::ImportArgs),
+    /// Export an event's participants, meeting requests, meetings, tables, orders or
+    /// invoices (or the organization's audit log) as CSV or XLSX.
+    Export(io::ExportArgs),
     /// Print the record of processing activities (Markdown), generated from the registry.
     PrivacyRecord(RecordArgs),
 }
@@ -234,6 +241,7 @@ fn worker(settings: &Settings, label: &str) -> jobs::Worker {
             &settings.jobs,
             &settings.privacy,
             &settings.shop,
+            &settings.imports,
         ),
         settings.jobs.clone(),
     )
@@ -282,7 +290,8 @@ fn serve(settings: Settings, args: &ServeArgs) -> anyhow::Result<()> {
         rdv_api::AppState::new(pool, settings.server.clone(), settings.auth.clone())
             .with_search(index, Some(status))
             .with_privacy(settings.privacy.clone())
-            .with_shop(settings.shop.clone()),
+            .with_shop(settings.shop.clone())
+            .with_imports(settings.imports.clone()),
     );
     actix_web::rt::System::new().block_on(rdv_api::serve(listener, state))?;
     Ok(())
@@ -319,6 +328,8 @@ fn main() -> ExitCode {
         Command::Plan(args) => plan::run(args),
         Command::PrivacySweep(args) => settings(&cli).and_then(|s| privacy_sweep(&s, args)),
         Command::PrivacyScan(args) => settings(&cli).and_then(|s| privacy_scan(&s, args)),
+        Command::Import(args) => settings(&cli).and_then(|s| io::import(&s, args)),
+        Command::Export(args) => settings(&cli).and_then(|s| io::export(&s, args)),
         Command::PrivacyRecord(args) => {
             print!(
                 "{}",

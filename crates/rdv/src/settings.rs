@@ -10,6 +10,7 @@
 
 use rdv_api::ServerSettings;
 use rdv_app::auth::AuthSettings;
+use rdv_app::imports::ImportSettings;
 use rdv_app::jobs::JobSettings;
 use rdv_app::notify::NotifySettings;
 use rdv_app::privacy::PrivacySettings;
@@ -89,6 +90,7 @@ pub struct Settings {
     pub notify: NotifySettings,
     pub privacy: PrivacySettings,
     pub shop: ShopSettings,
+    pub imports: ImportSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -103,6 +105,7 @@ struct Sections {
     notify: NotifySettings,
     privacy: PrivacySettings,
     shop: ShopSettings,
+    imports: ImportSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -146,6 +149,7 @@ impl Settings {
             notify: sections.notify,
             privacy: sections.privacy,
             shop: sections.shop,
+            imports: sections.imports,
         };
         settings.check()?;
         Ok(settings)
@@ -158,6 +162,13 @@ impl Settings {
             &self.server.host,
         )?;
         self.auth.check().map_err(SettingsError::Invalid)?;
+        if !(1024..=1024 * 1024 * 1024).contains(&self.imports.max_file_bytes)
+            || !(1..=1_000_000).contains(&self.imports.max_rows)
+        {
+            return Err(SettingsError::Invalid(
+                "imports.max_file_bytes must be between 1 KiB and 1 GiB, imports.max_rows between 1 and 1000000".into(),
+            ));
+        }
         if self.profile == Profile::Production
             && (self
                 .shop

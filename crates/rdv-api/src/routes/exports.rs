@@ -1,5 +1,5 @@
-//! Exports: files built in the background (every participant's agenda as one PDF), their
-//! progress, and their download: the HTTP shapes of `rdv_app::exports`.
+//! Exports: files built in the background (every participant's agenda as one PDF, and
+//! spreadsheets), their progress, and their download: the HTTP shapes of `rdv_app::exports`.
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
@@ -15,6 +15,7 @@ use utoipa::ToSchema;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(request)
+        .service(request_org)
         .service(list)
         .service(get_one)
         .service(file);
@@ -23,14 +24,95 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExportIn {
-    /// What to build: `agendas_pdf` is every validated participant's agenda in one PDF.
+    /// What to build: `agendas_pdf` is every validated participant's agenda in one PDF;
+    /// `participants` (registrations with the person and the form answers),
+    /// `meeting_requests`, `meetings` (by slot), `tables` (by table, then slot), `orders`,
+    /// `invoices` and `audit` (the organization's, admins only, without an event) are
+    /// spreadsheets.
     pub kind: ExportKind,
+    /// A spreadsheet's format: `csv` (UTF-8 with a BOM) or `xlsx`.
+    #[serde(default)]
+    pub format: Option<SheetFormat>,
+    /// A CSV's separator: `,` (the default) or `;` (French Excel).
+    #[serde(default)]
+    pub separator: Option<Separator>,
+    /// The columns, in order (all by default); form answers are `answer:KEY`.
+    #[serde(default)]
+    #[schema(max_items = 200)]
+    pub columns: Option<Vec<String>>,
+    /// Only rows of this status (participants, meeting requests, meetings, orders).
+    #[serde(default)]
+    #[schema(max_length = 50)]
+    pub status: Option<String>,
+    /// Only participants of this type.
+    #[serde(default)]
+    pub participant_type: Option<rdv_domain::ParticipantType>,
+    /// Only rows whose names, company or email contain this text.
+    #[serde(default)]
+    #[schema(max_length = 200)]
+    pub q: Option<String>,
+    /// From this day (orders, invoices, audit log).
+    #[serde(default)]
+    pub from: Option<chrono::NaiveDate>,
+    /// Until this day, included.
+    #[serde(default)]
+    pub to: Option<chrono::NaiveDate>,
+    /// An admin handling this open rights request gets restricted persons in the file.
+    #[serde(default)]
+    pub rights_request_id: Option<i64>,
+}
+
+#[derive(Deserialize, ToSchema, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+pub enum SheetFormat {
+    Csv,
+    Xlsx,
+}
+
+#[derive(Deserialize, ToSchema, Clone, Copy)]
+pub enum Separator {
+    #[serde(rename = ",")]
+    Comma,
+    #[serde(rename = ";")]
+    Semicolon,
+}
+
+impl ExportIn {
+    fn split(self) -> (ExportKind, exports::SheetOptions) {
+        (
+            self.kind,
+            exports::SheetOptions {
+                format: self.format.map(|f| {
+                    match f {
+                        SheetFormat::Csv => "csv",
+                        SheetFormat::Xlsx => "xlsx",
+                    }
+                    .to_owned()
+                }),
+                separator: self.separator.map(|s| {
+                    match s {
+                        Separator::Comma => ",",
+                        Separator::Semicolon => ";",
+                    }
+                    .to_owned()
+                }),
+                columns: self.columns,
+                status: self.status,
+                participant_type: self.participant_type.map(|t| t.as_str().to_owned()),
+                q: self.q,
+                from: self.from,
+                to: self.to,
+                rights_request_id: self.rights_request_id,
+            },
+        )
+    }
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct ExportOut {
     pub id: i64,
-    pub event_id: i64,
+    /// None for the organization's audit log.
+    pub event_id: Option<i64>,
     pub kind: ExportKind,
     pub status: ExportStatus,
     /// While it is built: `done` and `total` agendas; when done, the persons it names and the
@@ -51,7 +133,7 @@ impl From<Export> for ExportOut {
     fn from(e: Export) -> Self {
         Self {
             id: e.id.0,
-            event_id: e.event_id.0,
+            event_id: e.event_id.map(|e| e.0),
             kind: e.kind,
             status: e.status,
             progress: e.progress,
@@ -77,9 +159,28 @@ pub async fn request(
     id: web::Path<i64>,
     body: ValidJson<ExportIn>,
 ) -> Result<HttpResponse, ApiError> {
-    let (actor, event, kind) = (caller.0, EventId(id.into_inner()), body.0.kind);
+    let (actor, event) = (caller.0, EventId(id.into_inner()));
+    let (kind, options) = body.0.split();
     let export = state
-        .app_tx(move |conn| exports::request(conn, &actor, event, kind))
+        .app_tx(move |conn| exports::request(conn, &actor, Some(event), kind, options))
+        .await?;
+    Ok(HttpResponse::Accepted().json(ExportOut::from(export)))
+}
+
+/// Asks for an export of the organization (the audit log); answers 202 and a worker builds
+/// it. Organization admins only.
+#[utoipa::path(tag = "exports", security(("bearer" = [])),
+    request_body = ExportIn, responses((status = 202, body = ExportOut)))]
+#[post("/exports")]
+pub async fn request_org(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: ValidJson<ExportIn>,
+) -> Result<HttpResponse, ApiError> {
+    let actor = caller.0;
+    let (kind, options) = body.0.split();
+    let export = state
+        .app_tx(move |conn| exports::request(conn, &actor, None, kind, options))
         .await?;
     Ok(HttpResponse::Accepted().json(ExportOut::from(export)))
 }
@@ -119,7 +220,7 @@ pub async fn get_one(
 /// The file of a finished export; each download is audited with every person it names. 409
 /// while it is being built or when it failed.
 #[utoipa::path(tag = "exports", security(("bearer" = [])), params(("id" = i64, Path)),
-    responses((status = 200, content_type = "application/pdf", body = crate::schema::BinaryFile),
+    responses((status = 200, content_type = "application/octet-stream", body = crate::schema::BinaryFile),
         (status = 409, body = ErrorBody)))]
 #[get("/exports/{id}/file")]
 pub async fn file(

@@ -7,6 +7,7 @@ pub mod docs;
 pub mod events;
 pub mod exports;
 pub mod health;
+pub mod imports;
 pub mod me;
 pub mod meetings;
 pub mod messages;
@@ -38,6 +39,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(meetings::configure)
             .configure(plans::configure)
             .configure(exports::configure)
+            .configure(imports::configure)
             .configure(messages::configure)
             .configure(campaigns::configure)
             .configure(privacy::configure)

@@ -295,6 +295,7 @@ const DELETIONS: &[(&str, &str)] = &[
     ("plan_runs", "DELETE FROM plan_runs WHERE organization_id = $1"),
     ("meeting_requests", "DELETE FROM meeting_requests WHERE organization_id = $1"),
     ("exports", "DELETE FROM exports WHERE organization_id = $1"),
+    ("imports", "DELETE FROM imports WHERE organization_id = $1"),
     ("outbox_messages", "DELETE FROM outbox_messages WHERE organization_id = $1"),
     ("campaigns", "DELETE FROM campaigns WHERE organization_id = $1"),
     ("registration_answers", "DELETE FROM registration_answers WHERE organization_id = $1"),

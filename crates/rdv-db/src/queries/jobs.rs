@@ -78,6 +78,43 @@ pub fn claim(
     })
 }
 
+/// Claims the job `id` if it is due (or its lease ran out) and no worker holds it.
+pub fn claim_id(
+    conn: &mut Conn,
+    worker: &str,
+    id: JobId,
+    lease: Duration,
+) -> DbResult<Option<Job>> {
+    let now = Utc::now();
+    conn.transaction(|conn| {
+        let due: Option<JobId> = jobs::table
+            .filter(jobs::id.eq(id))
+            .filter(
+                jobs::state
+                    .eq("queued")
+                    .and(jobs::run_at.le(now))
+                    .or(jobs::state.eq("running").and(jobs::locked_until.lt(now))),
+            )
+            .select(jobs::id)
+            .for_update()
+            .skip_locked()
+            .first(conn)
+            .optional()?;
+        let Some(id) = due else { return Ok(None) };
+        Ok(Some(
+            diesel::update(jobs::table.find(id))
+                .set((
+                    jobs::state.eq("running"),
+                    jobs::attempts.eq(jobs::attempts + 1),
+                    jobs::locked_by.eq(worker),
+                    jobs::locked_until.eq(now + lease),
+                ))
+                .returning(Job::as_returning())
+                .get_result(conn)?,
+        ))
+    })
+}
+
 /// Extends the lease of a job this worker still holds; `false` when it lost it.
 pub fn extend_lease(conn: &mut Conn, id: JobId, worker: &str, lease: Duration) -> DbResult<bool> {
     Ok(diesel::update(jobs::table.find(id))

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod campaigns;
 pub mod events;
 pub mod exports;
+pub mod imports;
 pub mod jobs;
 pub mod meetings;
 pub mod organizations;

@@ -1,6 +1,11 @@
 //! Exports: files an organizer asks for and a job worker builds (every participant's agenda
-//! as one PDF today), downloadable for a day, then deleted. A file names many persons: each
-//! download is audited with all of them.
+//! as one PDF; spreadsheets of participants, meeting requests, meetings, tables per slot,
+//! orders, invoices and the audit log), downloadable for a day, then deleted. A file names
+//! many persons: each download is audited with all of them and the columns it holds.
+
+pub mod sheets;
+
+pub use sheets::SheetOptions;
 
 use crate::audit::{self, Audit};
 use crate::{jobs, Actor, AppError, AppResult};
@@ -19,23 +24,68 @@ pub const KEEP_HOURS: i64 = 24;
 /// Attempts at building one export before it is failed.
 const ATTEMPTS: i32 = 3;
 
-/// Asks for an export of the event; a worker builds it. Organizers only.
+/// Asks for an export (of the event; the audit log is the organization's); a worker builds
+/// it. Organizers only; the audit log, and restricted persons for a rights request, admins
+/// only.
 pub fn request(
     conn: &mut Conn,
     actor: &Actor,
-    event: EventId,
+    event: Option<EventId>,
     kind: ExportKind,
+    options: SheetOptions,
 ) -> AppResult<Export> {
     let org = actor.organizer_org()?;
-    events::get(conn, org, event).map_err(|e| AppError::from_db("event", e))?;
+    match (kind, event) {
+        (ExportKind::Audit, None) => {
+            actor.admin_org()?;
+        }
+        (ExportKind::Audit, Some(_)) => {
+            return Err(AppError::field(
+                "kind",
+                "the audit log is the organization's: export it without an event",
+            ))
+        }
+        (_, None) => {
+            return Err(AppError::field("event_id", "this export is of an event"));
+        }
+        (_, Some(e)) => {
+            events::get(conn, org, e).map_err(|e| AppError::from_db("event", e))?;
+        }
+    }
+    if kind == ExportKind::AgendasPdf {
+        if options != SheetOptions::default() {
+            return Err(AppError::field(
+                "kind",
+                "agendas_pdf takes no format, columns or filters",
+            ));
+        }
+    } else {
+        sheets::check(conn, kind, event, &options)?;
+    }
+    if let Some(request) = options.rights_request_id {
+        actor.admin_org().map_err(|_| {
+            AppError::forbidden("only admins export restricted persons, for a rights request")
+        })?;
+        let open = rdv_db::queries::privacy::get(conn, org, rdv_domain::RightsRequestId(request))
+            .map(|r| r.state.is_open())
+            .unwrap_or(false);
+        if !open {
+            return Err(AppError::field(
+                "rights_request_id",
+                "is not an open rights request of the organization",
+            ));
+        }
+    }
     let export = exports::insert(
         conn,
         &NewExport {
             organization_id: org,
             event_id: event,
             kind,
+            options: serde_json::to_value(&options).map_err(AppError::internal)?,
             requested_by: Some(actor.user),
-            // The organizer prints agendas to run the event the participants signed up for.
+            // The organizer prints agendas and lists to run the event the participants
+            // signed up for.
             legal_basis: LegalBasis::Contract,
             retention_until: Utc::now() + Duration::hours(KEEP_HOURS),
             source: DataSource::Admin,
@@ -96,6 +146,17 @@ pub fn download(conn: &mut Conn, actor: &Actor, id: ExportId) -> AppResult<File>
     }
     let (name, content_type, bytes, persons) = exports::file(conn, export.organization_id, id)
         .map_err(|e| AppError::from_db("export", e))?;
+    let fields = match export.kind {
+        ExportKind::AgendasPdf => vec!["first_name", "last_name", "company", "job_title"],
+        kind => {
+            let chosen: Vec<String> = export
+                .progress
+                .get("columns")
+                .and_then(|c| serde_json::from_value(c.clone()).ok())
+                .unwrap_or_default();
+            sheets::personal_columns(kind, &chosen)
+        }
+    };
     audit::record(
         conn,
         actor,
@@ -104,7 +165,7 @@ pub fn download(conn: &mut Conn, actor: &Actor, id: ExportId) -> AppResult<File>
             subject_type: "export",
             subject_ids: vec![id.0],
             person_ids: persons,
-            fields: vec!["first_name", "last_name", "company", "job_title"],
+            fields,
         },
     )?;
     Ok(File {
@@ -165,20 +226,48 @@ pub fn run_job(conn: &mut Conn, job: &Job, lease: Duration) -> anyhow::Result<()
         }
         let _ = job_rows::extend_lease(conn, job.id, &worker, lease);
     };
-    let built = match export.kind {
-        ExportKind::AgendasPdf => {
-            crate::agenda::all_pdf(conn, export.organization_id, export.event_id, &mut progress)
-                .map(|(bytes, persons)| ("agendas.pdf", "application/pdf", bytes, persons))
+    let built = match (export.kind, export.event_id) {
+        (ExportKind::AgendasPdf, Some(event)) => {
+            crate::agenda::all_pdf(conn, export.organization_id, event, &mut progress).map(
+                |(bytes, persons)| {
+                    (
+                        "agendas.pdf".to_owned(),
+                        "application/pdf",
+                        bytes,
+                        persons,
+                        serde_json::Value::Null,
+                    )
+                },
+            )
+        }
+        (ExportKind::AgendasPdf, None) => Err(AppError::invalid("agendas are an event's")),
+        (kind, event) => {
+            let options: SheetOptions =
+                serde_json::from_value(export.options.clone()).unwrap_or_default();
+            let mut rows = |conn: &mut Conn, done: usize| progress(conn, done, 0);
+            sheets::build(
+                conn,
+                export.organization_id,
+                event,
+                kind,
+                &options,
+                &mut rows,
+            )
+            .map(|b| {
+                let columns = serde_json::json!(b.columns);
+                (b.name, b.content_type, b.bytes, b.persons, columns)
+            })
         }
     };
     match built {
-        Ok((name, content_type, bytes, persons)) => {
+        Ok((name, content_type, bytes, persons, columns)) => {
             let p = serde_json::json!({
                 "done": true,
                 "persons": persons.len(),
+                "columns": columns,
                 "elapsed_s": started.elapsed().as_secs_f64(),
             });
-            exports::finish(conn, id, name, content_type, &bytes, &persons, &p)?;
+            exports::finish(conn, id, &name, content_type, &bytes, &persons, &p)?;
             tracing::info!(export = %id, bytes = bytes.len(), "export built");
             Ok(())
         }
