@@ -291,6 +291,25 @@ mod tests {
     }
 
     #[test]
+    fn detected_serialises_with_its_format_as_a_tag() {
+        let csv = Detected::Csv {
+            encoding: "windows-1252".into(),
+            separator: ';',
+        };
+        assert_eq!(
+            serde_json::to_value(&csv).unwrap(),
+            serde_json::json!({"format": "csv", "encoding": "windows-1252", "separator": ";"})
+        );
+        let xlsx = Detected::Xlsx {
+            sheet: "Feuil1".into(),
+        };
+        assert_eq!(
+            serde_json::to_value(&xlsx).unwrap(),
+            serde_json::json!({"format": "xlsx", "sheet": "Feuil1"})
+        );
+    }
+
+    #[test]
     fn numbers_read_as_typed() {
         assert_eq!(float_text(33_612_345_678.0), "33612345678");
         assert_eq!(float_text(75001.0), "75001");

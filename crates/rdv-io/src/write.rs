@@ -531,6 +531,20 @@ mod tests {
     }
 
     #[test]
+    fn xlsx_refuses_rows_beyond_excel_s_last() {
+        let mut writer = Writer::new(WriterFormat::Xlsx, "S", &["a"]).unwrap();
+        // Empty cells write nothing, so reaching the limit stays cheap.
+        for _ in 0..XLSX_MAX_DATA_ROWS {
+            writer.write_row(&[Cell::Empty]).unwrap();
+        }
+        assert!(matches!(
+            writer.write_row(&[Cell::Int(1)]),
+            Err(WriteError::TooManyRows { max: 1_048_575 })
+        ));
+        assert_eq!(writer.rows(), u64::from(XLSX_MAX_DATA_ROWS));
+    }
+
+    #[test]
     fn sheet_names_are_made_acceptable_to_excel() {
         assert_eq!(sheet_title("Participants 2026/03"), "Participants 2026-03");
         assert_eq!(sheet_title("[RDV]: a*b?c\\d"), "-RDV-- a-b-c-d");

@@ -8,6 +8,7 @@
 //! - PostgreSQL's `COPY` of the same CSV into a table of text columns, in the same run, and
 //!   the ratio of the CSV import to it;
 //! - the export of the event's registrations (then 200,000) to CSV and to XLSX.
+//!
 //! Writes `target/bench/io.json`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -70,7 +71,7 @@ fn row(i: usize, domain: &str) -> Vec<String> {
             i % 100
         ),
         "FR".into(),
-        if i % 2 == 0 {
+        if i.is_multiple_of(2) {
             "acheteur"
         } else {
             "fournisseur"

@@ -702,6 +702,7 @@ pub fn run_job(
 
 /// The counts a pass reports as it goes.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Progress {
     pub rows: usize,
     pub read: usize,
@@ -710,13 +711,9 @@ pub struct Progress {
     pub skipped: usize,
     pub rejected: usize,
     /// Rows whose batch is committed (a real run): where a retried job resumes.
-    #[serde(default)]
     pub position: usize,
-    #[serde(default)]
     pub batches: usize,
-    #[serde(default)]
     pub done: bool,
-    #[serde(default)]
     pub elapsed_ms: u64,
 }
 
@@ -876,7 +873,7 @@ fn execute(
             }
             import_rows::add_problems(conn, &problems)?;
             progress.elapsed_ms = started.elapsed().as_millis() as u64;
-            if (end / BATCH_ROWS) % 5 == 0 || end == sheet.rows.len() {
+            if (end / BATCH_ROWS).is_multiple_of(5) || end == sheet.rows.len() {
                 import_rows::progress(conn, import.id, &progress.json())?;
             }
         }

@@ -77,6 +77,9 @@ pub(crate) fn static_field(name: &str) -> &'static str {
         .unwrap_or("import_column")
 }
 
+/// A row's registration-form answers and the form they answer.
+type Answers = Option<(FormId, serde_json::Value)>;
+
 /// The registration a row asks for.
 #[derive(Debug, Clone)]
 struct RegistrationDraft {
@@ -823,16 +826,9 @@ impl Context {
     /// Writes a batch of decided rows; returns the persons created or changed.
     pub fn write(&mut self, conn: &mut Conn, planned: Vec<Planned>) -> AppResult<Vec<i64>> {
         let mut touched: Vec<i64> = Vec::new();
-        let mut creates: Vec<(
-            NewPersonWithOptOuts,
-            Option<RegistrationDraft>,
-            Option<(FormId, serde_json::Value)>,
-        )> = Vec::new();
-        let mut new_registrations: Vec<(
-            PersonId,
-            RegistrationDraft,
-            Option<(FormId, serde_json::Value)>,
-        )> = Vec::new();
+        let mut creates: Vec<(NewPersonWithOptOuts, Option<RegistrationDraft>, Answers)> =
+            Vec::new();
+        let mut new_registrations: Vec<(PersonId, RegistrationDraft, Answers)> = Vec::new();
         let mut answers: Vec<(PersonId, RegistrationId, FormId, serde_json::Value)> = Vec::new();
         let mut labels: Vec<(i32, String)> = Vec::new();
         for p in planned {

@@ -206,11 +206,11 @@ pub fn known_persons(conn: &mut Conn, org: OrganizationId) -> DbResult<Vec<Known
         .load(conn)?)
 }
 
-/// The registrations of an event: person, registration, restriction.
-pub fn registrations_of_event(
-    conn: &mut Conn,
-    event: EventId,
-) -> DbResult<Vec<(PersonId, RegistrationId, Option<DateTime<Utc>>)>> {
+/// A registration as an import sees it: the person, the registration, its restriction.
+pub type KnownRegistration = (PersonId, RegistrationId, Option<DateTime<Utc>>);
+
+/// The registrations of an event.
+pub fn registrations_of_event(conn: &mut Conn, event: EventId) -> DbResult<Vec<KnownRegistration>> {
     Ok(registrations::table
         .filter(registrations::event_id.eq(event))
         .filter(registrations::erased_at.is_null())
