@@ -602,7 +602,7 @@ async fn a_retried_run_resumes_after_the_last_batch_written() {
     let admin = app.admin().await;
     let event = app.demo_event(&admin).await;
     let mut file = String::from("First name,Last name,Email,Participant type\n");
-    for i in 0..2500 {
+    for i in 0..3500 {
         file.push_str(&format!("P{i},Bulk,bulk{i}@bulk.example,buyer\n"));
     }
     let id = uploaded(
@@ -618,7 +618,7 @@ async fn a_retried_run_resumes_after_the_last_batch_written() {
     assert_eq!(status, StatusCode::ACCEPTED);
     // As if a worker had committed the first batch and died.
     diesel::sql_query(
-        "UPDATE imports SET progress = '{\"rows\": 2500, \"read\": 1000, \"created\": 1000, \"position\": 1000, \"batches\": 1}', \
+        "UPDATE imports SET progress = '{\"rows\": 3500, \"read\": 1000, \"created\": 1000, \"position\": 1000, \"batches\": 1}', \
          decisions = repeat('c', 1000) WHERE id = $1",
     )
     .bind::<diesel::sql_types::BigInt, _>(id)
@@ -627,8 +627,8 @@ async fn a_retried_run_resumes_after_the_last_batch_written() {
     drain(&app);
     let (_, done) = app.get(&format!("/api/imports/{id}"), &admin).await;
     assert_eq!(done["status"], "done", "{done}");
-    assert_eq!(count(&done, "created"), 2500, "{done}");
-    assert_eq!(count(&done, "batches"), 3, "{done}");
+    assert_eq!(count(&done, "created"), 3500, "{done}");
+    assert_eq!(count(&done, "batches"), 4, "{done}");
     let written: i64 = diesel::sql_query(
         "SELECT count(*) AS n FROM persons WHERE email LIKE 'bulk%@bulk.example'",
     )
@@ -636,9 +636,34 @@ async fn a_retried_run_resumes_after_the_last_batch_written() {
     .unwrap()
     .n;
     assert_eq!(
-        written, 1500,
+        written, 2500,
         "rows of the committed batch are not written twice"
     );
+
+    // An export longer than one fetch of the cursor, with its progress stored on the way.
+    let (status, e) = app
+        .post(
+            &format!("/api/events/{event}/exports"),
+            &admin,
+            json!({"kind": "participants", "columns": ["email"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{e}");
+    drain(&app);
+    let (_, e) = app.get(&format!("/api/exports/{}", e["id"]), &admin).await;
+    assert_eq!(e["status"], "done", "{e}");
+    let (_, _, csv) = bytes(&app, &admin, &format!("/api/exports/{}/file", e["id"])).await;
+    let lines = String::from_utf8(csv).unwrap().lines().count();
+    let registered: i64 = diesel::sql_query("SELECT count(*) AS n FROM registrations")
+        .get_result::<N>(&mut app.conn())
+        .unwrap()
+        .n;
+    assert_eq!(
+        lines as i64,
+        registered + 1,
+        "every registration and the header"
+    );
+    assert!(registered > 2000);
 }
 
 #[actix_web::test]
@@ -689,7 +714,7 @@ async fn meeting_requests_and_tables_go_through_their_own_rules() {
             .to_owned()
     };
     let file = format!(
-        "Demandeur,Destinataire,Priorité,Message\n{},{},indispensable,Bonjour\n{},{},,\n{},nobody@nowhere.example,,\n{},{},,\n",
+        "Demandeur,Destinataire,Priorité,Message\n{},{},indispensable,Bonjour\n{},{},,\n{},nobody@nowhere.example,,\n{},{},,\n{},{},,\n",
         email(&buyers, 0),
         email(&suppliers, 0),
         email(&buyers, 1),
@@ -697,6 +722,8 @@ async fn meeting_requests_and_tables_go_through_their_own_rules() {
         email(&buyers, 0),
         email(&buyers, 0),
         email(&buyers, 0),
+        email(&buyers, 1),
+        email(&suppliers, 1),
     );
     let id = uploaded(
         &app,
@@ -707,7 +734,15 @@ async fn meeting_requests_and_tables_go_through_their_own_rules() {
     .await;
     let checked = pass(&app, &admin, id, "check", json!({})).await;
     assert_eq!(count(&checked, "created"), 2, "{checked}");
-    assert_eq!(count(&checked, "rejected"), 2, "{checked}");
+    assert_eq!(count(&checked, "rejected"), 3, "{checked}");
+    assert!(
+        checked["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["line"] == 6 && p["reason"] == "the same request as line 3"),
+        "a repeated request is found by the dry run too: {checked}"
+    );
     let requests = |app: &TestApp| -> i64 {
         diesel::sql_query("SELECT count(*) AS n FROM meeting_requests")
             .get_result::<N>(&mut app.conn())
@@ -841,6 +876,12 @@ async fn exports_are_typed_neutralised_filtered_and_audited() {
         .post("/api/exports", &staff, json!({"kind": "audit"}))
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _, _) = bytes(&app, &staff, &format!("/api/exports/{}/file", e["id"])).await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "staff do not see the audit log's export"
+    );
     let (status, body) = app
         .post(
             &format!("/api/events/{event}/exports"),

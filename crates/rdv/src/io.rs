@@ -133,16 +133,18 @@ pub fn import(settings: &Settings, args: &ImportArgs) -> anyhow::Result<()> {
         })
         .map_err(app)?;
     let job = import.job_id.context("the pass has no job")?;
-    // Run the job here unless a worker has taken it.
-    let worker = crate::worker(settings, "import");
+    // Run the job here unless a worker has taken it, again after each retry's wait, until
+    // the pass ends (a worker elsewhere may run it instead).
+    let finished = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let runner = {
         let url = url.clone();
+        let finished = finished.clone();
+        let worker = crate::worker(settings, "import");
         std::thread::Builder::new()
             .name("import".into())
             .spawn(move || -> anyhow::Result<()> {
                 let mut conn = rdv_db::establish(&url)?;
-                worker.run_job(&mut conn, job).map_err(app)?;
-                Ok(())
+                run_until(&worker, &mut conn, job, &finished)
             })?
     };
     let bar = indicatif::ProgressBar::new(0);
@@ -172,6 +174,7 @@ pub fn import(settings: &Settings, args: &ImportArgs) -> anyhow::Result<()> {
         std::thread::sleep(Duration::from_millis(200));
     };
     bar.finish_and_clear();
+    finished.store(true, std::sync::atomic::Ordering::Relaxed);
     match runner.join() {
         Ok(Ok(())) => {}
         Ok(Err(e)) => eprintln!("warning: running the job here: {e:#}"),
@@ -223,6 +226,26 @@ pub fn import(settings: &Settings, args: &ImportArgs) -> anyhow::Result<()> {
             done.id,
             done.error.as_deref().unwrap_or("see its report")
         );
+    }
+    Ok(())
+}
+
+/// Runs the job `job` whenever it is due here, until `finished` is set or it is dead.
+fn run_until(
+    worker: &rdv_app::jobs::Worker,
+    conn: &mut rdv_db::Conn,
+    job: rdv_domain::JobId,
+    finished: &std::sync::atomic::AtomicBool,
+) -> anyhow::Result<()> {
+    use rdv_app::jobs::Ran;
+    while !finished.load(std::sync::atomic::Ordering::Relaxed) {
+        match worker.run_job(conn, job).map_err(app)? {
+            Ran::Done(_) => return Ok(()),
+            Ran::Failed { state, .. } if state == "dead" => return Ok(()),
+            Ran::Failed { .. } => eprintln!("the job failed; it is retried after a pause"),
+            Ran::Idle | Ran::LostLease(_) => {}
+        }
+        std::thread::sleep(Duration::from_millis(500));
     }
     Ok(())
 }
@@ -295,10 +318,12 @@ pub fn export(settings: &Settings, args: &ExportArgs) -> anyhow::Result<()> {
         .transaction(|c| rdv_app::exports::request(c, &actor, event, kind, options))
         .map_err(app)?;
     let job = export.job_id.context("the export has no job")?;
-    crate::worker(settings, "export")
-        .run_job(&mut conn, job)
-        .map_err(app)?;
+    let worker = crate::worker(settings, "export");
     let file = loop {
+        // Run the job here whenever it is due (a worker elsewhere may take it instead).
+        if let rdv_app::jobs::Ran::Failed { .. } = worker.run_job(&mut conn, job).map_err(app)? {
+            eprintln!("the export failed; it is retried after a pause");
+        }
         let e = conn
             .transaction(|c| rdv_app::exports::get(c, &actor, export.id))
             .map_err(app)?;
@@ -311,7 +336,7 @@ pub fn export(settings: &Settings, args: &ExportArgs) -> anyhow::Result<()> {
             rdv_domain::ExportStatus::Failed => {
                 bail!("export failed: {}", e.error.unwrap_or_default())
             }
-            _ => std::thread::sleep(Duration::from_millis(200)),
+            _ => std::thread::sleep(Duration::from_millis(500)),
         }
     };
     std::fs::write(&args.output, &file.bytes)

@@ -57,7 +57,7 @@ pub struct ExportIn {
     /// Until this day, included.
     #[serde(default)]
     pub to: Option<chrono::NaiveDate>,
-    /// An admin handling this open rights request gets restricted persons in the file.
+    /// An admin handling this open rights request gets the restricted rows of its person.
     #[serde(default)]
     pub rights_request_id: Option<i64>,
 }
@@ -103,6 +103,7 @@ impl ExportIn {
                 from: self.from,
                 to: self.to,
                 rights_request_id: self.rights_request_id,
+                subject_person_id: None,
             },
         )
     }

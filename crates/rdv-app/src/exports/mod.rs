@@ -62,19 +62,22 @@ pub fn request(
     } else {
         sheets::check(conn, kind, event, &options)?;
     }
+    let mut options = options;
+    options.subject_person_id = None;
     if let Some(request) = options.rights_request_id {
         actor.admin_org().map_err(|_| {
             AppError::forbidden("only admins export restricted persons, for a rights request")
         })?;
-        let open = rdv_db::queries::privacy::get(conn, org, rdv_domain::RightsRequestId(request))
-            .map(|r| r.state.is_open())
-            .unwrap_or(false);
-        if !open {
+        let found = rdv_db::queries::privacy::get(conn, org, rdv_domain::RightsRequestId(request))
+            .ok()
+            .filter(|r| r.state.is_open());
+        let Some(found) = found else {
             return Err(AppError::field(
                 "rights_request_id",
                 "is not an open rights request of the organization",
             ));
-        }
+        };
+        options.subject_person_id = Some(found.person_id.0);
     }
     let export = exports::insert(
         conn,
@@ -106,7 +109,21 @@ pub fn request(
 pub fn get(conn: &mut Conn, actor: &Actor, id: ExportId) -> AppResult<Export> {
     let org = actor.organizer_org()?;
     let export = exports::get(conn, org, id).map_err(|e| AppError::from_db("export", e))?;
+    if !may_see(actor, &export) {
+        return Err(AppError::not_found("export"));
+    }
     reconcile(conn, export)
+}
+
+/// The audit log, and files holding restricted persons for a rights request, are for admins:
+/// staff do not learn they exist.
+fn may_see(actor: &Actor, export: &Export) -> bool {
+    let admin_only = export.kind == ExportKind::Audit
+        || export
+            .options
+            .get("rights_request_id")
+            .is_some_and(|v| !v.is_null());
+    !admin_only || actor.admin_org().is_ok()
 }
 
 /// The event's exports that have not expired, newest first.
@@ -115,6 +132,7 @@ pub fn list(conn: &mut Conn, actor: &Actor, event: EventId) -> AppResult<Vec<Exp
     events::get(conn, org, event).map_err(|e| AppError::from_db("event", e))?;
     exports::of_event(conn, org, event)?
         .into_iter()
+        .filter(|e| may_see(actor, e))
         .map(|e| reconcile(conn, e))
         .collect()
 }
@@ -244,6 +262,19 @@ pub fn run_job(conn: &mut Conn, job: &Job, lease: Duration) -> anyhow::Result<()
         (kind, event) => {
             let options: SheetOptions =
                 serde_json::from_value(export.options.clone()).unwrap_or_default();
+            let still_open = match options.rights_request_id {
+                None => true,
+                Some(r) => rdv_db::queries::privacy::get(
+                    conn,
+                    export.organization_id,
+                    rdv_domain::RightsRequestId(r),
+                )
+                .is_ok_and(|r| r.state.is_open()),
+            };
+            if !still_open {
+                exports::fail(conn, id, "the rights request it was asked for is closed")?;
+                return Ok(());
+            }
             let mut rows = |conn: &mut Conn, done: usize| progress(conn, done, 0);
             sheets::build(
                 conn,

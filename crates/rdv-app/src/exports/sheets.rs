@@ -1,8 +1,8 @@
 //! Spreadsheet exports: the rows of one kind (participants with their form answers, meeting
 //! requests, meetings, tables per slot, orders, invoices, the audit log) read through a
 //! server-side cursor in one snapshot and written row by row as CSV or XLSX, so that
-//! 100,000 rows never sit in memory as records. Restricted persons are left out unless an
-//! admin exports for a rights request; erased ones always are.
+//! 100,000 rows never sit in memory as records. Restricted persons are left out, but the
+//! person of the rights request an admin exports for; erased ones always are.
 
 use crate::error::{AppError, AppResult};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -183,9 +183,12 @@ pub struct SheetOptions {
     /// Rows until this day, included.
     #[serde(default)]
     pub to: Option<NaiveDate>,
-    /// An admin handling this rights request sees restricted persons in the file.
+    /// An admin handling this rights request sees the restricted rows of its person.
     #[serde(default)]
     pub rights_request_id: Option<i64>,
+    /// The person of that request, as found when the export was asked for.
+    #[serde(default)]
+    pub subject_person_id: Option<i64>,
 }
 
 impl SheetOptions {
@@ -279,7 +282,22 @@ pub fn check(
         }
     }
     if let Some(q) = &o.q {
+        if kind == ExportKind::Invoices {
+            check.add("q", "invoices are filtered by date only");
+        }
         check.opt_text::<200>("q", Some(q));
+    }
+    let dated = matches!(
+        kind,
+        ExportKind::Orders | ExportKind::Invoices | ExportKind::Audit
+    );
+    for (field, given) in [("from", o.from.is_some()), ("to", o.to.is_some())] {
+        if given && !dated {
+            check.add(
+                field,
+                "only orders, invoices and the audit log are filtered by date",
+            );
+        }
     }
     if let (Some(f), Some(t)) = (o.from, o.to) {
         if f > t {
@@ -330,7 +348,7 @@ FROM f, registrations r JOIN persons p ON p.id = r.person_id \
 LEFT JOIN registration_answers ra ON ra.registration_id = r.id AND ra.erased_at IS NULL \
 WHERE r.organization_id = (f.j->>'org')::bigint AND r.event_id = (f.j->>'event')::bigint \
 AND p.erased_at IS NULL AND r.erased_at IS NULL \
-AND ((f.j->>'restricted')::boolean OR (p.restricted_at IS NULL AND r.restricted_at IS NULL)) \
+AND ((p.restricted_at IS NULL AND r.restricted_at IS NULL) OR p.id = (f.j->>'subject')::bigint) \
 AND (f.j->>'status' IS NULL OR r.status = f.j->>'status') \
 AND (f.j->>'participant_type' IS NULL OR r.participant_type = f.j->>'participant_type') \
 AND (f.j->>'q' IS NULL OR p.last_name ILIKE f.j->>'q' OR p.first_name ILIKE f.j->>'q' \
@@ -349,8 +367,9 @@ JOIN registrations ra ON ra.id = q.requester_id JOIN persons pa ON pa.id = ra.pe
 JOIN registrations rb ON rb.id = q.recipient_id JOIN persons pb ON pb.id = rb.person_id \
 WHERE q.organization_id = (f.j->>'org')::bigint AND q.event_id = (f.j->>'event')::bigint \
 AND q.erased_at IS NULL AND pa.erased_at IS NULL AND pb.erased_at IS NULL \
-AND ((f.j->>'restricted')::boolean OR (q.restricted_at IS NULL AND pa.restricted_at IS NULL \
-     AND pb.restricted_at IS NULL AND ra.restricted_at IS NULL AND rb.restricted_at IS NULL)) \
+AND ((pa.restricted_at IS NULL AND ra.restricted_at IS NULL) OR pa.id = (f.j->>'subject')::bigint) \
+AND ((pb.restricted_at IS NULL AND rb.restricted_at IS NULL) OR pb.id = (f.j->>'subject')::bigint) \
+AND (q.restricted_at IS NULL OR (f.j->>'subject')::bigint IN (pa.id, pb.id)) \
 AND (f.j->>'status' IS NULL OR q.status = f.j->>'status') \
 AND (f.j->>'q' IS NULL OR pa.last_name ILIKE f.j->>'q' OR pb.last_name ILIKE f.j->>'q' \
      OR pa.company ILIKE f.j->>'q' OR pb.company ILIKE f.j->>'q') \
@@ -371,8 +390,8 @@ JOIN registrations ra ON ra.id = q.requester_id JOIN persons pa ON pa.id = ra.pe
 JOIN registrations rb ON rb.id = q.recipient_id JOIN persons pb ON pb.id = rb.person_id \
 WHERE e.organization_id = (f.j->>'org')::bigint AND m.event_id = (f.j->>'event')::bigint \
 AND pa.erased_at IS NULL AND pb.erased_at IS NULL \
-AND ((f.j->>'restricted')::boolean OR (pa.restricted_at IS NULL AND pb.restricted_at IS NULL \
-     AND ra.restricted_at IS NULL AND rb.restricted_at IS NULL)) \
+AND ((pa.restricted_at IS NULL AND ra.restricted_at IS NULL) OR pa.id = (f.j->>'subject')::bigint) \
+AND ((pb.restricted_at IS NULL AND rb.restricted_at IS NULL) OR pb.id = (f.j->>'subject')::bigint) \
 AND (f.j->>'status' IS NULL OR m.status = f.j->>'status') \
 AND (f.j->>'q' IS NULL OR pa.last_name ILIKE f.j->>'q' OR pb.last_name ILIKE f.j->>'q' \
      OR pa.company ILIKE f.j->>'q' OR pb.company ILIKE f.j->>'q') \
@@ -389,7 +408,7 @@ SELECT ARRAY[p.id] AS person_ids, jsonb_build_object( \
 FROM f, orders o JOIN persons p ON p.id = o.person_id \
 WHERE o.organization_id = (f.j->>'org')::bigint AND o.event_id = (f.j->>'event')::bigint \
 AND o.erased_at IS NULL AND p.erased_at IS NULL \
-AND ((f.j->>'restricted')::boolean OR (o.restricted_at IS NULL AND p.restricted_at IS NULL)) \
+AND ((o.restricted_at IS NULL AND p.restricted_at IS NULL) OR p.id = (f.j->>'subject')::bigint) \
 AND (f.j->>'status' IS NULL OR o.status = f.j->>'status') \
 AND (f.j->>'from' IS NULL OR o.created_at >= (f.j->>'from')::date) \
 AND (f.j->>'to' IS NULL OR o.created_at < (f.j->>'to')::date + 1) \
@@ -406,7 +425,7 @@ SELECT ARRAY[p.id] AS person_ids, jsonb_build_object( \
 FROM f, invoices i JOIN persons p ON p.id = i.person_id LEFT JOIN orders o ON o.id = i.order_id \
 WHERE i.organization_id = (f.j->>'org')::bigint AND i.event_id = (f.j->>'event')::bigint \
 AND p.erased_at IS NULL \
-AND ((f.j->>'restricted')::boolean OR (i.restricted_at IS NULL AND p.restricted_at IS NULL)) \
+AND ((i.restricted_at IS NULL AND p.restricted_at IS NULL) OR p.id = (f.j->>'subject')::bigint) \
 AND (f.j->>'from' IS NULL OR i.issued_at >= (f.j->>'from')::date) \
 AND (f.j->>'to' IS NULL OR i.issued_at < (f.j->>'to')::date + 1) \
 ORDER BY i.year, i.seq";
@@ -518,7 +537,8 @@ pub fn build(
     let params = serde_json::json!({
         "org": org.0,
         "event": event.map(|e| e.0),
-        "restricted": o.rights_request_id.is_some(),
+        // Restricted rows stay out, but the subject's of the rights request an admin handles.
+        "subject": o.subject_person_id.filter(|_| o.rights_request_id.is_some()),
         "status": o.status,
         "participant_type": o.participant_type,
         "q": o.q.as_ref().map(|q| format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))),
@@ -527,49 +547,65 @@ pub fn build(
         "order": if kind == ExportKind::Tables { "tables" } else { "slots" },
     });
     let mut persons: Vec<i64> = Vec::new();
+    // The rows are those of one snapshot: a holdable cursor declared in a read-only
+    // transaction is filled when that transaction commits, then fetched from outside any
+    // transaction, so that progress and the job's lease can be written between fetches on
+    // this same connection. A cursor left by a failed build on this connection goes first.
+    let sql = |conn: &mut Conn, q: &str| -> AppResult<()> {
+        diesel::sql_query(q)
+            .execute(conn)
+            .map(|_| ())
+            .map_err(|e| rdv_db::DbError::from(e).into())
+    };
+    sql(conn, "CLOSE ALL")?;
     conn.build_transaction()
         .read_only()
         .repeatable_read()
         .run::<_, AppError, _>(|conn| {
-            diesel::sql_query("SELECT set_config('rdv.export', $1, true)")
+            diesel::sql_query("SELECT set_config('rdv.export', $1, false)")
                 .bind::<Text, _>(params.to_string())
                 .execute(conn)
                 .map_err(rdv_db::DbError::from)?;
-            diesel::sql_query(format!(
-                "DECLARE rdv_export NO SCROLL CURSOR FOR {}",
-                query(kind)
-            ))
-            .execute(conn)
-            .map_err(rdv_db::DbError::from)?;
-            let fetch = format!("FETCH {FETCH} FROM rdv_export");
-            loop {
-                let items: Vec<Item> = diesel::sql_query(&fetch)
-                    .load(conn)
-                    .map_err(rdv_db::DbError::from)?;
-                let n = items.len();
-                for item in items {
-                    persons.extend(item.person_ids);
-                    let cells: Vec<Cell> = plan
-                        .iter()
-                        .map(|(name, ty)| match (ty, name.strip_prefix("answer:")) {
-                            (Some(ty), _) => cell(item.data.get(name.as_str()), *ty),
-                            (None, Some(key)) => {
-                                cell(item.data.get("answers").and_then(|a| a.get(key)), Ty::Text)
-                            }
-                            (None, None) => Cell::Empty,
-                        })
-                        .collect();
-                    writer
-                        .write_row(&cells)
-                        .map_err(|e| AppError::invalid(e.to_string()))?;
-                }
-                progress(conn, writer.rows() as usize);
-                if n < FETCH {
-                    break;
-                }
-            }
-            Ok(())
+            sql(
+                conn,
+                &format!(
+                    "DECLARE rdv_export NO SCROLL CURSOR WITH HOLD FOR {}",
+                    query(kind)
+                ),
+            )
         })?;
+    let fetched = (|| -> AppResult<()> {
+        let fetch = format!("FETCH {FETCH} FROM rdv_export");
+        loop {
+            let items: Vec<Item> = diesel::sql_query(&fetch)
+                .load(conn)
+                .map_err(rdv_db::DbError::from)?;
+            let n = items.len();
+            for item in items {
+                persons.extend(item.person_ids);
+                let cells: Vec<Cell> = plan
+                    .iter()
+                    .map(|(name, ty)| match (ty, name.strip_prefix("answer:")) {
+                        (Some(ty), _) => cell(item.data.get(name.as_str()), *ty),
+                        (None, Some(key)) => {
+                            cell(item.data.get("answers").and_then(|a| a.get(key)), Ty::Text)
+                        }
+                        (None, None) => Cell::Empty,
+                    })
+                    .collect();
+                writer
+                    .write_row(&cells)
+                    .map_err(|e| AppError::invalid(e.to_string()))?;
+            }
+            progress(conn, writer.rows() as usize);
+            if n < FETCH {
+                return Ok(());
+            }
+        }
+    })();
+    let closed = sql(conn, "CLOSE rdv_export");
+    fetched?;
+    closed?;
     let bytes = writer.finish().map_err(AppError::internal)?;
     persons.sort_unstable();
     persons.dedup();

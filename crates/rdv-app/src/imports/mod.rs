@@ -779,47 +779,12 @@ fn execute(
     } else {
         BATCH_ROWS
     };
-    if writes && options.all_or_nothing {
-        // Decide every row first: one rejection and nothing is written.
-        let mut dry = ctx.dry();
-        let mut rejected = 0;
-        let mut problems = Vec::new();
-        for (i, row) in sheet.rows.iter().enumerate() {
-            let planned = dry.decide(conn, i, row)?;
-            if planned.decision == Decision::Reject {
-                rejected += 1;
-            }
-            problems.extend(planned.problems(import.id, i, row.line));
-        }
-        if rejected > 0 {
-            import_rows::add_problems(conn, &problems)?;
-            let mut p = Progress {
-                rows: sheet.rows.len(),
-                read: sheet.rows.len(),
-                rejected,
-                ..Progress::default()
-            };
-            p.done = true;
-            p.elapsed_ms = started.elapsed().as_millis() as u64;
-            import_rows::finish_pass(
-                conn,
-                import.id,
-                ImportStatus::Failed,
-                &p.json(),
-                None,
-                Some(&format!(
-                    "{rejected} rows rejected: nothing written (all or nothing); see the report"
-                )),
-            )?;
-            return Ok(());
-        }
-    }
     let mut index = start;
     while index < sheet.rows.len() {
         let end = (index + batch).min(sheet.rows.len());
         let chunk = &sheet.rows[index..end];
         if writes {
-            let written = conn.transaction::<_, AppError, _>(|conn| {
+            let written = conn.transaction::<_, BatchError, _>(|conn| {
                 let mut p = progress.clone();
                 let mut letters = String::with_capacity(chunk.len());
                 let mut problems = Vec::new();
@@ -831,6 +796,10 @@ fn execute(
                     problems.extend(plan.problems(import.id, index + k, row.line));
                     planned.push(plan);
                 }
+                if options.all_or_nothing && p.rejected > 0 {
+                    // Rolls back every row tried, meeting requests included.
+                    return Err(BatchError::Rejected(problems, p));
+                }
                 let persons = ctx.write(conn, planned)?;
                 import_rows::add_problems(conn, &problems)?;
                 import_rows::add_persons(conn, import.id, &persons)?;
@@ -838,7 +807,7 @@ fn execute(
                     audit::record_as(
                         conn,
                         Some(import.organization_id),
-                        import.requested_by,
+                        Some(UserAccountId(options.actor_user)),
                         None,
                         Audit {
                             action: "import.write",
@@ -858,11 +827,32 @@ fn execute(
                 store_decisions(conn, import.id, &all)?;
                 Ok((p, all))
             });
-            // A failed batch fails the pass: the job's retry starts again from the position
-            // stored, with its context loaded anew.
-            let (p, all) = written?;
-            progress = p;
-            decisions = all;
+            match written {
+                Ok((p, all)) => {
+                    progress = p;
+                    decisions = all;
+                }
+                Err(BatchError::Rejected(problems, mut p)) => {
+                    import_rows::add_problems(conn, &problems)?;
+                    p.done = true;
+                    p.elapsed_ms = started.elapsed().as_millis() as u64;
+                    import_rows::finish_pass(
+                        conn,
+                        import.id,
+                        ImportStatus::Failed,
+                        &p.json(),
+                        None,
+                        Some(&format!(
+                            "{} rows rejected: nothing written (all or nothing); see the report",
+                            p.rejected
+                        )),
+                    )?;
+                    return Ok(());
+                }
+                // A failed batch fails the pass: the job's retry starts again from the
+                // position stored, with its context loaded anew.
+                Err(BatchError::App(e)) => return Err(e),
+            }
         } else {
             let mut problems = Vec::new();
             for (k, row) in chunk.iter().enumerate() {
@@ -907,6 +897,31 @@ fn execute(
     Ok(())
 }
 
+/// Why a batch's transaction ended without committing.
+enum BatchError {
+    App(AppError),
+    /// All or nothing, and rows were rejected: their problems and the counts.
+    Rejected(Vec<ImportProblem>, Progress),
+}
+
+impl From<AppError> for BatchError {
+    fn from(e: AppError) -> Self {
+        BatchError::App(e)
+    }
+}
+
+impl From<diesel::result::Error> for BatchError {
+    fn from(e: diesel::result::Error) -> Self {
+        BatchError::App(rdv_db::DbError::from(e).into())
+    }
+}
+
+impl From<rdv_db::DbError> for BatchError {
+    fn from(e: rdv_db::DbError) -> Self {
+        BatchError::App(e.into())
+    }
+}
+
 fn store_decisions(conn: &mut Conn, id: ImportId, decisions: &str) -> AppResult<()> {
     use diesel::prelude::*;
     use rdv_db::schema::imports;
@@ -945,10 +960,25 @@ pub fn command_line_actor(
         Some(email) => {
             let account = accounts::find_by_email(conn, email)?
                 .ok_or_else(|| AppError::not_found(format!("account {email}")))?;
+            // The membership in the event's organization, when an event is named.
+            let org: Option<OrganizationId> = match event {
+                Some(e) => ev::table
+                    .find(e)
+                    .select(ev::organization_id)
+                    .first(conn)
+                    .optional()
+                    .map_err(rdv_db::DbError::from)?,
+                None => None,
+            };
             let m = accounts::memberships_of(conn, account.id)?
                 .into_iter()
-                .find(|m| m.role.is_organizer())
-                .ok_or_else(|| AppError::forbidden(format!("{email} is not an organizer")))?;
+                .filter(|m| m.role.is_organizer())
+                .find(|m| org.is_none() || m.organization_id == org)
+                .ok_or_else(|| {
+                    AppError::forbidden(format!(
+                        "{email} is not an organizer of the event's organization"
+                    ))
+                })?;
             (m, account.id)
         }
         None => {

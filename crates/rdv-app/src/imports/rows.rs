@@ -184,7 +184,10 @@ pub(crate) struct Context {
     columns: Vec<(usize, String)>,
     headers: Vec<String>,
     known: HashMap<String, KnownPerson>,
-    registered: HashMap<PersonId, (RegistrationId, bool)>,
+    /// Each registered person's registration, whether it is restricted, and its type.
+    registered: HashMap<PersonId, (RegistrationId, bool, ParticipantType)>,
+    /// Meeting requests of the file: (requester, target) → line.
+    pairs: HashMap<(RegistrationId, RegistrationId), u64>,
     /// Lowercased email → line of its first row in the file.
     seen: HashMap<String, u64>,
     forms: HashMap<ParticipantType, FormFields>,
@@ -204,6 +207,27 @@ fn truthy(v: &str) -> Option<bool> {
         _ if v.chars().any(|c| c.is_ascii_digit()) && v.contains(['-', '/']) => Some(true),
         _ => None,
     }
+}
+
+/// A cell as written before a spreadsheet export neutralised it against formulas: `'+33…`
+/// (how CSV exports and reports write phone numbers) reads `+33…`.
+fn unneutralise(v: &str) -> &str {
+    match v.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(['=', '+', '-', '@']) => rest,
+        _ => v,
+    }
+}
+
+/// When an opt-out column says the person objected: the date it gives, or now.
+fn objected_on(v: &str, now: DateTime<Utc>) -> DateTime<Utc> {
+    let v = v.trim();
+    ["%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y"]
+        .iter()
+        .find_map(|f| chrono::NaiveDate::parse_from_str(v.get(..10).unwrap_or(v), f).ok())
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|d| d.and_utc())
+        .filter(|d| *d <= now)
+        .unwrap_or(now)
 }
 
 fn participant_type(v: &str) -> Option<ParticipantType> {
@@ -265,8 +289,8 @@ impl Context {
                     .map(|d| d.and_utc())
                     .unwrap_or_else(Utc::now),
             );
-            for (p, r, restricted) in import_rows::registrations_of_event(conn, event)? {
-                registered.insert(p, (r, restricted.is_some()));
+            for (p, r, restricted, t) in import_rows::registrations_of_event(conn, event)? {
+                registered.insert(p, (r, restricted.is_some(), t));
             }
             let keys: Vec<&str> = mapping
                 .iter()
@@ -312,18 +336,12 @@ impl Context {
             known,
             registered,
             seen: HashMap::new(),
+            pairs: HashMap::new(),
             forms,
             registration_retention,
             tables,
             writes: import.writes,
         })
-    }
-
-    /// A copy that decides without writing, for the first look of an all-or-nothing run.
-    pub fn dry(&self) -> Self {
-        let mut c = self.clone();
-        c.writes = false;
-        c
     }
 
     /// The fields the import fills, for audit rows.
@@ -346,7 +364,7 @@ impl Context {
 
     fn cell<'r>(&self, row: &'r Row, field: &str) -> Option<&'r str> {
         let (i, _) = self.columns.iter().find(|(_, f)| f == field)?;
-        let v = row.cells.get(*i)?.trim();
+        let v = unneutralise(row.cells.get(*i)?.trim());
         (!v.is_empty()).then_some(v)
     }
 
@@ -450,7 +468,7 @@ impl Context {
         let mut optout = |field: &str| -> Option<DateTime<Utc>> {
             let v = self.cell(row, field)?;
             match truthy(v) {
-                Some(true) => Some(now),
+                Some(true) => Some(objected_on(v, now)),
                 Some(false) => None,
                 None => {
                     c.add(field, "must be yes or no (oui, non, 1, 0, x or a date)");
@@ -461,8 +479,20 @@ impl Context {
         let optout_marketing_email_at = optout("optout_marketing_email");
         let optout_sms_at = optout("optout_sms");
         let optout_phone_prospecting_at = optout("optout_phone_prospecting");
-        let registration = (!prospect).then(|| self.registration(&mut c, row));
-        let ptype = registration.as_ref().and_then(|r| r.participant_type);
+        // A registered person keeps their type unless the file gives one; their answers are
+        // checked against the form of their registration's type.
+        let registered_type = self
+            .known
+            .get(&input.email.trim().to_lowercase())
+            .and_then(|k| self.registered.get(&k.id))
+            .map(|(_, _, t)| *t);
+        let registration =
+            (!prospect).then(|| self.registration(&mut c, row, registered_type.is_some()));
+        let ptype = registration
+            .as_ref()
+            .filter(|_| self.has_column("participant_type") || registered_type.is_none())
+            .and_then(|r| r.participant_type)
+            .or(registered_type);
         let answers = self.answers(&mut c, row, ptype);
         let errors = c.0.into_map();
         let email = new.email.to_lowercase();
@@ -509,6 +539,7 @@ impl Context {
             if let Some(when) = known
                 .optout_phone_prospecting_at
                 .or(known.optout_marketing_email_at)
+                .or(known.optout_sms_at)
             {
                 return Planned::skip(
                     self.header_of("email"),
@@ -535,7 +566,7 @@ impl Context {
         if self
             .registered
             .get(&id)
-            .is_some_and(|(_, restricted)| *restricted)
+            .is_some_and(|(_, restricted, _)| *restricted)
         {
             return Planned::skip(
                 self.header_of("email"),
@@ -562,7 +593,9 @@ impl Context {
             optout_marketing_email_at: optout_marketing_email_at
                 .filter(|_| known.optout_marketing_email_at.is_none())
                 .map(Some),
-            optout_sms_at: optout_sms_at.map(Some),
+            optout_sms_at: optout_sms_at
+                .filter(|_| known.optout_sms_at.is_none())
+                .map(Some),
             optout_phone_prospecting_at: optout_phone_prospecting_at
                 .filter(|_| known.optout_phone_prospecting_at.is_none())
                 .map(Some),
@@ -580,7 +613,7 @@ impl Context {
         }
     }
 
-    fn registration(&self, c: &mut Check, row: &Row) -> RegistrationDraft {
+    fn registration(&self, c: &mut Check, row: &Row, registered: bool) -> RegistrationDraft {
         let participant_type = match self.cell(row, "participant_type") {
             Some(v) => {
                 let t = participant_type(v);
@@ -593,7 +626,7 @@ impl Context {
                 t
             }
             None => {
-                if self.options.default_participant_type.is_none() {
+                if self.options.default_participant_type.is_none() && !registered {
                     c.add(
                         "participant_type",
                         "is missing, and the import names no default participant type",
@@ -715,7 +748,7 @@ impl Context {
                 .known
                 .get(&email)
                 .and_then(|p| self.registered.get(&p.id))
-                .map(|(r, _)| *r);
+                .map(|(r, _, _)| *r);
             if reg.is_none() {
                 c.add(field, "no participant of this event has this email");
             }
@@ -730,6 +763,14 @@ impl Context {
         let (Some(from_reg), Some(to_reg)) = (from_reg, to_reg) else {
             return Err(AppError::internal("checked participants missing"));
         };
+        // A dry run rolls each request back: the file's own repeats are found here.
+        if let Some(first) = self.pairs.get(&(from_reg, to_reg)) {
+            return Ok(Planned::reject(vec![(
+                self.header_of("target_email"),
+                format!("the same request as line {first}"),
+            )]));
+        }
+        self.pairs.insert((from_reg, to_reg), row.line);
         let input = crate::meetings::RequestInput {
             from: Some(from_reg),
             to: to_reg,
@@ -854,7 +895,7 @@ impl Context {
                     touched.push(id.0);
                     if let Some(draft) = registration {
                         match self.registered.get(&id).copied() {
-                            Some((reg, _)) => {
+                            Some((reg, _, _)) => {
                                 let ch = RegistrationChanges {
                                     participant_type: draft
                                         .participant_type
@@ -896,6 +937,7 @@ impl Context {
                         source: person.person.source,
                         restricted_at: None,
                         optout_marketing_email_at: person.optout_marketing_email_at,
+                        optout_sms_at: person.optout_sms_at,
                         optout_phone_prospecting_at: person.optout_phone_prospecting_at,
                     },
                 );
@@ -936,7 +978,8 @@ impl Context {
             for ((person, _, given), (reg, row)) in
                 new_registrations.into_iter().zip(ids.into_iter().zip(rows))
             {
-                self.registered.insert(person, (reg, false));
+                self.registered
+                    .insert(person, (reg, false, row.participant_type));
                 if let Some((form, a)) = given {
                     answers.push((person, reg, form, a));
                 }
@@ -1049,5 +1092,36 @@ fn answer_value(kind: &FieldKind, v: &str) -> serde_json::Value {
             Value::Array(list(v).iter().map(|x| choice(options, x)).collect())
         }
         _ => Value::String(v.to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_neutralised_by_an_export_read_as_written() {
+        assert_eq!(unneutralise("'+33612345678"), "+33612345678");
+        assert_eq!(unneutralise("'=SUM(A1)"), "=SUM(A1)");
+        assert_eq!(unneutralise("'quoted"), "'quoted");
+        assert_eq!(unneutralise("+33612345678"), "+33612345678");
+    }
+
+    #[test]
+    fn an_opt_out_keeps_the_date_the_file_gives() {
+        let now = Utc::now();
+        let d = objected_on("14/03/2024", now);
+        assert_eq!(d.date_naive().to_string(), "2024-03-14");
+        assert_eq!(
+            objected_on("2023-01-02", now).date_naive().to_string(),
+            "2023-01-02"
+        );
+        assert_eq!(objected_on("oui", now), now);
+        // A date to come is not an objection on record yet: now.
+        assert_eq!(objected_on("2999-01-01", now), now);
+        assert_eq!(truthy("14/03/2024"), Some(true));
+        assert_eq!(truthy("Oui"), Some(true));
+        assert_eq!(truthy("non"), Some(false));
+        assert_eq!(truthy("peut-être"), None);
     }
 }

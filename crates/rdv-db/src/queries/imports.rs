@@ -137,12 +137,17 @@ pub fn finish_pass(
         .set((
             imports::status.eq(status),
             imports::progress.eq(progress),
-            imports::decisions.eq(decisions),
             imports::error.eq(error),
             imports::finished_at.eq(Utc::now()),
             imports::updated_at.eq(Utc::now()),
         ))
         .execute(conn)?;
+    // A pass that failed keeps the decisions of the rows it wrote.
+    if let Some(d) = decisions {
+        diesel::update(imports::table.find(id))
+            .set(imports::decisions.eq(d))
+            .execute(conn)?;
+    }
     Ok(())
 }
 
@@ -187,6 +192,7 @@ pub struct KnownPerson {
     pub source: DataSource,
     pub restricted_at: Option<DateTime<Utc>>,
     pub optout_marketing_email_at: Option<DateTime<Utc>>,
+    pub optout_sms_at: Option<DateTime<Utc>>,
     pub optout_phone_prospecting_at: Option<DateTime<Utc>>,
 }
 
@@ -201,13 +207,20 @@ pub fn known_persons(conn: &mut Conn, org: OrganizationId) -> DbResult<Vec<Known
             persons::source,
             persons::restricted_at,
             persons::optout_marketing_email_at,
+            persons::optout_sms_at,
             persons::optout_phone_prospecting_at,
         ))
         .load(conn)?)
 }
 
-/// A registration as an import sees it: the person, the registration, its restriction.
-pub type KnownRegistration = (PersonId, RegistrationId, Option<DateTime<Utc>>);
+/// A registration as an import sees it: the person, the registration, its restriction, its
+/// participant type.
+pub type KnownRegistration = (
+    PersonId,
+    RegistrationId,
+    Option<DateTime<Utc>>,
+    rdv_domain::ParticipantType,
+);
 
 /// The registrations of an event.
 pub fn registrations_of_event(conn: &mut Conn, event: EventId) -> DbResult<Vec<KnownRegistration>> {
@@ -218,6 +231,7 @@ pub fn registrations_of_event(conn: &mut Conn, event: EventId) -> DbResult<Vec<K
             registrations::person_id,
             registrations::id,
             registrations::restricted_at,
+            registrations::participant_type,
         ))
         .load(conn)?)
 }
