@@ -298,14 +298,23 @@ fn serve(settings: Settings, args: &ServeArgs) -> anyhow::Result<()> {
 }
 
 fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // Imports and exports speak to a person at a terminal: their own lines and progress bar,
+    // and warnings only from the log (RUST_LOG still says otherwise).
+    let quiet = matches!(cli.command, Command::Import(_) | Command::Export(_));
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,actix_server=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+                if quiet {
+                    "warn"
+                } else {
+                    "info,actix_server=warn"
+                }
+                .into()
+            }),
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
     let result = match &cli.command {
         Command::Openapi => {
             print!("{}", rdv_api::openapi::document());

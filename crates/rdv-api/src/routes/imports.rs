@@ -285,9 +285,26 @@ pub async fn check(
     id: web::Path<i64>,
     body: ValidJson<PassIn>,
 ) -> Result<HttpResponse, ApiError> {
-    let (actor, id, input) = (caller.0, ImportId(id.into_inner()), body.0.into());
+    start(state, caller, id.into_inner(), body.0, false).await
+}
+
+/// Starts a pass and answers 202 with the import.
+async fn start(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: i64,
+    body: PassIn,
+    writes: bool,
+) -> Result<HttpResponse, ApiError> {
+    let (actor, id, input) = (caller.0, ImportId(id), body.into());
     let import = state
-        .app_tx(move |conn| imports::check(conn, &actor, id, input))
+        .app_tx(move |conn| {
+            if writes {
+                imports::run(conn, &actor, id, input)
+            } else {
+                imports::check(conn, &actor, id, input)
+            }
+        })
         .await?;
     Ok(HttpResponse::Accepted().json(out(import, vec![])))
 }
@@ -303,11 +320,7 @@ pub async fn run(
     id: web::Path<i64>,
     body: ValidJson<PassIn>,
 ) -> Result<HttpResponse, ApiError> {
-    let (actor, id, input) = (caller.0, ImportId(id.into_inner()), body.0.into());
-    let import = state
-        .app_tx(move |conn| imports::run(conn, &actor, id, input))
-        .await?;
-    Ok(HttpResponse::Accepted().json(out(import, vec![])))
+    start(state, caller, id.into_inner(), body.0, true).await
 }
 
 #[derive(Deserialize, IntoParams)]

@@ -669,34 +669,24 @@ pub fn run_job(
     let outcome = execute(conn, &import, settings, &mut |conn| {
         let _ = job_rows::extend_lease(conn, job.id, &worker, lease);
     });
-    match outcome {
-        Ok(()) => Ok(()),
-        Err(e) if e.is_callers_mistake() => {
-            let progress = import_rows::get_any(conn, id)?.progress;
-            import_rows::finish_pass(
-                conn,
-                id,
-                ImportStatus::Failed,
-                &progress,
-                None,
-                Some(&e.to_string()),
-            )?;
-            Ok(())
-        }
-        Err(e) => {
-            if job.attempts >= job.max_attempts {
-                let progress = import_rows::get_any(conn, id)?.progress;
-                import_rows::finish_pass(
-                    conn,
-                    id,
-                    ImportStatus::Failed,
-                    &progress,
-                    None,
-                    Some(&e.to_string()),
-                )?;
-            }
-            Err(anyhow::anyhow!("{e}"))
-        }
+    let Err(e) = outcome else { return Ok(()) };
+    // A mistake fails the pass at once; a fault fails it on the job's last attempt.
+    let last = e.is_callers_mistake() || job.attempts >= job.max_attempts;
+    if last {
+        let progress = import_rows::get_any(conn, id)?.progress;
+        import_rows::finish_pass(
+            conn,
+            id,
+            ImportStatus::Failed,
+            &progress,
+            None,
+            Some(&e.to_string()),
+        )?;
+    }
+    if e.is_callers_mistake() {
+        Ok(())
+    } else {
+        Err(anyhow::anyhow!("{e}"))
     }
 }
 

@@ -64,18 +64,22 @@ pub fn claim(
             .first(conn)
             .optional()?;
         let Some(id) = due else { return Ok(None) };
-        Ok(Some(
-            diesel::update(jobs::table.find(id))
-                .set((
-                    jobs::state.eq("running"),
-                    jobs::attempts.eq(jobs::attempts + 1),
-                    jobs::locked_by.eq(worker),
-                    jobs::locked_until.eq(now + lease),
-                ))
-                .returning(Job::as_returning())
-                .get_result(conn)?,
-        ))
+        take(conn, id, worker, now + lease).map(Some)
     })
+}
+
+/// Marks the job `id`, locked by the caller's transaction, running for `worker` until
+/// `until`, and counts the attempt.
+fn take(conn: &mut Conn, id: JobId, worker: &str, until: DateTime<Utc>) -> DbResult<Job> {
+    Ok(diesel::update(jobs::table.find(id))
+        .set((
+            jobs::state.eq("running"),
+            jobs::attempts.eq(jobs::attempts + 1),
+            jobs::locked_by.eq(worker),
+            jobs::locked_until.eq(until),
+        ))
+        .returning(Job::as_returning())
+        .get_result(conn)?)
 }
 
 /// Claims the job `id` if it is due (or its lease ran out) and no worker holds it.
@@ -101,17 +105,7 @@ pub fn claim_id(
             .first(conn)
             .optional()?;
         let Some(id) = due else { return Ok(None) };
-        Ok(Some(
-            diesel::update(jobs::table.find(id))
-                .set((
-                    jobs::state.eq("running"),
-                    jobs::attempts.eq(jobs::attempts + 1),
-                    jobs::locked_by.eq(worker),
-                    jobs::locked_until.eq(now + lease),
-                ))
-                .returning(Job::as_returning())
-                .get_result(conn)?,
-        ))
+        take(conn, id, worker, now + lease).map(Some)
     })
 }
 
