@@ -501,7 +501,10 @@ async fn a_supplier_registers_orders_pays_by_card_and_gets_a_valid_factur_x_invo
     assert_eq!(fx["type_code"], "381", "{fx}");
 
     // The accounting export: one CSV line per document and rate, and a balanced FEC.
-    let today = chrono::Utc::now().date_naive();
+    // Invoices are dated in the seller's time zone: near midnight UTC, Paris is a day ahead.
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Europe::Paris)
+        .date_naive();
     let (status, csv) = bytes(
         &app,
         &format!("/api/invoices/ledger?from={today}&to={today}&delimiter=%3B"),
