@@ -343,6 +343,36 @@ async fn the_clean_file_is_imported_and_imported_again_as_updates_or_skips() {
     let skipped = pass(&app, &admin, id, "check", json!({"on_existing": "skip"})).await;
     assert_eq!(count(&skipped, "skipped"), 10, "{skipped}");
 
+    // A file that fixes phone numbers, its type column blank: registered persons keep their
+    // type, whatever the default for new ones.
+    let id = uploaded(
+        &app,
+        &admin,
+        &format!("kind=persons&event_id={event}&file_name=phones.csv"),
+        "Prénom;Nom;E-mail;Portable;Type\r\nAmélie;Roux;amelie.roux@biscuits-roux.example;06 99 88 77 66;\r\n"
+            .as_bytes()
+            .to_vec(),
+    )
+    .await;
+    let fixed = pass(
+        &app,
+        &admin,
+        id,
+        "run",
+        json!({"default_participant_type": "buyer"}),
+    )
+    .await;
+    assert_eq!(count(&fixed, "updated"), 1, "{fixed}");
+    let reg = registration_of(
+        &app,
+        &admin,
+        event,
+        "Roux",
+        "amelie.roux@biscuits-roux.example",
+    )
+    .await;
+    assert_eq!(reg["participant_type"], "supplier", "{reg}");
+
     // The same rows as a workbook, with a column renamed by hand and a form answer.
     let csv = rdv_io::read(&sample("participants.csv"), None, &Default::default()).unwrap();
     let mut headers: Vec<&str> = csv.headers.iter().map(String::as_str).collect();

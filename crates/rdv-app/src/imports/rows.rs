@@ -490,7 +490,6 @@ impl Context {
             (!prospect).then(|| self.registration(&mut c, row, registered_type.is_some()));
         let ptype = registration
             .as_ref()
-            .filter(|_| self.has_column("participant_type") || registered_type.is_none())
             .and_then(|r| r.participant_type)
             .or(registered_type);
         let answers = self.answers(&mut c, row, ptype);
@@ -632,7 +631,10 @@ impl Context {
                         "is missing, and the import names no default participant type",
                     );
                 }
-                self.options.default_participant_type
+                // The default registers new participants; a registered one keeps their type.
+                (!registered)
+                    .then_some(self.options.default_participant_type)
+                    .flatten()
             }
         };
         let status = self
@@ -897,9 +899,7 @@ impl Context {
                         match self.registered.get(&id).copied() {
                             Some((reg, _, _)) => {
                                 let ch = RegistrationChanges {
-                                    participant_type: draft
-                                        .participant_type
-                                        .filter(|_| self.has_column("participant_type")),
+                                    participant_type: draft.participant_type,
                                     company_description: draft.company_description.map(Some),
                                     offers: draft.offers.map(Some),
                                     needs: draft.needs.map(Some),
@@ -1038,10 +1038,6 @@ impl Context {
         touched.sort_unstable();
         touched.dedup();
         Ok(touched)
-    }
-
-    fn has_column(&self, field: &str) -> bool {
-        self.columns.iter().any(|(_, f)| f == field)
     }
 }
 
