@@ -363,6 +363,15 @@ async fn the_clean_file_is_imported_and_imported_again_as_updates_or_skips() {
     )
     .await;
     assert_eq!(count(&fixed, "updated"), 1, "{fixed}");
+    let phone: Option<String> = {
+        use rdv_db::schema::persons;
+        persons::table
+            .filter(persons::email.eq("amelie.roux@biscuits-roux.example"))
+            .select(persons::mobile_phone)
+            .first(&mut app.conn())
+            .unwrap()
+    };
+    assert_eq!(phone.as_deref(), Some("+33699887766"), "the phone fixed");
     let reg = registration_of(
         &app,
         &admin,

@@ -5,7 +5,7 @@
 //! - the dry run of a CSV and of an XLSX file of persons with their registrations (upload,
 //!   read, map, check every row);
 //! - the real run of each (the CSV's persons into the demo event, then the XLSX's other
-//!   persons after the exports);
+//!   persons after the exports), and the CSV's again, every row an update;
 //! - PostgreSQL's `COPY` of the same CSV into a table of text columns, in the same run, and
 //!   the ratio of the CSV import to it;
 //! - the export of the event's registrations (the CSV's and the demo's 300) to CSV and to XLSX.
@@ -283,6 +283,9 @@ fn main() {
     let (exp_xlsx, exp_xlsx_mib, xlsx_rows, xlsx_bytes) = bench.export("xlsx");
     let (imp_xlsx, imp_xlsx_mib, p4) = bench.pass("bench.xlsx", xlsx, true);
     assert_eq!(p4["created"], n as u64);
+    // The CSV again: every row now updates a known person (written row by row).
+    let (upd_csv, upd_csv_mib, p5) = bench.pass("bench.csv", csv.clone(), true);
+    assert_eq!(p5["updated"], n as u64);
 
     // PostgreSQL's COPY of the same bytes into a table of text columns.
     let path = std::env::temp_dir().join(format!("rdv-bench-io-{}.csv", std::process::id()));
@@ -332,6 +335,7 @@ fn main() {
             "xlsx_s": imp_xlsx, "xlsx_peak_mib": imp_xlsx_mib,
             "target_s": 60,
             "rows_per_s_csv": (n as f64 / imp_csv).round(),
+            "csv_again_as_updates_s": upd_csv, "csv_again_as_updates_peak_mib": upd_csv_mib,
         },
         "copy": {
             "csv_s": copy,

@@ -13,7 +13,7 @@ use rdv_db::models::{
     PersonChanges, RegistrationChanges,
 };
 use rdv_db::queries::imports::{self as import_rows, KnownPerson};
-use rdv_db::queries::{events, persons, registrations, shop};
+use rdv_db::queries::{events, shop};
 use rdv_db::Conn;
 use rdv_domain::{
     DataSource, EventId, FormId, ImportId, ImportKind, LegalBasis, OrganizationId, ParticipantType,
@@ -874,6 +874,8 @@ impl Context {
         let mut new_registrations: Vec<(PersonId, RegistrationDraft, Answers)> = Vec::new();
         let mut answers: Vec<(PersonId, RegistrationId, FormId, serde_json::Value)> = Vec::new();
         let mut labels: Vec<(i32, String)> = Vec::new();
+        let mut person_updates: Vec<(PersonId, PersonChanges)> = Vec::new();
+        let mut registration_updates: Vec<(RegistrationId, RegistrationChanges)> = Vec::new();
         for p in planned {
             match p.action {
                 Action::Nothing => {}
@@ -891,8 +893,7 @@ impl Context {
                     answers: given,
                 } => {
                     if !changes.changed_fields().is_empty() {
-                        persons::update(conn, self.org, id, &changes)
-                            .map_err(|e| AppError::from_db("person", e))?;
+                        person_updates.push((id, *changes));
                     }
                     touched.push(id.0);
                     if let Some(draft) = registration {
@@ -910,8 +911,7 @@ impl Context {
                                     ..Default::default()
                                 };
                                 if !ch.is_empty() {
-                                    registrations::update(conn, self.org, reg, &ch)
-                                        .map_err(|e| AppError::from_db("registration", e))?;
+                                    registration_updates.push((reg, ch));
                                 }
                                 if let Some((form, a)) = given {
                                     answers.push((id, reg, form, a));
@@ -923,6 +923,9 @@ impl Context {
                 }
             }
         }
+        // The batch's updates in one statement per table.
+        import_rows::update_persons(conn, self.org, &person_updates)?;
+        import_rows::update_registrations(conn, self.org, &registration_updates)?;
         if !creates.is_empty() {
             let rows: Vec<NewPersonWithOptOuts> =
                 creates.iter().map(|(p, _, _)| p.clone()).collect();

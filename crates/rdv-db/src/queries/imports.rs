@@ -329,3 +329,168 @@ pub fn table_count(conn: &mut Conn, event: EventId) -> DbResult<i32> {
         .first(conn)?;
     Ok(n.unwrap_or(0))
 }
+
+/// A person's changes as one JSON object: a key per column to change (null clears it).
+fn person_changes_json(c: &crate::models::PersonChanges) -> serde_json::Value {
+    let mut m = serde_json::Map::new();
+    let mut text = |k: &str, v: &Option<Option<String>>| {
+        if let Some(v) = v {
+            m.insert(k.to_owned(), serde_json::json!(v));
+        }
+    };
+    text("civility", &c.civility);
+    text("first_name", &c.first_name.clone().map(Some));
+    text("last_name", &c.last_name.clone().map(Some));
+    text("mobile_phone", &c.mobile_phone);
+    text("landline_phone", &c.landline_phone);
+    text("company", &c.company);
+    text("job_title", &c.job_title);
+    text("address_line1", &c.address_line1);
+    text("address_line2", &c.address_line2);
+    text("postal_code", &c.postal_code);
+    text("city", &c.city);
+    text("country", &c.country);
+    text(
+        "preferred_language",
+        &c.preferred_language.clone().map(Some),
+    );
+    for (k, v) in [
+        ("optout_marketing_email_at", &c.optout_marketing_email_at),
+        ("optout_sms_at", &c.optout_sms_at),
+        (
+            "optout_phone_prospecting_at",
+            &c.optout_phone_prospecting_at,
+        ),
+    ] {
+        if let Some(v) = v {
+            m.insert(k.to_owned(), serde_json::json!(v));
+        }
+    }
+    serde_json::Value::Object(m)
+}
+
+/// Changes many persons of `org` in one statement: each only in the columns its changes
+/// name (the email never: an import finds persons by it). Erased persons are left alone.
+pub fn update_persons(
+    conn: &mut Conn,
+    org: OrganizationId,
+    changes: &[(PersonId, crate::models::PersonChanges)],
+) -> DbResult<usize> {
+    if changes.is_empty() {
+        return Ok(0);
+    }
+    let rows: Vec<serde_json::Value> = changes
+        .iter()
+        .map(|(id, c)| serde_json::json!({"id": id.0, "c": person_changes_json(c)}))
+        .collect();
+    let set =
+        |col: &str| format!("{col} = CASE WHEN v.c ? '{col}' THEN v.c->>'{col}' ELSE p.{col} END");
+    let at = |col: &str| {
+        format!(
+            "{col} = CASE WHEN v.c ? '{col}' THEN (v.c->>'{col}')::timestamptz ELSE p.{col} END"
+        )
+    };
+    let columns = [
+        "civility",
+        "first_name",
+        "last_name",
+        "mobile_phone",
+        "landline_phone",
+        "company",
+        "job_title",
+        "address_line1",
+        "address_line2",
+        "postal_code",
+        "city",
+        "country",
+        "preferred_language",
+    ]
+    .iter()
+    .map(|c| set(c))
+    .chain(
+        [
+            "optout_marketing_email_at",
+            "optout_sms_at",
+            "optout_phone_prospecting_at",
+        ]
+        .iter()
+        .map(|c| at(c)),
+    )
+    .collect::<Vec<_>>()
+    .join(", ");
+    Ok(diesel::sql_query(format!(
+        "UPDATE persons p SET {columns}, updated_at = now() \
+         FROM (SELECT (e->>'id')::bigint AS id, e->'c' AS c FROM jsonb_array_elements($2) e) v \
+         WHERE p.id = v.id AND p.organization_id = $1 AND p.erased_at IS NULL"
+    ))
+    .bind::<diesel::sql_types::BigInt, _>(org.0)
+    .bind::<diesel::sql_types::Jsonb, _>(serde_json::Value::Array(rows))
+    .execute(conn)?)
+}
+
+/// Changes many registrations of `org` in one statement, each only in the columns its
+/// changes name.
+pub fn update_registrations(
+    conn: &mut Conn,
+    org: OrganizationId,
+    changes: &[(RegistrationId, crate::models::RegistrationChanges)],
+) -> DbResult<usize> {
+    if changes.is_empty() {
+        return Ok(0);
+    }
+    let rows: Vec<serde_json::Value> = changes
+        .iter()
+        .map(|(id, c)| {
+            let mut m = serde_json::Map::new();
+            if let Some(t) = c.participant_type {
+                m.insert("participant_type".into(), serde_json::json!(t.as_str()));
+            }
+            for (k, v) in [
+                ("company_description", &c.company_description),
+                ("offers", &c.offers),
+                ("needs", &c.needs),
+                ("stand", &c.stand),
+            ] {
+                if let Some(v) = v {
+                    m.insert(k.into(), serde_json::json!(v));
+                }
+            }
+            if let Some(v) = &c.sectors {
+                m.insert("sectors".into(), serde_json::json!(v));
+            }
+            if let Some(v) = &c.languages {
+                m.insert("languages".into(), serde_json::json!(v));
+            }
+            if let Some(v) = c.meeting_quota {
+                m.insert("meeting_quota".into(), serde_json::json!(v));
+            }
+            serde_json::json!({"id": id.0, "c": m})
+        })
+        .collect();
+    let text =
+        |col: &str| format!("{col} = CASE WHEN v.c ? '{col}' THEN v.c->>'{col}' ELSE r.{col} END");
+    let list = |col: &str| {
+        format!(
+            "{col} = CASE WHEN v.c ? '{col}' THEN ARRAY(SELECT jsonb_array_elements_text(v.c->'{col}')) ELSE r.{col} END"
+        )
+    };
+    let columns = [
+        text("participant_type"),
+        text("company_description"),
+        text("offers"),
+        text("needs"),
+        text("stand"),
+        list("sectors"),
+        list("languages"),
+        "meeting_quota = CASE WHEN v.c ? 'meeting_quota' THEN (v.c->>'meeting_quota')::integer ELSE r.meeting_quota END".to_owned(),
+    ]
+    .join(", ");
+    Ok(diesel::sql_query(format!(
+        "UPDATE registrations r SET {columns}, updated_at = now() \
+         FROM (SELECT (e->>'id')::bigint AS id, e->'c' AS c FROM jsonb_array_elements($2) e) v \
+         WHERE r.id = v.id AND r.organization_id = $1 AND r.erased_at IS NULL"
+    ))
+    .bind::<diesel::sql_types::BigInt, _>(org.0)
+    .bind::<diesel::sql_types::Jsonb, _>(serde_json::Value::Array(rows))
+    .execute(conn)?)
+}
